@@ -1,0 +1,59 @@
+"""Pyramidion: a Pyramid platform of plugins.
+
+``main`` builds the WSGI app: settings, plugins, then the core (storage,
+identity, API, background work, real time), committed before any plugin adds
+its routes under ``/api/<name>``.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any, Iterable
+
+from pyramid.config import Configurator
+
+from .plugins import core_version, hookimpl, load_plugins  # noqa: F401  (hookimpl is the plugin authors' import)
+from .settings import SettingsError, resolve
+
+__all__ = ["hookimpl", "main", "make_app", "make_config"]
+
+
+def make_config(settings: dict[str, Any], extra_plugins: Iterable[tuple[str, Any]] = ()) -> Configurator:
+    """The configured, committed app configuration; raises SettingsError on bad settings."""
+    settings = resolve(settings)
+    pm = load_plugins(settings, extra_plugins)
+    pm.hook.pyramidion_settings(settings=settings)
+
+    config = Configurator(settings=settings)
+    config.registry.pm = pm
+    config.registry.pyramidion_version = core_version()
+    config.include(".db")
+    config.include(".api")
+    config.include(".auth")
+    config.include(".queue")
+    config.include(".realtime")
+    config.commit()
+
+    from .queue import register_plugin_tasks
+    from .auth.permissions import collect_permissions
+
+    collect_permissions(config.registry)
+    register_plugin_tasks(config.registry)
+    for impl in pm.hook.pyramidion_includeme.get_hookimpls():
+        config.include(impl.function, route_prefix=f"/api/{impl.plugin_name}")
+    config.commit()
+    return config
+
+
+def make_app(settings: dict[str, Any], extra_plugins: Iterable[tuple[str, Any]] = ()) -> Any:
+    return make_config(settings, extra_plugins).make_wsgi_app()
+
+
+def main(global_config: dict[str, Any], **settings: Any) -> Any:
+    """The PasteDeploy app factory (``pserve development.ini``)."""
+    try:
+        return make_app(settings)
+    except SettingsError as exc:
+        # One line naming the problem, not a traceback: this is a setup error.
+        print(f"pyramidion: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None

@@ -1,0 +1,145 @@
+"""Every error leaves as ``{"error": {"status", "message", "details"}}``.
+
+Views raise :class:`APIError` (or its kin :class:`Conflict`, :class:`Invalid`)
+for the failures they know of; the exception views here turn those, Pyramid's
+HTTP exceptions, validation errors and anything unexpected into that body.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Iterable
+
+from pydantic import ValidationError
+from pyramid.httpexceptions import HTTPException
+from pyramid.exceptions import PredicateMismatch
+from pyramid.response import Response
+from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from .render import dumps
+
+log = logging.getLogger(__name__)
+
+
+class APIError(Exception):
+    status = 400
+
+    def __init__(self, message: str, details: Iterable[Any] = (), status: int | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = list(details)
+        if status is not None:
+            self.status = status
+
+
+class Invalid(APIError):
+    """422: the input is well-formed but wrong; name each field in ``details``."""
+
+    status = 422
+
+    @classmethod
+    def field(cls, field: str, message: str, location: str = "body") -> "Invalid":
+        return cls(f"{field}: {message}", [{"field": field, "location": location, "message": message}])
+
+
+class Conflict(APIError):
+    """409: the input clashes with what is stored (a duplicate unique value, a book out on loan)."""
+
+    status = 409
+
+
+def error_response(status: int, message: str, details: Iterable[Any] = (), headers: dict[str, str] | None = None) -> Response:
+    body = {"error": {"status": status, "message": message, "details": list(details)}}
+    response = Response(body=dumps(body), status=status, content_type="application/json", charset=None)
+    if headers:
+        response.headers.update(headers)
+    return response
+
+
+def validation_details(exc: ValidationError, location: str) -> list[dict[str, Any]]:
+    return [
+        {
+            "field": ".".join(str(part) for part in err["loc"]) or location,
+            "location": location,
+            "message": err["msg"],
+            "type": err["type"],
+        }
+        for err in exc.errors(include_url=False, include_context=False, include_input=False)
+    ]
+
+
+class RequestValidationError(Exception):
+    """Raised by the API view wrapper when a body, query or path fails its schema."""
+
+    def __init__(self, error: ValidationError, location: str) -> None:
+        self.details = validation_details(error, location)
+        fields = ", ".join(d["field"] for d in self.details)
+        super().__init__(f"invalid {location}: {fields}")
+
+
+@exception_view_config(APIError)
+def api_error(exc: APIError, request: Any) -> Response:
+    return error_response(exc.status, exc.message, exc.details)
+
+
+@exception_view_config(RequestValidationError)
+def request_invalid(exc: RequestValidationError, request: Any) -> Response:
+    return error_response(422, str(exc), exc.details)
+
+
+@exception_view_config(IntegrityError)
+def integrity_error(exc: IntegrityError, request: Any) -> Response:
+    # Views check the uniqueness they know of; this catches the race between
+    # their check and the insert, so a duplicate is never a 500. pyramid_tm
+    # aborts the transaction because an exception view answered.
+    return error_response(409, "conflicts with an existing record")
+
+
+@forbidden_view_config()
+def forbidden(exc: HTTPException, request: Any) -> Response:
+    if request.authenticated_userid is None:
+        return error_response(401, "authentication required", headers={"WWW-Authenticate": 'Bearer realm="api"'})
+    denied = getattr(exc, "result", None)
+    if denied is not None:
+        message = str(denied)
+    else:
+        message = exc.detail if isinstance(exc.detail, str) and exc.detail else "permission denied"
+    return error_response(403, message)
+
+
+@notfound_view_config()
+def not_found(exc: HTTPException, request: Any) -> Response:
+    route = request.matched_route
+    if isinstance(exc, PredicateMismatch) and route is not None:
+        allowed = request.registry.api_methods.get(route.name)
+        if allowed and request.method not in allowed:
+            return error_response(
+                405, f"method {request.method} not allowed", headers={"Allow": ", ".join(sorted(allowed))}
+            )
+    return error_response(404, exc.detail if isinstance(exc.detail, str) and exc.detail else "not found")
+
+
+@exception_view_config(HTTPException)
+def http_exception(exc: HTTPException, request: Any) -> Response:
+    if exc.code is not None and exc.code < 400:
+        return exc
+    message = exc.detail if isinstance(exc.detail, str) and exc.detail else exc.title.lower()
+    headers = {k: v for k, v in exc.headers.items() if k.lower() in {"allow", "www-authenticate", "retry-after", "location"}}
+    return error_response(exc.code or 500, message, headers=headers)
+
+
+@exception_view_config(OperationalError)
+def database_unavailable(exc: OperationalError, request: Any) -> Response:
+    log.error("database error on %s %s: %s", request.method, request.path, exc.orig)
+    return error_response(503, "the database is unavailable; try again")
+
+
+@exception_view_config(Exception)
+def unexpected(exc: Exception, request: Any) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    return error_response(500, "internal server error")
+
+
+def includeme(config: Any) -> None:
+    config.scan(__name__)

@@ -1,0 +1,222 @@
+"""Lists: pagination, ordering, search and allow-listed filters.
+
+A resource declares once what may be asked of its list::
+
+    books = Listing(
+        key=Book.id,
+        ordering={"name": Book.name, "id": Book.id},
+        default_ordering="name",
+        search=[Book.name, Book.author],
+        filters={"type": Filter(Book.type, BookType)},
+    )
+
+    @api_view("rentals.books", query=books, response=Page[BookOut])
+    def list_books(request, query):
+        return query.page(select(Book))
+
+``?limit=&offset=`` (bounded by ``max_limit``), ``?ordering=name,-id``,
+``?search=`` (case-insensitive, any of the search columns) and the named
+filters are the only parameters accepted; anything else is a 422 naming it,
+so a query string never reaches the ORM unchecked. The page is
+``{"count", "next", "previous", "results"}``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import decimal
+import enum
+from typing import Any, Callable, Generic, Sequence, TypeVar
+from urllib.parse import urlencode
+
+from pydantic import BaseModel, TypeAdapter, ValidationError
+from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from .errors import Invalid, RequestValidationError
+
+T = TypeVar("T")
+
+
+class Page(BaseModel, Generic[T]):
+    count: int
+    next: str | None
+    previous: str | None
+    results: list[T]
+
+
+LOOKUPS = {
+    "eq": lambda column, value: column == value,
+    "contains": lambda column, value: column.ilike(f"%{_escape_like(value)}%", escape="\\"),
+    "gte": lambda column, value: column >= value,
+    "lte": lambda column, value: column <= value,
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Filter:
+    """One allowed query filter: ``?<name>=<value>`` becomes ``lookup(column, value)``.
+
+    ``column`` may instead be a callable ``value -> clause`` for anything a
+    plain column cannot say (a related table, a JSON list).
+    """
+
+    column: Any
+    type: Any = str
+    lookup: str = "eq"
+    description: str = ""
+
+    def clause(self, value: Any) -> ColumnElement[bool]:
+        if callable(self.column) and not isinstance(self.column, ColumnElement) and not hasattr(self.column, "__clause_element__"):
+            return self.column(value)
+        return LOOKUPS[self.lookup](self.column, value)
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def search_clause(term: str, columns: Sequence[Any]) -> ColumnElement[bool]:
+    pattern = f"%{_escape_like(term)}%"
+    clauses = [col(term) if callable(col) and not hasattr(col, "__clause_element__") else col.ilike(pattern, escape="\\") for col in columns]
+    return or_(*clauses)
+
+
+class Listing:
+    def __init__(
+        self,
+        *,
+        key: Any,
+        ordering: dict[str, Any],
+        default_ordering: str,
+        search: Sequence[Any] = (),
+        filters: dict[str, Filter] | None = None,
+        default_limit: int = 25,
+        max_limit: int = 100,
+    ) -> None:
+        self.key = key
+        self.ordering = ordering
+        self.default_ordering = default_ordering
+        self.search = list(search)
+        self.filters = filters or {}
+        self.default_limit = default_limit
+        self.max_limit = max_limit
+        self._adapters = {name: TypeAdapter(f.type) for name, f in self.filters.items()}
+
+    @property
+    def parameters(self) -> list[str]:
+        names = ["limit", "offset", "ordering"]
+        if self.search:
+            names.append("search")
+        return names + list(self.filters)
+
+    def parse(self, request: Any) -> "ListQuery":
+        params = request.GET
+        unknown = sorted(set(params) - set(self.parameters))
+        if unknown:
+            raise Invalid(
+                f"unknown query parameter(s): {', '.join(unknown)}",
+                [{"field": name, "location": "query", "message": "not a parameter of this list"} for name in unknown],
+            )
+        limit = self._int(params, "limit", self.default_limit, 1, self.max_limit)
+        offset = self._int(params, "offset", 0, 0, None)
+        order = self._ordering(params.get("ordering") or self.default_ordering)
+        clauses = []
+        search = (params.get("search") or "").strip()
+        if search and self.search:
+            clauses.append(search_clause(search, self.search))
+        for name, spec in self.filters.items():
+            if name not in params:
+                continue
+            try:
+                value = self._adapters[name].validate_strings(params[name])
+            except ValidationError as exc:
+                raise Invalid.field(name, exc.errors()[0]["msg"], "query") from None
+            clauses.append(spec.clause(value))
+        return ListQuery(request, self, limit, offset, order, clauses)
+
+    @staticmethod
+    def _int(params: Any, name: str, default: int, low: int, high: int | None) -> int:
+        raw = params.get(name)
+        if raw is None or raw == "":
+            return default
+        try:
+            value = int(raw)
+        except ValueError:
+            raise Invalid.field(name, "must be a whole number", "query") from None
+        if value < low or (high is not None and value > high):
+            bound = f"between {low} and {high}" if high is not None else f"at least {low}"
+            raise Invalid.field(name, f"must be {bound}", "query")
+        return value
+
+    def _ordering(self, text: str) -> list[Any]:
+        order = []
+        for part in (p.strip() for p in text.split(",")):
+            name = part.lstrip("-")
+            if name not in self.ordering:
+                raise Invalid.field(
+                    "ordering", f"cannot order by {name!r}; choose from {', '.join(sorted(self.ordering))}", "query"
+                )
+            column = self.ordering[name]
+            order.append(column.desc() if part.startswith("-") else column.asc())
+        order.append(self.key.asc())  # a stable order, so pages never overlap
+        return order
+
+    def openapi_parameters(self) -> list[dict[str, Any]]:
+        params = [
+            {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": self.max_limit, "default": self.default_limit}},
+            {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "default": 0}},
+            {
+                "name": "ordering",
+                "in": "query",
+                "description": f"comma-separated, '-' for descending; fields: {', '.join(sorted(self.ordering))}",
+                "schema": {"type": "string", "default": self.default_ordering, "pattern": _ordering_pattern(self.ordering)},
+            },
+        ]
+        if self.search:
+            params.append({"name": "search", "in": "query", "schema": {"type": "string"}})
+        for name, spec in self.filters.items():
+            schema = self._adapters[name].json_schema()
+            params.append({"name": name, "in": "query", "description": spec.description, "schema": schema})
+        return params
+
+
+def _ordering_pattern(fields: dict[str, Any]) -> str:
+    one = "-?(" + "|".join(sorted(fields)) + ")"
+    return f"^{one}(,{one})*$"
+
+
+class ListQuery:
+    """A parsed list request; ``page(stmt)`` runs it."""
+
+    def __init__(self, request: Any, listing: Listing, limit: int, offset: int, order: list[Any], clauses: list[Any]) -> None:
+        self.request = request
+        self.listing = listing
+        self.limit = limit
+        self.offset = offset
+        self.order = order
+        self.clauses = clauses
+
+    def filter(self, stmt: Select) -> Select:
+        return stmt.where(and_(*self.clauses)) if self.clauses else stmt
+
+    def page(self, stmt: Select, transform: Callable[[list[Any]], list[Any]] | None = None) -> dict[str, Any]:
+        """Count and fetch one page of ``stmt`` (a ``select`` of ORM entities)."""
+        db = self.request.db
+        stmt = self.filter(stmt)
+        count = db.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+        rows = list(db.scalars(stmt.order_by(*self.order).limit(self.limit).offset(self.offset)).unique())
+        if transform is not None:
+            rows = transform(rows)
+        return {
+            "count": count,
+            "next": self._link(self.offset + self.limit) if self.offset + self.limit < count else None,
+            "previous": self._link(max(self.offset - self.limit, 0)) if self.offset > 0 else None,
+            "results": rows,
+        }
+
+    def _link(self, offset: int) -> str:
+        params = [(k, v) for k, v in self.request.GET.items() if k not in ("limit", "offset")]
+        params += [("limit", str(self.limit)), ("offset", str(offset))]
+        return f"{self.request.path_url}?{urlencode(params)}"

@@ -1,0 +1,194 @@
+"""``GET /api/openapi.json`` (OpenAPI 3.1) and ``GET /api/docs`` (Swagger UI).
+
+The document is built from the API views of the core and every loaded plugin
+(:mod:`pyramidion.api.views` records them), once, on first request.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import swagger_ui_bundle
+from pydantic import TypeAdapter
+from pyramid.security import NO_PERMISSION_REQUIRED
+from pyramid.response import Response
+
+from .listing import Listing
+
+_PARAM = re.compile(r"\{(\w+)(?::([^}]*))?\}")
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["status", "message", "details"],
+            "properties": {
+                "status": {"type": "integer"},
+                "message": {"type": "string"},
+                "details": {"type": "array", "items": {}},
+            },
+        }
+    },
+}
+
+REASONS = {
+    400: "Malformed request",
+    401: "Authentication required",
+    403: "Permission denied",
+    404: "Not found",
+    409: "Conflict",
+    422: "Invalid input",
+}
+
+
+def _path(pattern: str) -> tuple[str, list[dict[str, Any]]]:
+    params = []
+    for name, regex in _PARAM.findall(pattern):
+        integer = regex in (r"\d+", "[0-9]+")
+        params.append(
+            {"name": name, "in": "path", "required": True, "schema": {"type": "integer"} if integer else {"type": "string"}}
+        )
+    return _PARAM.sub(lambda m: "{" + m.group(1) + "}", pattern), params
+
+
+def _error(status: int, description: str | None = None) -> dict[str, Any]:
+    return {
+        "description": description or REASONS.get(status, "Error"),
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+
+
+def build_document(registry: Any) -> dict[str, Any]:
+    operations = registry.api_operations
+    inputs = []
+    for index, op in enumerate(operations):
+        if op.body is not None:
+            inputs.append(((index, "body"), "validation", TypeAdapter(op.body)))
+        if op.query is not None and not isinstance(op.query, Listing):
+            inputs.append(((index, "query"), "validation", TypeAdapter(op.query)))
+        if op.response is not None:
+            inputs.append(((index, "response"), "serialization", TypeAdapter(op.response)))
+    generated, definitions = TypeAdapter.json_schemas(inputs, ref_template="#/components/schemas/{model}")
+    definitions = dict(definitions.get("$defs", {}))
+    definitions["Error"] = ERROR_SCHEMA
+    schemas = {key: schema for (key, _mode), schema in generated.items()}
+
+    def resolved(schema: dict[str, Any]) -> dict[str, Any]:
+        ref = schema.get("$ref", "")
+        return definitions[ref.rsplit("/", 1)[-1]] if ref else schema
+
+    paths: dict[str, dict[str, Any]] = {}
+    for index, op in enumerate(operations):
+        route = registry.introspector.get("routes", op.route_name)
+        if route is None:
+            continue
+        path, params = _path(route["pattern"])
+        protected = op.permission not in (None, NO_PERMISSION_REQUIRED)
+        operation: dict[str, Any] = {
+            "operationId": f"{op.route_name}.{op.method.lower()}",
+            "tags": op.tags,
+            "summary": op.summary,
+            "responses": {},
+        }
+        if op.description:
+            operation["description"] = op.description
+        parameters = list(params)
+        if isinstance(op.query, Listing):
+            parameters += op.query.openapi_parameters()
+        elif op.query is not None:
+            query_schema = resolved(schemas[(index, "query")])
+            for name, prop in query_schema.get("properties", {}).items():
+                parameters.append(
+                    {"name": name, "in": "query", "required": name in query_schema.get("required", []), "schema": prop}
+                )
+        if parameters:
+            operation["parameters"] = parameters
+        if op.body is not None:
+            body_schema = schemas[(index, "body")]
+            content = {"application/json": {"schema": body_schema}}
+            if op.form:
+                content["application/x-www-form-urlencoded"] = {"schema": body_schema}
+            operation["requestBody"] = {"required": True, "content": content}
+            operation["responses"]["400"] = _error(400)
+        if op.body is not None or op.query is not None:
+            operation["responses"]["422"] = _error(422)
+        if protected:
+            operation["security"] = [{"bearerAuth": []}, {"apiKey": []}]
+            operation["responses"]["401"] = _error(401)
+            operation["responses"]["403"] = _error(403)
+        if params:
+            operation["responses"]["404"] = _error(404)
+        for status, description in op.responses.items():
+            operation["responses"][str(status)] = _error(status, description)
+        success: dict[str, Any] = {"description": "Success"}
+        if op.status != 204:
+            if op.content_type:
+                success["content"] = {op.content_type: {"schema": {"type": "string", "contentMediaType": op.content_type}}}
+            elif op.response is not None:
+                success["content"] = {"application/json": {"schema": schemas[(index, "response")]}}
+            else:
+                success["content"] = {"application/json": {"schema": {}}}
+        operation["responses"][str(op.status)] = success
+        paths.setdefault(path, {})[op.method.lower()] = operation
+
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": registry.settings.get("pyramidion.title", "Pyramidion"),
+            "version": registry.pyramidion_version,
+            "description": "Plugins loaded: " + ", ".join(registry.pm.names),
+        },
+        "paths": dict(sorted(paths.items())),
+        "components": {
+            "schemas": dict(sorted(definitions.items())),
+            "securitySchemes": {
+                "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
+                "apiKey": {"type": "apiKey", "in": "header", "name": "X-API-Key"},
+            },
+        },
+    }
+
+
+def openapi_view(request: Any) -> Any:
+    registry = request.registry
+    if getattr(registry, "openapi_document", None) is None:
+        registry.openapi_document = build_document(registry)
+    return registry.openapi_document
+
+
+SWAGGER_PAGE = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8"><title>{title} API</title>
+<link rel="stylesheet" href="{static}/swagger-ui.css">
+</head>
+<body>
+<div id="swagger-ui"></div>
+<script src="{static}/swagger-ui-bundle.js"></script>
+<script>
+window.ui = SwaggerUIBundle({{url: "{spec}", dom_id: "#swagger-ui", deepLinking: true}});
+</script>
+</body>
+</html>
+"""
+
+
+def docs_view(request: Any) -> Response:
+    static = request.static_url(f"{swagger_ui_bundle.swagger_ui_path}/").rstrip("/")
+    page = SWAGGER_PAGE.format(
+        title=request.registry.settings.get("pyramidion.title", "Pyramidion"),
+        static=static,
+        spec=request.route_url("api.openapi"),
+    )
+    return Response(page, content_type="text/html")
+
+
+def includeme(config: Any) -> None:
+    config.add_static_view("api/docs/static", str(swagger_ui_bundle.swagger_ui_path), cache_max_age=86400)
+    config.add_route("api.openapi", "/api/openapi.json")
+    config.add_route("api.docs", "/api/docs")
+    config.add_view(openapi_view, route_name="api.openapi", renderer="json", permission=NO_PERMISSION_REQUIRED)
+    config.add_view(docs_view, route_name="api.docs", permission=NO_PERMISSION_REQUIRED)

@@ -1,0 +1,57 @@
+"""Field types shared by every API: money and timestamps as the conventions want them."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BeforeValidator, PlainSerializer, WithJsonSchema
+
+CENT = Decimal("0.01")
+
+
+def _to_decimal(value: Any) -> Any:
+    if isinstance(value, float):
+        # A float has no exact cents; take what it prints as, not its binary value.
+        return Decimal(repr(value))
+    return value
+
+
+def _two_places(value: Decimal) -> Decimal:
+    if not value.is_finite():
+        raise ValueError("must be a finite amount")
+    if value != value.quantize(CENT, rounding=ROUND_HALF_UP):
+        raise ValueError("must have at most two decimal places")
+    if abs(value) >= Decimal("1e9"):
+        raise ValueError("is too large")
+    return value.quantize(CENT)
+
+
+def money(value: Decimal | int | str) -> Decimal:
+    """An amount in two places: ``money("1.5") == Decimal("1.50")``."""
+    try:
+        return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+    except InvalidOperation:
+        raise ValueError(f"{value!r} is not an amount") from None
+
+
+# Money is a decimal string with two places ("12.50") both ways; a number is
+# accepted on input too.
+Money = Annotated[
+    Decimal,
+    BeforeValidator(_to_decimal),
+    AfterValidator(_two_places),
+    PlainSerializer(lambda d: f"{d.quantize(CENT):f}", return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "pattern": r"^-?\d+\.\d{2}$", "examples": ["12.50"]}, mode="serialization"),
+]
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    if value.tzinfo is None:
+        raise ValueError("must include a time zone (e.g. 2026-01-31T12:00:00Z)")
+    return value.astimezone(dt.timezone.utc)
+
+
+# A timestamp with its time zone, normalised to UTC.
+Timestamp = Annotated[dt.datetime, AfterValidator(_aware)]

@@ -1,0 +1,124 @@
+"""Users, groups, sessions (refresh-token families), API keys, login attempts."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..db import Base, UTCDateTime, utcnow
+
+
+class User(Base):
+    __tablename__ = "auth_user"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(150), unique=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    is_superuser: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_login: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    groups: Mapped[list["Group"]] = relationship(secondary="auth_user_group", back_populates="users", order_by="Group.name")
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.username!r}>"
+
+
+class Group(Base):
+    __tablename__ = "auth_group"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(150), unique=True)
+    description: Mapped[str] = mapped_column(String(500), default="")
+
+    users: Mapped[list[User]] = relationship(secondary="auth_user_group", back_populates="groups")
+    grants: Mapped[list["GroupPermission"]] = relationship(cascade="all, delete-orphan", order_by="GroupPermission.permission")
+
+    @property
+    def permissions(self) -> list[str]:
+        return [grant.permission for grant in self.grants]
+
+
+class UserGroup(Base):
+    __tablename__ = "auth_user_group"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("auth_user.id", ondelete="CASCADE"), primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("auth_group.id", ondelete="CASCADE"), primary_key=True)
+
+
+class GroupPermission(Base):
+    __tablename__ = "auth_group_permission"
+
+    group_id: Mapped[int] = mapped_column(ForeignKey("auth_group.id", ondelete="CASCADE"), primary_key=True)
+    permission: Mapped[str] = mapped_column(String(100), primary_key=True)
+
+
+class Session(Base):
+    """One login: the family of refresh tokens that rotate from it.
+
+    Access tokens name their session (``sid``); revoking the session (logout,
+    or a refresh token presented twice) ends every token of the family, in
+    every web process, because each request checks it here.
+    """
+
+    __tablename__ = "auth_session"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("auth_user.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    revoked_reason: Mapped[str | None] = mapped_column(String(100))
+
+
+class RefreshToken(Base):
+    __tablename__ = "auth_refresh_token"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[str] = mapped_column(ForeignKey("auth_session.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    issued_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    session: Mapped[Session] = relationship()
+
+
+class APIKey(Base):
+    """A long-lived key acting as ``user``, only on paths matching ``paths``.
+
+    Only a SHA-256 of the key is kept: the key is random and long, so a fast
+    hash is as safe as a slow one here, and it is checked on every request.
+    """
+
+    __tablename__ = "auth_api_key"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(150))
+    user_id: Mapped[int] = mapped_column(ForeignKey("auth_user.id", ondelete="CASCADE"), index=True)
+    prefix: Mapped[str] = mapped_column(String(16), unique=True)
+    key_hash: Mapped[str] = mapped_column(String(64))
+    paths: Mapped[list[str]] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    user: Mapped[User] = relationship()
+
+
+class LoginAttempt(Base):
+    """Failed logins, counted per username and per address to slow guessing."""
+
+    __tablename__ = "auth_login_attempt"
+    __table_args__ = (
+        Index("ix_auth_login_attempt_username_at", "username", "at"),
+        Index("ix_auth_login_attempt_address_at", "address", "at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(150))
+    address: Mapped[str] = mapped_column(String(64))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,157 @@
+"""The security policy: who is calling, and may they.
+
+Identity comes from ``Authorization: Bearer <access token>`` or from an API
+key in ``X-API-Key``. Either way ``request.identity`` is an :class:`Identity`
+with the :class:`~pyramidion.auth.models.User`, or ``None`` for anonymous.
+
+Views declare a permission:
+
+* ``"authenticated"`` (:data:`pyramidion.api.AUTHENTICATED`, the API default):
+  any logged-in user;
+* a permission name (``"bar.sell"``): users holding it through a group;
+* on a context with an ``__acl__``, Pyramid's ACLs decide, with the principals
+  ``system.Authenticated``, ``user:<id>``, ``group:<name>`` and ``perm:<name>``,
+  so a plugin expresses owner and shared-with rules as ACEs.
+
+Superusers pass every check. An API key passes only on paths matching one of
+its patterns.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fnmatch
+import hashlib
+import hmac
+from typing import Any
+
+from pyramid.authorization import ACLHelper, Authenticated, Everyone
+from pyramid.security import Allowed, Denied
+from sqlalchemy import select, update
+from sqlalchemy.orm import selectinload
+
+from ..db import utcnow
+from .models import APIKey, GroupPermission, Session, User, UserGroup
+from .tokens import InvalidToken
+
+AUTHENTICATED = "authenticated"
+API_KEY_HEADER = "X-API-Key"
+
+
+@dataclasses.dataclass
+class Identity:
+    user: User
+    via: str  # "token" or "api_key"
+    api_key: APIKey | None = None
+    _permissions: frozenset[str] | None = None
+
+    def permissions(self, db: Any) -> frozenset[str]:
+        if self._permissions is None:
+            self._permissions = user_permissions(db, self.user.id)
+        return self._permissions
+
+
+def user_permissions(db: Any, user_id: int) -> frozenset[str]:
+    rows = db.scalars(
+        select(GroupPermission.permission)
+        .join(UserGroup, UserGroup.group_id == GroupPermission.group_id)
+        .where(UserGroup.user_id == user_id)
+    )
+    return frozenset(rows)
+
+
+def hash_secret(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _bearer(request: Any) -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def user_for_access_token(request: Any, token: str) -> User | None:
+    """The active user of a valid access token whose session is not revoked."""
+    try:
+        claims = request.registry.token_codec.decode(token, "access")
+        user_id = int(claims["sub"])
+    except (InvalidToken, ValueError):
+        return None
+    row = request.db.execute(
+        select(User, Session.revoked_at)
+        .join(Session, Session.user_id == User.id)
+        .where(User.id == user_id, Session.id == claims.get("sid"))
+    ).first()
+    if row is None:
+        return None
+    user, revoked_at = row
+    if revoked_at is not None or not user.is_active:
+        return None
+    return user
+
+
+def _api_key_identity(request: Any, key: str) -> Identity | None:
+    prefix, _, _ = key.partition(".")
+    api_key = request.db.scalar(
+        select(APIKey).options(selectinload(APIKey.user)).where(APIKey.prefix == prefix, APIKey.revoked_at.is_(None))
+    )
+    if api_key is None or not hmac.compare_digest(api_key.key_hash, hash_secret(key)):
+        return None
+    if not api_key.user.is_active:
+        return None
+    request.db.execute(update(APIKey).where(APIKey.id == api_key.id).values(last_used_at=utcnow()))
+    return Identity(user=api_key.user, via="api_key", api_key=api_key)
+
+
+def path_allowed(api_key: APIKey, path: str) -> bool:
+    return any(fnmatch.fnmatchcase(path, pattern) for pattern in api_key.paths)
+
+
+class SecurityPolicy:
+    def __init__(self) -> None:
+        self.acl = ACLHelper()
+
+    def identity(self, request: Any) -> Identity | None:
+        token = _bearer(request)
+        if token is not None:
+            user = user_for_access_token(request, token)
+            return Identity(user=user, via="token") if user is not None else None
+        key = request.headers.get(API_KEY_HEADER)
+        if key:
+            return _api_key_identity(request, key)
+        return None
+
+    def authenticated_userid(self, request: Any) -> str | None:
+        identity = request.identity
+        return str(identity.user.id) if identity is not None else None
+
+    def principals(self, request: Any, identity: Identity) -> list[str]:
+        user = identity.user
+        principals = [Everyone, Authenticated, f"user:{user.id}"]
+        principals += [f"group:{group.name}" for group in user.groups]
+        principals += [f"perm:{name}" for name in identity.permissions(request.db)]
+        return principals
+
+    def permits(self, request: Any, context: Any, permission: str) -> Any:
+        identity = request.identity
+        if identity is None:
+            return Denied("authentication required")
+        if identity.api_key is not None and not path_allowed(identity.api_key, request.path):
+            return Denied("this API key is not valid for this path")
+        if identity.user.is_superuser:
+            return Allowed("superuser")
+        if permission == AUTHENTICATED:
+            return Allowed("authenticated")
+        if getattr(context, "__acl__", None) is not None:
+            return self.acl.permits(context, self.principals(request, identity), permission)
+        if permission in identity.permissions(request.db):
+            return Allowed(f"holds {permission}")
+        return Denied(f"requires the permission {permission!r}")
+
+    def remember(self, request: Any, userid: Any, **kw: Any) -> list:
+        return []  # tokens are handed out by the token endpoint, not by headers
+
+    def forget(self, request: Any, **kw: Any) -> list:
+        return []

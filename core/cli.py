@@ -1,0 +1,290 @@
+"""The ``pyramidion`` command.
+
+Every subcommand takes the ini file (default ``development.ini``) and says
+what it did. A setup problem (a bad setting, an unreachable database) is one
+line on stderr and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+import transaction
+from pyramid.paster import get_appsettings, setup_logging
+from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
+
+from . import make_config
+from .settings import SettingsError
+
+DEFAULT_INI = "development.ini"
+
+
+class CommandError(Exception):
+    """A command cannot do what was asked; the message says why."""
+
+
+def load(ini: str) -> Any:
+    """The configured registry for ``ini``."""
+    path = Path(ini)
+    if not path.is_file():
+        raise CommandError(f"no such ini file: {ini}")
+    setup_logging(str(path))
+    settings = get_appsettings(str(path), name="main")
+    return make_config(dict(settings)).registry
+
+
+def _transaction(registry: Any, work: Callable[[Any], Any]) -> Any:
+    """Run ``work(db)`` in one committed transaction."""
+    from .db import transactional_session
+
+    manager = transaction.TransactionManager(explicit=True)
+    with manager:
+        db = transactional_session(registry.db_session_factory, manager)
+        return work(db)
+
+
+# -- db ----------------------------------------------------------------------
+
+
+def cmd_db(args: argparse.Namespace) -> None:
+    from . import migrations
+
+    registry = load(args.ini)
+    if args.action == "upgrade":
+        for name, before, after in migrations.upgrade(registry, args.plugin):
+            change = "already at head" if before == after else f"{before or 'empty'} -> {after}"
+            print(f"{name}: {change}")
+    elif args.action == "current":
+        for name, revision, head in migrations.current(registry):
+            state = "up to date" if revision == head else "NEEDS UPGRADE"
+            print(f"{name}: {revision or 'empty'} (head {head or 'none'}) {state}")
+    elif args.action == "check":
+        problems = migrations.check(registry)
+        for name, problem in problems:
+            print(f"{name}: models and migrations differ: {problem}")
+        if problems:
+            raise SystemExit(1)
+        print("models and migrations agree")
+    elif args.action == "revision":
+        if not args.plugin or not args.message:
+            raise CommandError("db revision needs --plugin NAME (or core) and -m MESSAGE")
+        migrations.revision(registry, args.plugin, args.message)
+
+
+# -- users and groups ----------------------------------------------------------
+
+
+def cmd_createsuperuser(args: argparse.Namespace) -> None:
+    from .auth.models import User
+
+    registry = load(args.ini)
+    username = args.username or input("Username: ").strip()
+    email = args.email or input("Email: ").strip()
+    password = args.password or os.environ.get("PYRAMIDION_SUPERUSER_PASSWORD")
+    if not password:
+        password = getpass.getpass("Password: ")
+        if password != getpass.getpass("Password (again): "):
+            raise CommandError("the passwords differ")
+    if len(password) < 8:
+        raise CommandError("the password must have at least 8 characters")
+
+    def create(db: Any) -> str:
+        user = db.scalar(select(User).where(User.username == username))
+        if user is not None:
+            user.is_superuser = True
+            user.is_active = True
+            user.password_hash = registry.passwords.hash(password)
+            return f"made {username} a superuser"
+        if db.scalar(select(User).where(User.email == email)) is not None:
+            raise CommandError(f"the email {email} belongs to another user")
+        db.add(User(username=username, email=email, password_hash=registry.passwords.hash(password), is_superuser=True))
+        return f"created superuser {username}"
+
+    print(_transaction(registry, create))
+
+
+def cmd_create_groups(args: argparse.Namespace) -> None:
+    from .auth.permissions import create_default_groups
+
+    registry = load(args.ini)
+    changes = _transaction(registry, lambda db: create_default_groups(db, registry))
+    print("\n".join(changes) if changes else "default groups already in place")
+
+
+def cmd_demo_data(args: argparse.Namespace) -> None:
+    from .auth.permissions import create_default_groups
+
+    registry = load(args.ini)
+
+    def fill(db: Any) -> None:
+        create_default_groups(db, registry)
+        registry.pm.hook.pyramidion_demo_data(db=db)
+
+    _transaction(registry, fill)
+    print(f"demo data in place for: core, {', '.join(registry.pm.names)}")
+
+
+def cmd_plugins(args: argparse.Namespace) -> None:
+    from .plugins import describe
+
+    registry = load(args.ini)
+    for info in describe(registry.pm):
+        print(f"{info.name} {info.version or '?'} ({info.module}): {', '.join(info.hooks)}")
+
+
+# -- processes -----------------------------------------------------------------
+
+
+def cmd_worker(args: argparse.Namespace) -> None:
+    registry = load(args.ini)
+    huey = registry.huey
+    if huey.immediate:
+        raise CommandError("huey.url is 'immediate': tasks run in the web process, there is nothing to consume")
+    periodic = registry.settings["huey.periodic"] if args.periodic is None else args.periodic
+    workers = args.workers or registry.settings["huey.workers"]
+    print(f"worker: {workers} thread(s), periodic tasks {'on' if periodic else 'off'}, {len(registry.huey_tasks)} task(s)")
+    consumer = huey.create_consumer(workers=workers, worker_type="thread", periodic=periodic, check_worker_health=True)
+    consumer.run()
+
+
+def cmd_run(args: argparse.Namespace) -> None:
+    """Web server, worker, router and realtime backend together, on embedded defaults."""
+    from . import migrations
+
+    registry = load(args.ini)
+    for name, before, after in migrations.upgrade(registry):
+        if before != after:
+            print(f"migrated {name}: {before or 'empty'} -> {after}")
+    if args.demo_data:
+        cmd_demo_data(args)
+    me = [sys.executable, "-m", "pyramidion.cli"]
+    children: list[subprocess.Popen] = []
+    if not args.no_router:
+        from .realtime.router import router_installed
+
+        if router_installed():
+            children.append(subprocess.Popen(me + ["router", "start", args.ini]))
+            children.append(subprocess.Popen(me + ["realtime", args.ini]))
+        else:
+            print("router not installed (run `pyramidion router install`); starting without real time")
+    if not registry.huey.immediate:
+        children.append(subprocess.Popen(me + ["worker", args.ini]))
+    children.append(subprocess.Popen([str(Path(sys.executable).with_name("pserve")), args.ini]))
+    print("running: " + ", ".join(" ".join(c.args[-2:]) for c in children) + "; Ctrl-C stops everything")
+
+    def stop(*_: Any) -> None:
+        for child in children:
+            if child.poll() is None:
+                child.terminate()
+        for child in children:
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        while all(child.poll() is None for child in children):
+            time.sleep(0.5)
+        failed = [c for c in children if c.poll() is not None]
+        print(f"stopping: {' '.join(failed[0].args)} exited with {failed[0].returncode}", file=sys.stderr)
+    except KeyboardInterrupt:
+        pass
+    stop()
+
+
+# -- the parser ----------------------------------------------------------------
+
+
+def ini_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("ini", nargs="?", default=DEFAULT_INI, help=f"the ini file (default {DEFAULT_INI})")
+
+
+def build_parser(plugin_commands: bool = True) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="pyramidion", description="Run and manage a Pyramidion platform.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    db = sub.add_parser("db", help="database migrations: upgrade, current, check, revision")
+    db.add_argument("action", choices=["upgrade", "current", "check", "revision"])
+    ini_argument(db)
+    db.add_argument("--plugin", help="only this source (core or a plugin name)")
+    db.add_argument("-m", "--message", help="message of a new revision")
+    db.set_defaults(func=cmd_db)
+
+    su = sub.add_parser("createsuperuser", help="create an administrator (or promote an existing user)")
+    ini_argument(su)
+    su.add_argument("--username")
+    su.add_argument("--email")
+    su.add_argument("--password", help="or PYRAMIDION_SUPERUSER_PASSWORD; asked for when neither is given")
+    su.set_defaults(func=cmd_createsuperuser)
+
+    groups = sub.add_parser("create-groups", help="create each plugin's default groups with their permissions")
+    ini_argument(groups)
+    groups.set_defaults(func=cmd_create_groups)
+
+    demo = sub.add_parser("demo-data", help="add sample data from the core and every plugin")
+    ini_argument(demo)
+    demo.set_defaults(func=cmd_demo_data)
+
+    worker = sub.add_parser("worker", help="run a Huey consumer for background tasks")
+    ini_argument(worker)
+    worker.add_argument("-w", "--workers", type=int, help="worker threads (default huey.workers)")
+    worker.add_argument("--periodic", dest="periodic", action="store_true", default=None, help="run the periodic scheduler")
+    worker.add_argument("--no-periodic", dest="periodic", action="store_false", help="do not run periodic tasks (all consumers but one)")
+    worker.set_defaults(func=cmd_worker)
+
+    run = sub.add_parser("run", help="migrate, then run web server, worker, router and realtime backend together")
+    ini_argument(run)
+    run.add_argument("--demo-data", action="store_true", help="add demo data first")
+    run.add_argument("--no-router", action="store_true", help="do not start the WAMP router")
+    run.set_defaults(func=cmd_run)
+
+    plugins = sub.add_parser("plugins", help="list the loaded plugins with versions and hooks")
+    ini_argument(plugins)
+    plugins.set_defaults(func=cmd_plugins)
+
+    from .realtime.commands import add_commands as add_realtime_commands
+
+    add_realtime_commands(sub, ini_argument)
+    if plugin_commands:
+        _add_plugin_commands(sub)
+    return parser
+
+
+def _add_plugin_commands(sub: Any) -> None:
+    # Plugin commands come from installed plugins, found without settings:
+    # the ini file is only read once a command runs.
+    from .plugins import load_plugins
+
+    try:
+        pm = load_plugins({})
+    except SettingsError as exc:
+        print(f"pyramidion: warning: plugin commands unavailable: {exc}", file=sys.stderr)
+        return
+    pm.hook.pyramidion_commands(subparsers=sub)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except (SettingsError, CommandError) as exc:
+        print(f"pyramidion: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    except OperationalError as exc:
+        print(f"pyramidion: the database is unreachable: {exc.orig}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,132 @@
+"""Storage: the SQLAlchemy engine, one session per request, the declarative base.
+
+``request.db`` is a session joined to the request's transaction (pyramid_tm):
+it commits when the view returns and rolls back on an error, so a view never
+commits by itself. Background tasks get the same through their own request.
+
+Tables of a plugin are named ``<plugin>_<thing>`` (``bar_wallet``): the name
+says who owns a table, and the migrations of each plugin touch only its own.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import zope.sqlalchemy
+from sqlalchemy import DateTime, MetaData, event, types
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy import create_engine
+
+from .settings import Section, SettingsError, section
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UTCDateTime(types.TypeDecorator):
+    """A timestamp stored in UTC and always read back time-zone aware.
+
+    SQLite keeps no time zone; without this a value would come back naive
+    on SQLite and aware on PostgreSQL.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use an aware one (UTC)")
+        return value.astimezone(dt.timezone.utc)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.timezone.utc)
+        return value.astimezone(dt.timezone.utc)
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class DatabaseSettings(Section):
+    url: str
+    echo: bool = False
+    pool_size: int = 10
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()
+
+
+def _sqlite_begin(conn: Any) -> None:
+    # pysqlite's own transaction handling defers BEGIN until the first write,
+    # so two transactions could read the same balance and both write. An
+    # immediate BEGIN takes the write lock up front: writers queue instead.
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def make_engine(settings: dict[str, Any]) -> Engine:
+    config = section(settings, "sqlalchemy", DatabaseSettings)
+    try:
+        url = make_url(config.url)
+    except ArgumentError:
+        raise SettingsError(f"sqlalchemy.url: {config.url!r} is not a database URL") from None
+    if url.get_backend_name() == "sqlite":
+        if url.database and url.database != ":memory:":
+            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, echo=config.echo)
+        event.listen(engine, "connect", _sqlite_pragmas)
+        # Hand transaction control to SQLAlchemy so BEGIN IMMEDIATE is ours.
+        event.listen(engine, "connect", lambda dbapi_conn, _: setattr(dbapi_conn, "isolation_level", None))
+        event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    if url.get_backend_name() == "postgresql" and url.drivername == "postgresql":
+        url = url.set(drivername="postgresql+psycopg")
+    return create_engine(url, echo=config.echo, pool_size=config.pool_size, pool_pre_ping=True)
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def transactional_session(factory: sessionmaker[Session], transaction_manager: Any) -> Session:
+    """A session that commits and rolls back with ``transaction_manager``."""
+    session = factory()
+    zope.sqlalchemy.register(session, transaction_manager=transaction_manager)
+    return session
+
+
+def includeme(config: Any) -> None:
+    settings = config.get_settings()
+    engine = make_engine(settings)
+    factory = session_factory(engine)
+    config.registry.db_engine = engine
+    config.registry.db_session_factory = factory
+    config.include("pyramid_tm")
+    config.add_request_method(
+        lambda request: transactional_session(request.registry.db_session_factory, request.tm),
+        "db",
+        reify=True,
+    )

@@ -1,0 +1,135 @@
+"""Every hook a plugin may implement.
+
+A plugin is a module listed in the entry-point group ``pyramidion.plugins``
+(the entry-point name is the plugin's name, e.g. ``bar``) that defines some of
+these functions, each decorated with :data:`pyramidion.hookimpl`. Hooks are
+called with keyword arguments and a plugin takes only those it needs, so new
+arguments never break old plugins.
+
+Order of the calls at startup::
+
+    pyramidion_addhooks      plugins add hookspecs of their own
+    pyramidion_settings      each plugin checks and fills in its settings
+    (core configured and committed: db, auth, api, queue, realtime)
+    pyramidion_permissions   the permission names plugins define
+    pyramidion_groups        default groups (used by `pyramidion create-groups`)
+    pyramidion_tasks         Huey tasks, in the web process and the worker alike
+    pyramidion_includeme     routes and views, under the route prefix /api/<name>
+
+Called later, when needed: ``pyramidion_migrations`` (``pyramidion db``),
+``pyramidion_realtime`` (the backend WAMP session), ``pyramidion_demo_data``
+(``pyramidion demo-data``), ``pyramidion_commands`` (the ``pyramidion`` command),
+``pyramidion_authenticate`` (password login), ``pyramidion_me`` (``/api/auth/me``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pluggy
+
+hookspec = pluggy.HookspecMarker("pyramidion")
+
+
+@hookspec
+def pyramidion_addhooks(pm: pluggy.PluginManager) -> None:
+    """Add hookspecs of the plugin's own, for other plugins to implement.
+
+    ``pm.add_hookspecs(my_hookspecs_module)``; the jobs plugin does this for job
+    templates.
+    """
+
+
+@hookspec
+def pyramidion_settings(settings: dict[str, Any]) -> None:
+    """Fill in defaults and validate the plugin's own ``<name>.*`` settings.
+
+    Use :func:`pyramidion.settings.section` with a pydantic model; raise
+    :class:`pyramidion.settings.SettingsError` to stop startup with a message.
+    """
+
+
+@hookspec
+def pyramidion_includeme(config: Any) -> None:
+    """Add routes and views.
+
+    Called after the core is configured and committed, inside
+    ``config.route_prefix_context("/api/<name>")``: ``config.add_route("bar.products",
+    "/products")`` answers at ``/api/bar/products``. ``config.scan()`` works as usual.
+    """
+
+
+@hookspec
+def pyramidion_migrations() -> str:
+    """The folder holding the plugin's Alembic revisions.
+
+    The plugin's revisions form their own history, recorded in the version
+    table ``alembic_version_<name>``; they run after the core's, so they may
+    refer to core tables (``auth_user``) by foreign key.
+    """
+
+
+@hookspec
+def pyramidion_permissions() -> list[tuple[str, str]]:
+    """Permissions the plugin defines, as ``(name, description)`` pairs.
+
+    Names read ``<plugin>.<what>`` (``bar.sell``). Views declare them with
+    ``permission="bar.sell"``; a user holds a permission through a group.
+    """
+
+
+@hookspec
+def pyramidion_groups() -> dict[str, list[str]]:
+    """Default groups with their permissions: ``{"bar-personnel": ["bar.sell"]}``."""
+
+
+@hookspec
+def pyramidion_tasks(huey: Any) -> list[Any]:
+    """The plugin's background tasks: functions made with :func:`pyramidion.queue.task`
+    or :func:`pyramidion.queue.periodic_task`.
+
+    Return them (or the module that holds them); the core registers each with
+    ``huey`` so that the web process and every worker know the same tasks.
+    """
+
+
+@hookspec
+def pyramidion_realtime(session: Any) -> None:
+    """WAMP procedures and subscriptions the plugin needs.
+
+    ``session`` is the backend session (:class:`pyramidion.realtime.BackendSession`);
+    register with ``session.register_procedure(uri, fn)``, subscribe with
+    ``session.subscribe_topic(uri, fn)``, add an authenticator for the plugin's
+    own principals with ``session.add_authenticator(fn)``.
+    """
+
+
+@hookspec
+def pyramidion_demo_data(db: Any) -> None:
+    """Put sample data in the database session ``db`` (committed by the caller).
+
+    Must be safe to run twice: look before adding.
+    """
+
+
+@hookspec
+def pyramidion_commands(subparsers: Any) -> None:
+    """Add subcommands to the ``pyramidion`` command (argparse sub-parsers).
+
+    Set ``func`` with ``parser.set_defaults(func=...)``; it is called with the
+    parsed arguments.
+    """
+
+
+@hookspec(firstresult=True)
+def pyramidion_authenticate(request: Any, username: str, password: str) -> Any:
+    """Check a username and password against an identity source of the plugin.
+
+    Return the local user (creating or updating it) when the source accepts
+    them, or ``None`` to let the next source and then the local password try.
+    """
+
+
+@hookspec
+def pyramidion_me(request: Any, user: Any) -> dict[str, Any]:
+    """Extra keys for ``GET /api/auth/me`` about ``user``: ``{"robots": [...]}``."""

@@ -1,0 +1,182 @@
+"""Background work: one Huey instance, tasks declared by plugins.
+
+A plugin writes a task as a plain function that takes a request first::
+
+    @task(retries=3, retry_delay=300)
+    def send_notification(request, task_id: int) -> None:
+        ...  # request.db, request.registry.settings, request.realtime
+
+and returns it from its ``pyramidion_tasks`` hook. The worker calls it with a
+request of its own, inside a transaction that commits when it returns (and
+rolls back when it raises, so Huey's retry starts from a clean state).
+
+Request code enqueues with ``request.task(send_notification)(42)``. Nothing
+is sent before the request's transaction commits, so a task never sees data
+that was rolled back or not yet written.
+
+``huey.url`` picks the storage: ``redis://host:port/db`` in production,
+``sqlite:///path/huey.db`` embedded, ``memory`` or ``immediate`` (run at once,
+in process) for tests.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import logging
+import uuid
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey, crontab  # noqa: F401  (crontab re-exported)
+from huey.api import TaskWrapper
+from pyramid.scripting import prepare
+
+from .settings import Section, SettingsError, section
+
+log = logging.getLogger(__name__)
+
+_OPTIONS = "__pyramidion_task__"
+
+
+class QueueSettings(Section):
+    url: str = "immediate"
+    name: str = "pyramidion"
+    workers: int = 2
+    # Every consumer would run the periodic scheduler; exactly one should.
+    periodic: bool = True
+
+
+def task(**options: Any) -> Callable[[Callable], Callable]:
+    """Mark ``fn(request, *args)`` as a background task; ``options`` go to ``huey.task``."""
+
+    def mark(fn: Callable) -> Callable:
+        setattr(fn, _OPTIONS, ("task", None, options))
+        return fn
+
+    return mark
+
+
+def periodic_task(schedule: Callable[[dt.datetime], bool], **options: Any) -> Callable[[Callable], Callable]:
+    """Mark ``fn(request)`` to run on ``schedule`` (a :func:`huey.crontab`)."""
+
+    def mark(fn: Callable) -> Callable:
+        setattr(fn, _OPTIONS, ("periodic", schedule, options))
+        return fn
+
+    return mark
+
+
+def make_huey(settings: dict[str, Any]) -> Huey:
+    config = section(settings, "huey", QueueSettings)
+    url = config.url
+    if url == "immediate":
+        return MemoryHuey(config.name, immediate=True, utc=True)
+    if url == "memory":
+        return MemoryHuey(config.name, utc=True)
+    if url.startswith("sqlite:///"):
+        filename = Path(url[len("sqlite:///"):])
+        filename.parent.mkdir(parents=True, exist_ok=True)
+        return SqliteHuey(config.name, filename=str(filename), utc=True)
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        return RedisHuey(config.name, url=url, utc=True)
+    raise SettingsError(f"huey.url: {url!r} is not immediate, memory, sqlite:///<file> or redis://<host>")
+
+
+def task_name(fn: Callable) -> str:
+    return f"{fn.__module__}.{fn.__qualname__}"
+
+
+def _in_transaction(registry: Any, fn: Callable) -> Callable:
+    @functools.wraps(fn)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        with prepare(registry=registry) as env:
+            request = env["request"]
+            with request.tm:
+                return fn(request, *args, **kwargs)
+
+    return run
+
+
+def register_tasks(registry: Any, huey: Huey, functions: Iterable[Callable]) -> None:
+    for fn in functions:
+        kind, schedule, options = getattr(fn, _OPTIONS)
+        wrapped = _in_transaction(registry, fn)
+        name = task_name(fn)
+        if kind == "periodic":
+            registry.huey_tasks[fn] = huey.periodic_task(schedule, name=name, **options)(wrapped)
+        else:
+            registry.huey_tasks[fn] = huey.task(name=name, **options)(wrapped)
+
+
+def declared_tasks(declared: Any) -> list[Callable]:
+    """The task functions in what a ``pyramidion_tasks`` hook returned."""
+    if declared is None:
+        return []
+    items = vars(declared).values() if hasattr(declared, "__dict__") and not isinstance(declared, (list, tuple)) else declared
+    return [item for item in items if callable(item) and hasattr(item, _OPTIONS)]
+
+
+class AfterCommitTask:
+    """A task bound to a request: enqueued only if the request's transaction commits."""
+
+    def __init__(self, request: Any, wrapper: TaskWrapper) -> None:
+        self.request = request
+        self.wrapper = wrapper
+
+    def __call__(self, *args: Any, **kwargs: Any) -> str:
+        return self.schedule(args, kwargs)
+
+    def schedule(
+        self,
+        args: tuple = (),
+        kwargs: dict[str, Any] | None = None,
+        eta: dt.datetime | None = None,
+        delay: float | None = None,
+    ) -> str:
+        """Enqueue after commit (at ``eta`` or after ``delay`` seconds); returns the Huey task id."""
+        task_id = str(uuid.uuid4())
+        wrapper = self.wrapper
+
+        def enqueue(committed: bool) -> None:
+            if not committed:
+                return
+            if eta is None and delay is None:
+                wrapper.huey.enqueue(wrapper.s(*args, id=task_id, **(kwargs or {})))
+            else:
+                wrapper.schedule(args=args, kwargs=kwargs or {}, eta=eta, delay=delay, id=task_id)
+
+        self.request.tm.get().addAfterCommitHook(_logged(enqueue, wrapper.name))
+        return task_id
+
+
+def _logged(hook: Callable[[bool], None], name: str) -> Callable[[bool], None]:
+    # An after-commit hook must not raise: the data is committed already, and
+    # an exception here would turn a successful request into a 500.
+    def run(committed: bool) -> None:
+        try:
+            hook(committed)
+        except Exception:
+            log.exception("could not enqueue task %s after commit", name)
+
+    return run
+
+
+def request_task(request: Any, fn: Callable) -> AfterCommitTask:
+    try:
+        wrapper = request.registry.huey_tasks[fn]
+    except KeyError:
+        raise LookupError(f"{task_name(fn)} is not a registered task; return it from pyramidion_tasks") from None
+    return AfterCommitTask(request, wrapper)
+
+
+def includeme(config: Any) -> None:
+    registry = config.registry
+    registry.huey = make_huey(config.get_settings())
+    registry.huey_tasks = {}
+    config.add_request_method(request_task, "task")
+
+
+def register_plugin_tasks(registry: Any) -> None:
+    for declared in registry.pm.hook.pyramidion_tasks(huey=registry.huey):
+        register_tasks(registry, registry.huey, declared_tasks(declared))
