@@ -45,6 +45,25 @@ def make_config(settings: dict[str, Any], extra_plugins: Iterable[tuple[str, Any
     return config
 
 
+def check_services(registry: Any) -> None:
+    """Raise :class:`SettingsError` naming the database or queue that cannot be reached."""
+    from redis.exceptions import RedisError
+    from sqlalchemy.exc import OperationalError
+
+    engine = registry.db_engine
+    try:
+        with engine.connect():
+            pass
+    except OperationalError as exc:
+        raise SettingsError(f"cannot reach the database {engine.url.render_as_string()}: {exc.orig}") from None
+    storage = registry.huey.storage
+    if hasattr(storage, "conn") and hasattr(storage.conn, "ping"):
+        try:
+            storage.conn.ping()
+        except RedisError as exc:
+            raise SettingsError(f"cannot reach Redis for huey.url: {exc}") from None
+
+
 def make_app(settings: dict[str, Any], extra_plugins: Iterable[tuple[str, Any]] = ()) -> Any:
     return make_config(settings, extra_plugins).make_wsgi_app()
 
@@ -52,7 +71,9 @@ def make_app(settings: dict[str, Any], extra_plugins: Iterable[tuple[str, Any]] 
 def main(global_config: dict[str, Any], **settings: Any) -> Any:
     """The PasteDeploy app factory (``pserve development.ini``)."""
     try:
-        return make_app(settings)
+        config = make_config(settings)
+        check_services(config.registry)
+        return config.make_wsgi_app()
     except SettingsError as exc:
         # One line naming the problem, not a traceback: this is a setup error.
         print(f"pyramidion: {exc}", file=sys.stderr)

@@ -22,7 +22,7 @@ from pyramid.paster import get_appsettings, setup_logging
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
-from . import make_config
+from . import check_services, make_config
 from .settings import SettingsError
 
 DEFAULT_INI = "development.ini"
@@ -146,6 +146,7 @@ def cmd_plugins(args: argparse.Namespace) -> None:
 
 def cmd_worker(args: argparse.Namespace) -> None:
     registry = load(args.ini)
+    check_services(registry)
     huey = registry.huey
     if huey.immediate:
         raise CommandError("huey.url is 'immediate': tasks run in the web process, there is nothing to consume")
@@ -161,6 +162,7 @@ def cmd_run(args: argparse.Namespace) -> None:
     from . import migrations
 
     registry = load(args.ini)
+    check_services(registry)
     for name, before, after in migrations.upgrade(registry):
         if before != after:
             print(f"migrated {name}: {before or 'empty'} -> {after}")

@@ -51,7 +51,8 @@ def _path(pattern: str) -> tuple[str, list[dict[str, Any]]]:
         params.append(
             {"name": name, "in": "path", "required": True, "schema": {"type": "integer"} if integer else {"type": "string"}}
         )
-    return _PARAM.sub(lambda m: "{" + m.group(1) + "}", pattern), params
+    path = _PARAM.sub(lambda m: "{" + m.group(1) + "}", pattern)
+    return "/" + path.lstrip("/"), params  # prefixed route patterns lose their leading slash
 
 
 def _error(status: int, description: str | None = None) -> dict[str, Any]:
