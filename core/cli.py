@@ -26,6 +26,8 @@ from . import check_services, make_config
 from .settings import SettingsError
 
 DEFAULT_INI = "development.ini"
+# Demo data only: documented in the README, never created outside demo-data.
+DEMO_ADMIN, DEMO_ADMIN_PASSWORD = "admin", "admin-password"
 
 
 class CommandError(Exception):
@@ -126,7 +128,13 @@ def cmd_demo_data(args: argparse.Namespace) -> None:
     registry = load(args.ini)
 
     def fill(db: Any) -> None:
+        from .auth.models import User
+
         create_default_groups(db, registry)
+        if db.scalar(select(User).where(User.username == DEMO_ADMIN)) is None:
+            db.add(User(username=DEMO_ADMIN, email="admin@example.com", is_superuser=True,
+                        password_hash=registry.passwords.hash(DEMO_ADMIN_PASSWORD)))
+            db.flush()
         registry.pm.hook.pyramidion_demo_data(db=db)
 
     _transaction(registry, fill)

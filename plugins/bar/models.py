@@ -290,6 +290,10 @@ class Registration(Base):
 
     holder: Mapped[Holder] = relationship(lazy="joined", innerjoin=True)
 
+    @property
+    def username(self) -> str:
+        return self.holder.user.username
+
 
 class LedgerEntry(Base):
     """One movement of a wallet's money; inserted, never changed."""

@@ -11,6 +11,7 @@ A new version is a new :class:`PricingPolicy` subclass added to
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from abc import ABC, abstractmethod
 from decimal import Decimal
@@ -29,6 +30,12 @@ def charged_days(rented_at: dt.datetime, until: dt.datetime) -> int:
     return max(1, started)
 
 
+@dataclasses.dataclass(frozen=True)
+class Charge:
+    days: int
+    amount: Decimal
+
+
 class PricingPolicy(ABC):
     version: ClassVar[str]
 
@@ -38,9 +45,10 @@ class PricingPolicy(ABC):
 
     def charge(
         self, book_type: BookType, rented_at: dt.datetime, returned_at: dt.datetime | None, now: dt.datetime
-    ) -> Decimal:
+    ) -> Charge:
         """The charge of a rental, to its return or, while the book is out, to ``now``."""
-        return money(self.price(book_type, charged_days(rented_at, returned_at or now)))
+        days = charged_days(rented_at, returned_at or now)
+        return Charge(days, money(self.price(book_type, days)))
 
 
 class FlatRate(PricingPolicy):

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl
 
 from pyramidion.api import Money, Timestamp
 
 from .models import BookType
+
+# Checked as a web address, kept as the text to store.
+ImageURL = Annotated[HttpUrl, AfterValidator(str)]
 
 
 class BookIn(BaseModel):
@@ -17,7 +21,7 @@ class BookIn(BaseModel):
     description: str = Field("", max_length=10_000)
     author: str = Field("", max_length=200)
     type: BookType = BookType.regular
-    image_url: HttpUrl | None = Field(None, max_length=500)
+    image_url: ImageURL | None = Field(None, max_length=500)
 
 
 class BookUpdate(BaseModel):
@@ -28,7 +32,7 @@ class BookUpdate(BaseModel):
     description: str | None = Field(None, max_length=10_000)
     author: str | None = Field(None, max_length=200)
     type: BookType | None = None
-    image_url: HttpUrl | None = Field(None, max_length=500)
+    image_url: ImageURL | None = Field(None, max_length=500)
 
 
 class BookOut(BaseModel):
@@ -93,6 +97,6 @@ class ProfileIn(BaseModel):
 class ProfileOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     user_id: int
-    name: str
-    phone: str
-    address: str
+    name: str = ""
+    phone: str = ""
+    address: str = ""

@@ -1,0 +1,32 @@
+# The two commands of the README:
+#   make run    install, migrate, add demo data, run web + worker + router
+#   make test   install, then run the whole test suite
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+INI ?= development.ini
+# Two workers fit the 2-core machines the suite is planned for.
+PYTEST_WORKERS ?= 2
+
+.PHONY: install run test bench
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+# Reinstalled when the distribution's metadata changes (dependencies, entry points).
+$(VENV)/.installed: setup.cfg pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[all,test]'
+	touch $@
+
+install: $(VENV)/.installed
+	$(BIN)/pyramidion router install
+
+run: install
+	$(BIN)/pyramidion run $(INI) --demo-data
+
+test: install
+	$(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+
+bench: install
+	$(BIN)/python -m bench

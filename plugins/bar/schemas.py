@@ -1,0 +1,388 @@
+"""Request and response bodies of the bar API."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from pyramidion.api import Money, Timestamp
+
+from .models import LedgerKind, PaymentMethod, RegistrationStatus, ReportAction, StockUnit
+
+PositiveMoney = Annotated[Money, Field(gt=0)]
+Quantity = Annotated[Decimal, Field(max_digits=12, decimal_places=3)]
+Colour = Annotated[str, Field(pattern=r"^#[0-9a-fA-F]{6}$", examples=["#ffcc00"])]
+
+
+class Out(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class Patch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# -- holders, personnel, cards --------------------------------------------------
+
+
+class HolderIn(BaseModel):
+    user_id: int
+
+
+class HolderOut(Out):
+    id: int
+    user_id: int
+    username: str
+    balance: Money
+    member_id: str | None
+
+
+class PersonnelIn(BaseModel):
+    user_id: int
+    nickname: str = Field(min_length=1, max_length=100)
+    active: bool = True
+
+
+class PersonnelPatch(Patch):
+    nickname: str | None = Field(None, min_length=1, max_length=100)
+    active: bool | None = None
+
+
+class PersonnelOut(Out):
+    id: int
+    user_id: int
+    username: str
+    nickname: str
+    active: bool
+
+
+class CardIn(BaseModel):
+    card_id: str = Field(min_length=1, max_length=64, description="the NFC UID")
+    holder_id: int
+    name: str = Field("", max_length=100)
+
+
+class CardOut(Out):
+    id: int
+    card_id: str
+    name: str
+    holder: HolderOut
+
+
+# -- catalogue and stock ----------------------------------------------------------
+
+
+class StockIn(BaseModel):
+    name: str = Field(min_length=1, max_length=100)
+    unit: StockUnit = StockUnit.pieces
+
+
+class StockOut(Out):
+    id: int
+    name: str
+    unit: StockUnit
+    quantity: Quantity
+
+
+class MutationIn(BaseModel):
+    quantity: Quantity = Field(description="delivered (positive) or written off (negative)")
+    cost: Money | None = None
+    comment: str = Field("", max_length=500)
+
+    @model_validator(mode="after")
+    def _nonzero(self) -> "MutationIn":
+        if self.quantity == 0:
+            raise ValueError("quantity must not be zero")
+        return self
+
+
+class MutationOut(Out):
+    id: int
+    stock_id: int
+    quantity: Quantity
+    cost: Money | None
+    comment: str
+    created_by_id: int | None
+    created_at: dt.datetime
+
+
+class ProductIn(BaseModel):
+    name: str = Field(min_length=1, max_length=100)
+    price: Annotated[Money, Field(ge=0)]
+    colour: Colour = "#ffffff"
+    active: bool = True
+    image: str | None = Field(None, max_length=500)
+    units: Quantity = Field(Decimal("1"), gt=0)
+    stock_id: int | None = None
+    ledger_account: str = Field("", max_length=50)
+    category_ids: list[int] = []
+
+
+class ProductPatch(Patch):
+    name: str | None = Field(None, min_length=1, max_length=100)
+    price: Annotated[Money, Field(ge=0)] | None = None
+    colour: Colour | None = None
+    active: bool | None = None
+    image: str | None = Field(None, max_length=500)
+    units: Quantity | None = Field(None, gt=0)
+    stock_id: int | None = None
+    ledger_account: str | None = Field(None, max_length=50)
+    category_ids: list[int] | None = None
+
+
+class CategoryRef(Out):
+    id: int
+    name: str
+
+
+class ProductOut(Out):
+    id: int
+    name: str
+    price: Money
+    colour: str
+    active: bool
+    image: str | None
+    units: Quantity
+    stock_id: int | None
+    ledger_account: str
+    categories: list[CategoryRef]
+
+
+class CategoryIn(BaseModel):
+    name: str = Field(min_length=1, max_length=100)
+    description: str = Field("", max_length=500)
+
+
+class CategoryPatch(Patch):
+    name: str | None = Field(None, min_length=1, max_length=100)
+    description: str | None = Field(None, max_length=500)
+
+
+class ProductRef(Out):
+    id: int
+    name: str
+    price: Money
+    colour: str
+    active: bool
+
+
+class CategoryOut(Out):
+    id: int
+    name: str
+    description: str
+    products: list[ProductRef]
+
+
+# -- purchases and the ledger -------------------------------------------------------
+
+
+class LineIn(BaseModel):
+    product_id: int
+    quantity: int = Field(gt=0, le=1000)
+
+
+class PurchaseIn(BaseModel):
+    payment_method: PaymentMethod
+    holder_id: int | None = Field(None, description="the paying wallet: required for wallet, optional otherwise")
+    lines: list[LineIn] = Field(min_length=1, max_length=100)
+
+    @model_validator(mode="after")
+    def _wallet_needs_holder(self) -> "PurchaseIn":
+        if self.payment_method is PaymentMethod.wallet and self.holder_id is None:
+            raise ValueError("holder_id is required to pay from a wallet")
+        return self
+
+
+class LineOut(Out):
+    product_id: int
+    product_name: str
+    quantity: int
+    unit_price: Money
+
+
+class PurchaseOut(Out):
+    id: int
+    holder_id: int | None
+    seller_id: int
+    payment_method: PaymentMethod
+    total: Money
+    created_at: dt.datetime
+    lines: list[LineOut]
+    balance_after: Money | None = Field(None, description="the wallet balance after a wallet purchase")
+
+
+class TopUpIn(BaseModel):
+    amount: PositiveMoney
+    method: Literal[PaymentMethod.cash, PaymentMethod.pin]
+    comment: str = Field("", max_length=500)
+
+
+class LedgerOut(Out):
+    id: int
+    holder_id: int
+    kind: LedgerKind
+    amount: Money
+    balance_after: Money
+    method: PaymentMethod | None
+    comment: str
+    created_by_id: int | None
+    created_at: dt.datetime
+    purchase_id: int | None
+    online_payment_id: int | None
+    registration_id: int | None
+
+
+# -- online top-ups -------------------------------------------------------------------
+
+
+class OnlineTopUpIn(BaseModel):
+    amount: Annotated[Money, Field(ge=Decimal("1.00"), le=Decimal("500.00"))]
+
+
+class OnlineTopUpOut(Out):
+    id: int
+    holder_id: int
+    amount: Money
+    status: str
+    checkout_url: str | None
+    created_at: dt.datetime
+    credited_at: dt.datetime | None
+
+
+class WebhookIn(BaseModel):
+    id: str = Field(min_length=1, max_length=64)
+
+
+# -- reports and cycles ------------------------------------------------------------------
+
+
+class ReportIn(BaseModel):
+    action: ReportAction
+    cash: Annotated[Money, Field(ge=0)]
+    flow_meter_1: Quantity = Field(ge=0)
+    flow_meter_2: Quantity = Field(ge=0)
+    comment: str = Field("", max_length=2000)
+
+
+class ReportOut(Out):
+    id: int
+    action: ReportAction
+    personnel_id: int
+    cash: Money
+    flow_meter_1: Quantity
+    flow_meter_2: Quantity
+    comment: str
+    created_at: dt.datetime
+
+
+class CycleTotals(BaseModel):
+    sales: dict[PaymentMethod, Money] = Field(description="sales per payment method")
+    total_sales: Money
+    cash_top_ups: Money
+    cash_refunds: Money
+    expected_cash: Money = Field(description="opening cash + cash sales + cash top-ups - cash refunds")
+    cash_difference: Money | None = Field(description="counted at closing - expected; null while open")
+    flow_meter_1_difference: Quantity | None = Field(description="closing - opening reading; null while open")
+    flow_meter_2_difference: Quantity | None
+
+
+class CycleOut(Out):
+    id: int
+    is_open: bool
+    opening_report: ReportOut
+    closing_report: ReportOut | None
+    totals: CycleTotals
+
+
+class CycleSummary(Out):
+    id: int
+    opening_report: ReportOut
+    closing_report: ReportOut | None
+
+
+# -- overview --------------------------------------------------------------------------
+
+
+class OverviewQuery(BaseModel):
+    start: dt.date | None = Field(None, description="first day (default: 30 days before end)")
+    end: dt.date | None = Field(None, description="last day, included (default: today)")
+    period: Literal["day", "month"] = "day"
+
+
+class OverviewRow(BaseModel):
+    period: str
+    category: str
+    payment_method: PaymentMethod
+    quantity: int
+    revenue: Money
+
+
+class OverviewOut(BaseModel):
+    start: dt.date
+    end: dt.date
+    period: Literal["day", "month"]
+    time_zone: str
+    rows: list[OverviewRow]
+    totals: dict[PaymentMethod, Money] = Field(description="revenue per payment method over the whole range")
+
+
+# -- events ------------------------------------------------------------------------------
+
+
+class EventIn(BaseModel):
+    title: str = Field(min_length=1, max_length=200)
+    description: str = Field("", max_length=5000)
+    starts_at: Timestamp
+    registration_opens_at: Timestamp
+    registration_closes_at: Timestamp
+    cost: Annotated[Money, Field(ge=0)]
+    max_participants: int | None = Field(None, gt=0)
+
+    @model_validator(mode="after")
+    def _window(self) -> "EventIn":
+        if self.registration_opens_at >= self.registration_closes_at:
+            raise ValueError("registration must open before it closes")
+        return self
+
+
+class EventOut(Out):
+    id: int
+    title: str
+    description: str
+    starts_at: dt.datetime
+    registration_opens_at: dt.datetime
+    registration_closes_at: dt.datetime
+    cost: Money
+    max_participants: int | None
+    participants: int = 0
+
+
+class RegistrationIn(BaseModel):
+    quantity: int = Field(1, gt=0, le=10, description="places taken (yourself and guests)")
+    comment: str = Field("", max_length=500)
+
+
+class RegistrationOut(Out):
+    id: int
+    event_id: int
+    holder_id: int
+    username: str
+    quantity: int
+    comment: str
+    status: RegistrationStatus
+    created_at: dt.datetime
+    charged_at: dt.datetime | None
+
+
+class ChargeQueued(BaseModel):
+    task_id: str
+
+
+class ChargeReport(BaseModel):
+    event_id: int
+    charged: int = Field(description="registrations paid (by this run or an earlier one)")
+    unpaid: list[RegistrationOut] = Field(description="registrations whose wallet could not pay")
+    pending: int = Field(description="registrations not charged yet")

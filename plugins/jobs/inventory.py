@@ -1,0 +1,234 @@
+"""Inventories between the database and Nornir.
+
+:class:`DatabaseInventory` is a Nornir inventory plugin (entry point
+``nornir.plugins.inventory: PyramidionInventory``) that builds Nornir's
+inventory from the jobs tables, decrypting credentials on the way.
+:func:`import_simple_inventory` fills an inventory from SimpleInventory's
+three YAML documents.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+import ruamel.yaml
+from nornir.core import inventory as nornir_inventory
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload, sessionmaker
+
+from .credentials import Cipher
+from .models import Defaults, ElementFields, Group, GroupParent, Host, HostGroup, Inventory
+
+ELEMENT_FIELDS = ("hostname", "port", "username", "platform")
+
+
+def _connection_options(options: dict[str, Any] | None) -> dict[str, nornir_inventory.ConnectionOptions]:
+    return {
+        name: nornir_inventory.ConnectionOptions(
+            hostname=o.get("hostname"),
+            port=o.get("port"),
+            username=o.get("username"),
+            password=o.get("password"),
+            platform=o.get("platform"),
+            extras=o.get("extras"),
+        )
+        for name, o in (options or {}).items()
+    }
+
+
+def _element_kwargs(row: ElementFields | None, cipher: Cipher) -> dict[str, Any]:
+    if row is None:
+        return {}
+    return {
+        "hostname": row.hostname,
+        "port": row.port,
+        "username": row.username,
+        "password": cipher.decrypt(row.password_encrypted),
+        "platform": row.platform,
+        "data": dict(row.data or {}),
+        "connection_options": _connection_options(cipher.decrypt(row.connection_options_encrypted)),
+    }
+
+
+def load_inventory(
+    db: Session, inventory_id: int, cipher: Cipher, host_names: Iterable[str] | None = None
+) -> nornir_inventory.Inventory:
+    """Nornir's inventory for ``inventory_id``; only ``host_names`` when given (every group either way)."""
+    defaults = nornir_inventory.Defaults(**_element_kwargs(db.get(Defaults, inventory_id), cipher))
+    group_rows = db.scalars(
+        select(Group).where(Group.inventory_id == inventory_id).options(selectinload(Group.parent_links))
+    ).all()
+    groups = nornir_inventory.Groups(
+        (row.name, nornir_inventory.Group(name=row.name, defaults=defaults, **_element_kwargs(row, cipher)))
+        for row in group_rows
+    )
+    by_id = {row.id: groups[row.name] for row in group_rows}
+    for row in group_rows:
+        groups[row.name].groups = nornir_inventory.ParentGroups(by_id[link.parent_id] for link in row.parent_links)
+
+    query = select(Host).where(Host.inventory_id == inventory_id).options(
+        selectinload(Host.group_links).noload(HostGroup.group)
+    )
+    if host_names is not None:
+        query = query.where(Host.name.in_(list(host_names)))
+    hosts = nornir_inventory.Hosts()
+    for row in db.scalars(query):
+        hosts[row.name] = nornir_inventory.Host(
+            name=row.name,
+            groups=nornir_inventory.ParentGroups(by_id[link.group_id] for link in row.group_links),
+            defaults=defaults,
+            **_element_kwargs(row, cipher),
+        )
+    return nornir_inventory.Inventory(hosts=hosts, groups=groups, defaults=defaults)
+
+
+class DatabaseInventory:
+    """Nornir inventory plugin over the jobs tables.
+
+    ``InitNornir(inventory={"plugin": "PyramidionInventory", "options": {"session_factory": ...,
+    "inventory_id": 1, "cipher": ...}})``; it reads in a short transaction of its own.
+    """
+
+    def __init__(
+        self,
+        session_factory: sessionmaker[Session],
+        inventory_id: int,
+        cipher: Cipher,
+        host_names: Iterable[str] | None = None,
+    ) -> None:
+        self.session_factory = session_factory
+        self.inventory_id = inventory_id
+        self.cipher = cipher
+        self.host_names = host_names
+
+    def load(self) -> nornir_inventory.Inventory:
+        with self.session_factory() as db:
+            return load_inventory(db, self.inventory_id, self.cipher, self.host_names)
+
+
+def merged_host(db: Session, inventory_id: int, name: str, cipher: Cipher) -> dict[str, Any] | None:
+    """A host as Nornir sees it: fields and data resolved through its groups and the defaults."""
+    host = load_inventory(db, inventory_id, cipher, [name]).hosts.get(name)
+    if host is None:
+        return None
+    return {
+        "name": host.name,
+        "hostname": host.hostname,
+        "port": host.port,
+        "username": host.username,
+        "platform": host.platform,
+        "groups": [group.name for group in host.groups],
+        "extended_groups": [group.name for group in host.extended_groups()],
+        "data": host.extended_data(),
+    }
+
+
+# -- writing ---------------------------------------------------------------------
+
+
+def set_element_fields(row: ElementFields, values: dict[str, Any], cipher: Cipher) -> None:
+    """Write the given element fields of ``row``, encrypting credentials; absent keys stay."""
+    for field in ELEMENT_FIELDS:
+        if field in values:
+            setattr(row, field, values[field])
+    if "data" in values:
+        row.data = values["data"] or {}
+    if "password" in values:
+        row.password_encrypted = cipher.encrypt(values["password"])
+    if "connection_options" in values:
+        options = values["connection_options"] or None
+        row.connection_options_encrypted = cipher.encrypt(options)
+
+
+def set_group_links(db: Session, row: Host | Group, inventory_id: int, names: list[str]) -> list[str]:
+    """Point ``row`` at the groups ``names`` in order; returns the names that do not exist."""
+    found = {g.name: g for g in db.scalars(select(Group).where(Group.inventory_id == inventory_id, Group.name.in_(names)))}
+    missing = [name for name in names if name not in found]
+    if missing:
+        return missing
+    if isinstance(row, Host):
+        row.group_links = [HostGroup(group=found[name]) for name in names]
+    else:
+        row.parent_links = [GroupParent(parent=found[name]) for name in names]
+    return []
+
+
+class InventoryFormatError(ValueError):
+    """A SimpleInventory document is not what Nornir would accept; the message says where."""
+
+
+def _yaml_mapping(text: str | None, what: str) -> dict[str, Any]:
+    if not text or not text.strip():
+        return {}
+    try:
+        loaded = ruamel.yaml.YAML(typ="safe").load(text)
+    except ruamel.yaml.YAMLError as exc:
+        raise InventoryFormatError(f"{what}: not valid YAML: {exc}") from None
+    if loaded is None:
+        return {}
+    if not isinstance(loaded, dict):
+        raise InventoryFormatError(f"{what}: must be a mapping")
+    return loaded
+
+
+def _element_values(raw: Any, where: str) -> dict[str, Any]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise InventoryFormatError(f"{where}: must be a mapping")
+    known = set(ELEMENT_FIELDS) | {"password", "data", "connection_options", "groups"}
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise InventoryFormatError(f"{where}: unknown key(s) {', '.join(map(str, unknown))}")
+    if raw.get("port") is not None and not isinstance(raw["port"], int):
+        raise InventoryFormatError(f"{where}.port: must be a whole number")
+    for key in ("data", "connection_options"):
+        if raw.get(key) is not None and not isinstance(raw[key], dict):
+            raise InventoryFormatError(f"{where}.{key}: must be a mapping")
+    if raw.get("groups") is not None and not isinstance(raw["groups"], list):
+        raise InventoryFormatError(f"{where}.groups: must be a list of group names")
+    return raw
+
+
+def import_simple_inventory(
+    db: Session, inventory: Inventory, cipher: Cipher, hosts: str, groups: str | None = None, defaults: str | None = None
+) -> tuple[int, int]:
+    """Fill the new, empty ``inventory`` from SimpleInventory YAML; returns ``(hosts, groups)`` added.
+
+    Raises :class:`InventoryFormatError` naming the first problem; the caller's
+    transaction is then rolled back, so nothing half-imported stays.
+    """
+    host_map = _yaml_mapping(hosts, "hosts")
+    group_map = _yaml_mapping(groups, "groups")
+    defaults_values = _element_values(_yaml_mapping(defaults, "defaults"), "defaults")
+    if "groups" in defaults_values:
+        raise InventoryFormatError("defaults: cannot have groups")
+    db.flush()  # the inventory needs its id
+    row = Defaults(inventory_id=inventory.id, data={})
+    set_element_fields(row, defaults_values, cipher)
+    db.add(row)
+
+    group_rows: dict[str, Group] = {}
+    for name, raw in group_map.items():
+        values = _element_values(raw, f"groups.{name}")
+        group_rows[str(name)] = group = Group(inventory_id=inventory.id, name=str(name), data={})
+        set_element_fields(group, values, cipher)
+        db.add(group)
+    for name, raw in group_map.items():
+        parents = (raw or {}).get("groups") or []
+        missing = [p for p in parents if p not in group_rows]
+        if missing:
+            raise InventoryFormatError(f"groups.{name}.groups: unknown group(s) {', '.join(map(str, missing))}")
+        group_rows[str(name)].parent_links = [GroupParent(parent=group_rows[p]) for p in parents]
+    for name, raw in host_map.items():
+        values = _element_values(raw, f"hosts.{name}")
+        host = Host(inventory_id=inventory.id, name=str(name), data={})
+        set_element_fields(host, values, cipher)
+        member_of = values.get("groups") or []
+        missing = [g for g in member_of if g not in group_rows]
+        if missing:
+            raise InventoryFormatError(f"hosts.{name}.groups: unknown group(s) {', '.join(map(str, missing))}")
+        host.group_links = [HostGroup(group=group_rows[g]) for g in member_of]
+        db.add(host)
+    db.flush()
+    return len(host_map), len(group_map)

@@ -1,0 +1,96 @@
+"""Request and response bodies of ``/api/tasks``."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+
+from pyramidion.db import utcnow
+
+from .models import Status
+
+
+def _not_in_past(day: dt.date) -> dt.date:
+    if day < utcnow().date():
+        raise ValueError("must not be in the past")
+    return day
+
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Specification = Annotated[str, Field(max_length=20_000)]
+DueDate = Annotated[dt.date, AfterValidator(_not_in_past)]
+PerformerIds = Annotated[list[int], Field(min_length=1, max_length=50, description="user ids")]
+
+
+class TaskIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: Name
+    specification: Specification = ""
+    due_date: DueDate
+    performer_ids: PerformerIds
+
+
+class TaskUpdate(BaseModel):
+    """Only the fields given change; ``performer_ids`` only by the creator."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: Name | None = None
+    specification: Specification | None = None
+    due_date: DueDate | None = None
+    status: Status | None = None
+    performer_ids: PerformerIds | None = None
+
+
+class DelegateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    user_id: int = Field(description="the user who takes over your part of the task")
+
+
+class CommentIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10_000)]
+
+
+class UserRef(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    username: str
+
+
+class TaskOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    name: str
+    specification: str
+    due_date: dt.date
+    status: Status
+    delegated: bool
+    creator: UserRef
+    performers: list[UserRef]
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class CommentOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    text: str
+    author: UserRef
+    created_at: dt.datetime
+
+
+class AttachmentOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    filename: str
+    content_type: str
+    size: int
+    uploader: UserRef
+    created_at: dt.datetime
+
+
+class TaskDetail(TaskOut):
+    comments: list[CommentOut] = Field(description="newest first")
+    attachments: list[AttachmentOut]

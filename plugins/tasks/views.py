@@ -1,0 +1,299 @@
+"""``/api/tasks``: tasks, delegation, comments and attachments.
+
+Who may do what with a task:
+
+* read it and comment: its creator, its performers, holders of
+  ``tasks.view_all`` or ``tasks.admin``;
+* change it: its creator and performers; only the creator changes the performers;
+* delegate: a performer hands their part to another user (the task is then
+  marked delegated);
+* delete it: its creator and holders of ``tasks.admin``.
+
+Superusers may do everything but delegate, which is a performer's own act.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+from urllib.parse import quote
+
+from pyramid.httpexceptions import HTTPForbidden, HTTPNotFound
+from pyramid.response import FileResponse
+from sqlalchemy import or_, select, true
+from sqlalchemy.orm import joinedload, selectinload
+
+from pyramidion.api import Conflict, Filter, Invalid, Listing, Page, api_view
+from pyramidion.auth.models import User
+
+from .attachments import check_declared_size, clean_filename, content_type, uploaded_file
+from .models import Attachment, Comment, Status, Task, TaskPerformer
+from .notify import notify
+from .schemas import AttachmentOut, CommentIn, CommentOut, DelegateIn, TaskDetail, TaskIn, TaskOut, TaskUpdate
+
+VIEW_ALL = "tasks.view_all"
+ADMIN = "tasks.admin"
+
+# The people of a task, as every task answer shows them.
+WITH_PEOPLE = (joinedload(Task.creator), selectinload(Task.performers))
+
+
+# -- rules --------------------------------------------------------------------
+
+
+def _caller(request: Any) -> User:
+    return request.identity.user
+
+
+def _is_creator(request: Any, task: Task) -> bool:
+    return task.creator_id == _caller(request).id
+
+
+def _is_performer(request: Any, task: Task) -> bool:
+    return any(user.id == _caller(request).id for user in task.performers)
+
+
+def _may_read(request: Any, task: Task) -> bool:
+    return (
+        _is_creator(request, task)
+        or _is_performer(request, task)
+        or bool(request.has_permission(VIEW_ALL))
+        or bool(request.has_permission(ADMIN))
+    )
+
+
+def _require(allowed: bool, why: str) -> None:
+    if not allowed:
+        raise HTTPForbidden(why)
+
+
+def _task(request: Any, *options: Any) -> Task:
+    """The task of the route, with its people (and ``options``), if the caller may read it."""
+    task = request.db.scalar(select(Task).where(Task.id == int(request.matchdict["id"])).options(*WITH_PEOPLE, *options))
+    if task is None:
+        raise HTTPNotFound("no such task")
+    _require(_may_read(request, task), "this task is neither yours nor one you perform")
+    return task
+
+
+def _changeable_task(request: Any) -> Task:
+    task = _task(request)
+    _require(
+        _is_creator(request, task) or _is_performer(request, task) or _caller(request).is_superuser,
+        "only the creator or a performer may change this task",
+    )
+    return task
+
+
+def _users(request: Any, ids: list[int], field: str) -> list[User]:
+    """The active users with ``ids``, or a 422 naming ``field`` and the ids that are not."""
+    wanted = set(ids)
+    users = list(request.db.scalars(select(User).where(User.id.in_(wanted), User.is_active.is_(True)).order_by(User.username)))
+    missing = sorted(wanted - {user.id for user in users})
+    if missing:
+        raise Invalid.field(field, f"no such active user(s): {', '.join(map(str, missing))}")
+    return users
+
+
+def _unique_name(request: Any, name: str, exclude: int | None = None) -> None:
+    other = request.db.scalar(select(Task.id).where(Task.name == name))
+    if other is not None and other != exclude:
+        raise Conflict("a task with this name exists", [{"field": "name", "location": "body", "message": "already taken"}])
+
+
+# -- tasks --------------------------------------------------------------------
+
+
+def _mine(user_id: int) -> Any:
+    performed = select(TaskPerformer.task_id).where(TaskPerformer.user_id == user_id)
+    return or_(Task.creator_id == user_id, Task.id.in_(performed))
+
+
+task_listing = Listing(
+    key=Task.id,
+    ordering={
+        "due_date": Task.due_date,
+        "name": Task.name,
+        "status": Task.status,
+        "created_at": Task.created_at,
+        "updated_at": Task.updated_at,
+        "id": Task.id,
+    },
+    default_ordering="-due_date",
+    search=[Task.name, lambda term: Task.performers.any(User.username.icontains(term, autoescape=True))],
+    filters={
+        # Read by the view, which needs the caller; allow-listed and documented here.
+        "scope": Filter(
+            lambda _scope: true(),
+            Literal["mine", "all"],
+            description=f"mine (default): tasks you created or perform; all: every task (needs {VIEW_ALL})",
+        ),
+        "status": Filter(Task.status, Status),
+        "due_after": Filter(Task.due_date, dt.date, "gte", "due on or after this date"),
+        "due_before": Filter(Task.due_date, dt.date, "lte", "due on or before this date"),
+        "creator": Filter(Task.creator_id, int, description="creator's user id"),
+        "performer": Filter(lambda user_id: Task.performers.any(User.id == user_id), int, description="a performer's user id"),
+        "delegated": Filter(Task.delegated, bool),
+    },
+    default_limit=10,
+)
+
+
+@api_view("tasks.tasks", query=task_listing, response=Page[TaskOut])
+def list_tasks(request: Any, query: Any) -> dict[str, Any]:
+    """Tasks, latest due date first: yours by default, every task with ``?scope=all``."""
+    stmt = select(Task).options(*WITH_PEOPLE)
+    if request.GET.get("scope", "mine") == "mine":
+        stmt = stmt.where(_mine(_caller(request).id))
+    else:
+        _require(bool(request.has_permission(VIEW_ALL)), f"listing every task requires the permission {VIEW_ALL!r}")
+    return query.page(stmt)
+
+
+@api_view("tasks.tasks", request_method="POST", body=TaskIn, response=TaskOut, status=201, responses={409: "Name taken"})
+def create_task(request: Any, body: TaskIn) -> Task:
+    """Create a task; you are its creator. Its people are mailed."""
+    _unique_name(request, body.name)
+    task = Task(
+        name=body.name,
+        specification=body.specification,
+        due_date=body.due_date,
+        creator=_caller(request),
+        performers=_users(request, body.performer_ids, "performer_ids"),
+    )
+    request.db.add(task)
+    request.db.flush()
+    notify(request, task, f'Task "{task.name}" created by {task.creator.username}')
+    return task
+
+
+@api_view("tasks.task", response=TaskDetail)
+def get_task(request: Any) -> Task:
+    """One task with its attachments and its comments, newest first."""
+    return _task(
+        request,
+        selectinload(Task.comments).joinedload(Comment.author),
+        selectinload(Task.attachments).joinedload(Attachment.uploader),
+    )
+
+
+@api_view("tasks.task", request_method="PATCH", body=TaskUpdate, response=TaskOut, responses={409: "Name taken"})
+def update_task(request: Any, body: TaskUpdate) -> Task:
+    """Change a task (its creator or a performer; the performers only by the creator)."""
+    task = _changeable_task(request)
+    changed = []
+    if body.performer_ids is not None and set(body.performer_ids) != {user.id for user in task.performers}:
+        _require(_is_creator(request, task) or _caller(request).is_superuser, "only the creator changes the performers")
+        task.performers = _users(request, body.performer_ids, "performer_ids")
+        changed.append("performers")
+    if body.name is not None and body.name != task.name:
+        _unique_name(request, body.name, exclude=task.id)
+    for field in ("name", "specification", "due_date", "status"):
+        value = getattr(body, field)
+        if value is not None and value != getattr(task, field):
+            setattr(task, field, value)
+            changed.append(field)
+    if changed:
+        request.db.flush()
+        notify(request, task, f'Task "{task.name}" changed by {_caller(request).username}', f"Changed: {', '.join(changed)}")
+    return task
+
+
+@api_view("tasks.task", request_method="DELETE", status=204)
+def delete_task(request: Any) -> None:
+    """Delete a task with its comments and attachments (its creator, or ``tasks.admin``)."""
+    task = _task(request)
+    _require(_is_creator(request, task) or bool(request.has_permission(ADMIN)), "only the creator or an administrator deletes a task")
+    stored = list(request.db.scalars(select(Attachment.stored_name).where(Attachment.task_id == task.id)))
+    request.db.delete(task)
+    request.registry.tasks_attachments.remove_after_commit(request, stored)
+
+
+@api_view("tasks.delegate", request_method="POST", body=DelegateIn, response=TaskOut, responses={409: "Already a performer"})
+def delegate_task(request: Any, body: DelegateIn) -> Task:
+    """Hand your part of a task you perform to another user; the task is marked delegated."""
+    task = _task(request)
+    me = _caller(request)
+    _require(_is_performer(request, task), "only a performer delegates a task")
+    if any(user.id == body.user_id for user in task.performers):
+        raise Conflict("that user performs this task already", [{"field": "user_id", "location": "body", "message": "already a performer"}])
+    (successor,) = _users(request, [body.user_id], "user_id")
+    others = [user for user in task.performers if user.id != me.id]
+    task.performers = sorted([*others, successor], key=lambda user: user.username)
+    task.delegated = True
+    request.db.flush()
+    notify(request, task, f'Task "{task.name}" delegated by {me.username} to {successor.username}')
+    return task
+
+
+# -- comments -----------------------------------------------------------------
+
+
+@api_view("tasks.comments", request_method="POST", body=CommentIn, response=CommentOut, status=201)
+def add_comment(request: Any, body: CommentIn) -> Comment:
+    """Comment on a task you may read. Its people are mailed."""
+    task = _task(request)
+    comment = Comment(task=task, author=_caller(request), text=body.text)
+    request.db.add(comment)
+    request.db.flush()
+    notify(request, task, f'New comment on "{task.name}" by {comment.author.username}', body.text)
+    return comment
+
+
+# -- attachments --------------------------------------------------------------
+
+
+@api_view(
+    "tasks.attachments",
+    request_method="POST",
+    response=AttachmentOut,
+    status=201,
+    responses={413: "File too large", 415: "File type not allowed"},
+)
+def upload_attachment(request: Any) -> Attachment:
+    """Attach a file (multipart/form-data field ``file``) to a task you may change.
+
+    Types and size are limited by ``tasks.attachments.allowed_types`` and
+    ``tasks.attachments.max_size``.
+    """
+    config = request.registry.tasks_settings
+    check_declared_size(config, request.content_length)
+    task = _changeable_task(request)
+    upload = uploaded_file(request)
+    filename = clean_filename(upload.filename)
+    kind = content_type(config, upload.type, filename)
+    stored_name, size = request.registry.tasks_attachments.save(request, upload.file, config.attachments_max_size)
+    attachment = Attachment(
+        task=task, uploader=_caller(request), filename=filename, content_type=kind, size=size, stored_name=stored_name
+    )
+    request.db.add(attachment)
+    request.db.flush()
+    return attachment
+
+
+def _attachment(request: Any, task: Task) -> Attachment:
+    attachment = request.db.get(Attachment, int(request.matchdict["attachment_id"]))
+    if attachment is None or attachment.task_id != task.id:
+        raise HTTPNotFound("no such attachment")
+    return attachment
+
+
+@api_view("tasks.attachment", content_type="application/octet-stream")
+def download_attachment(request: Any) -> FileResponse:
+    """Download an attachment of a task you may read."""
+    attachment = _attachment(request, _task(request))
+    path = request.registry.tasks_attachments.path(attachment.stored_name)
+    if not path.is_file():
+        raise HTTPNotFound("the attachment's file is missing")
+    response = FileResponse(str(path), request=request, content_type=attachment.content_type)
+    response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(attachment.filename)}"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+@api_view("tasks.attachment", request_method="DELETE", status=204)
+def delete_attachment(request: Any) -> None:
+    """Remove an attachment from a task you may change."""
+    attachment = _attachment(request, _changeable_task(request))
+    request.db.delete(attachment)
+    request.registry.tasks_attachments.remove_after_commit(request, [attachment.stored_name])
