@@ -81,10 +81,20 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(conn: Any) -> None:
-    # pysqlite's own transaction handling defers BEGIN until the first write,
-    # so two transactions could read the same balance and both write. An
-    # immediate BEGIN takes the write lock up front: writers queue instead.
-    conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # A deferred transaction that reads and then writes fails at once with
+    # "database is locked" when another writer committed in between: SQLite
+    # cannot wait there. So a transaction that may write takes the write lock
+    # up front (BEGIN IMMEDIATE) and writers queue; a read-only one, on the
+    # engine from read_only(), stays deferred and never blocks anyone.
+    conn.exec_driver_sql(f"BEGIN {conn.get_execution_options().get('sqlite_begin', 'IMMEDIATE')}")
+
+
+def read_only(engine: Engine) -> Engine:
+    """The same engine for transactions that only read (deferred BEGIN on SQLite)."""
+    return engine.execution_options(sqlite_begin="DEFERRED")
+
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def make_engine(settings: dict[str, Any]) -> Engine:
@@ -123,10 +133,16 @@ def includeme(config: Any) -> None:
     engine = make_engine(settings)
     factory = session_factory(engine)
     config.registry.db_engine = engine
+    config.registry.db_read_engine = read_only(engine)
     config.registry.db_session_factory = factory
     config.include("pyramid_tm")
-    config.add_request_method(
-        lambda request: transactional_session(request.registry.db_session_factory, request.tm),
-        "db",
-        reify=True,
-    )
+    config.add_request_method(request_session, "db", reify=True)
+
+
+def request_session(request: Any) -> Session:
+    """``request.db``: joined to the request's transaction; read-only transactions for safe methods."""
+    registry = request.registry
+    session = transactional_session(registry.db_session_factory, request.tm)
+    if request.method in SAFE_METHODS:
+        session.bind = registry.db_read_engine
+    return session

@@ -38,6 +38,7 @@ from pyramidion.auth.models import Group, GroupPermission, Session as AuthSessio
 from pyramidion.db import Base, transactional_session
 
 ROOT = Path(__file__).resolve().parent.parent
+pytest_plugins = ["realtime_fixtures"]
 JWT_SECRET = "test-secret-0123456789abcdef0123456789abcdef"
 
 
@@ -67,7 +68,9 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def base_settings(database_url: str) -> dict[str, Any]:
+    """Settings of the test app; ``PYRAMIDION_TEST_PLUGINS="tasks rentals"`` loads only those plugins."""
     return {
+        "pyramidion.plugins.enabled": os.environ.get("PYRAMIDION_TEST_PLUGINS", ""),
         "sqlalchemy.url": database_url,
         "huey.url": "immediate",
         "huey.name": f"pyramidion-test-{_worker()}-{uuid.uuid4().hex[:6]}",
@@ -135,7 +138,14 @@ def make_app(base_settings: dict[str, Any], _config: Any) -> Callable[..., TestA
 
 @pytest.fixture
 def db(registry: Any) -> Iterator[Any]:
-    session = registry.db_session_factory()
+    """A session for arranging and checking data; commit what you arrange.
+
+    Its transactions begin deferred on SQLite, so holding one open while the
+    app serves a request never blocks the app. A transaction sees one
+    snapshot: ``db.rollback()`` (or commit) before reading what the app or a
+    worker wrote since your last read.
+    """
+    session = registry.db_session_factory(bind=registry.db_read_engine)
     yield session
     session.rollback()
     session.close()

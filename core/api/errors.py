@@ -98,9 +98,12 @@ def integrity_error(exc: IntegrityError, request: Any) -> Response:
 
 @forbidden_view_config()
 def forbidden(exc: HTTPException, request: Any) -> Response:
-    if request.authenticated_userid is None:
-        return error_response(401, "authentication required", headers={"WWW-Authenticate": 'Bearer realm="api"'})
+    # Pyramid's permission check attaches its verdict as ``result``; an
+    # HTTPForbidden a view raises itself ("registration is closed") has none
+    # and stays a 403 even for anonymous callers.
     denied = getattr(exc, "result", None)
+    if denied is not None and request.authenticated_userid is None:
+        return error_response(401, "authentication required", headers={"WWW-Authenticate": 'Bearer realm="api"'})
     if denied is not None:
         message = str(denied)
     else:

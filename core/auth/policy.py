@@ -20,6 +20,7 @@ its patterns.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import fnmatch
 import hashlib
 import hmac
@@ -35,6 +36,7 @@ from .models import APIKey, GroupPermission, Session, User, UserGroup
 from .tokens import InvalidToken
 
 AUTHENTICATED = "authenticated"
+LAST_USED_PRECISION = dt.timedelta(minutes=1)
 API_KEY_HEADER = "X-API-Key"
 
 
@@ -101,7 +103,11 @@ def _api_key_identity(request: Any, key: str) -> Identity | None:
         return None
     if not api_key.user.is_active:
         return None
-    request.db.execute(update(APIKey).where(APIKey.id == api_key.id).values(last_used_at=utcnow()))
+    now = utcnow()
+    # Recorded at most once a minute: a write on every request would make
+    # reads contend for the database's write lock.
+    if api_key.last_used_at is None or now - api_key.last_used_at > LAST_USED_PRECISION:
+        request.db.execute(update(APIKey).where(APIKey.id == api_key.id).values(last_used_at=now))
     return Identity(user=api_key.user, via="api_key", api_key=api_key)
 
 

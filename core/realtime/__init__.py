@@ -1,72 +1,39 @@
 """Real time: WAMP through a Crossbar.io router.
 
-Web and worker processes publish through the router's HTTP publisher bridge:
-``request.realtime.publish(topic, *args, **kwargs)`` sends after the
-transaction commits and never fails or blocks the request for long when the
-router is down (the failure is logged and counted).
+Three kinds of process talk to the router (``README.md`` in this folder says
+more):
+
+* web and worker processes publish through the router's signed HTTP bridge:
+  ``request.realtime.publish(topic, *args, **kwargs)`` sends after the
+  request's transaction commits and never fails the request, nor blocks it
+  longer than ``realtime.publish_timeout``, when the router is down (the
+  failure is logged and counted);
+* the backend session (``pyramidion realtime``, :mod:`.backend`) authenticates
+  and authorizes clients and serves what plugins declare through the
+  ``pyramidion_realtime`` hook;
+* clients (browsers, robots) join the realm with a ticket.
 """
 
 from __future__ import annotations
 
-import logging
-import threading
 from typing import Any
 
-import requests
-from pydantic import Field
+from .backend import BackendSession, Caller, Principal
+from .publisher import Publisher
+from .settings import RealtimeSettings, realtime_settings
+from .uris import owned_uri, user_topic
 
-from ..settings import Section, section
-
-log = logging.getLogger(__name__)
-
-
-class RealtimeSettings(Section):
-    realm: str = "pyramidion"
-    host: str = "127.0.0.1"
-    port: int = Field(8080, gt=0, lt=65536)
-    publish_timeout: float = Field(2.0, gt=0)
-
-    @property
-    def websocket_url(self) -> str:
-        return f"ws://{self.host}:{self.port}/ws"
-
-    @property
-    def publisher_url(self) -> str:
-        return f"http://{self.host}:{self.port}/publish"
-
-
-class Publisher:
-    """Publishes events to the router over its HTTP bridge; thread-safe."""
-
-    def __init__(self, config: RealtimeSettings) -> None:
-        self.config = config
-        self.http = requests.Session()
-        self.failures = 0
-        self.published = 0
-        self._lock = threading.Lock()
-
-    def publish(self, topic: str, *args: Any, **kwargs: Any) -> bool:
-        """Publish now; True when the router took it. Never raises."""
-        try:
-            response = self.http.post(
-                self.config.publisher_url,
-                json={"topic": topic, "args": list(args), "kwargs": kwargs},
-                timeout=self.config.publish_timeout,
-            )
-            response.raise_for_status()
-        except requests.RequestException as exc:
-            with self._lock:
-                self.failures += 1
-            log.warning("could not publish to %s: %s", topic, exc)
-            return False
-        with self._lock:
-            self.published += 1
-        return True
-
-    def ping(self) -> str:
-        response = self.http.get(f"http://{self.config.host}:{self.config.port}/info", timeout=self.config.publish_timeout)
-        response.raise_for_status()
-        return "reachable"
+__all__ = [
+    "BackendSession",
+    "Caller",
+    "Principal",
+    "Publisher",
+    "RealtimeSettings",
+    "includeme",
+    "owned_uri",
+    "realtime_settings",
+    "user_topic",
+]
 
 
 class RequestPublisher:
@@ -76,7 +43,7 @@ class RequestPublisher:
         self.request = request
 
     def publish(self, topic: str, *args: Any, **kwargs: Any) -> None:
-        publisher = self.request.registry.realtime
+        publisher: Publisher = self.request.registry.realtime
 
         def send(committed: bool) -> None:
             if committed:
@@ -86,5 +53,5 @@ class RequestPublisher:
 
 
 def includeme(config: Any) -> None:
-    config.registry.realtime = Publisher(section(config.get_settings(), "realtime", RealtimeSettings))
+    config.registry.realtime = Publisher(realtime_settings(config.get_settings()))
     config.add_request_method(RequestPublisher, "realtime", reify=True)

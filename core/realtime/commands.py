@@ -1,7 +1,102 @@
-"""``pyramidion router`` and ``pyramidion realtime`` (placeholder until issue 4 lands)."""
+"""``pyramidion router install|start`` and ``pyramidion realtime``."""
 
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import signal
+from pathlib import Path
 from typing import Any, Callable
 
+from pyramid.paster import get_appsettings
 
-def add_commands(sub: Any, ini_argument: Callable) -> None:
-    pass
+from ..cli import CommandError, load
+from ..settings import resolve, section
+from .backend import BackendSession
+from .router import (
+    crossbar_venv,
+    install_router,
+    router_config,
+    router_installed,
+    start_command,
+    write_node_config,
+)
+from .settings import RealtimeSettings
+
+
+def backend_session(registry: Any) -> BackendSession:
+    """The backend session with everything the plugins declare."""
+    session = BackendSession(registry)
+    registry.pm.hook.pyramidion_realtime(session=session)
+    return session
+
+
+def node_dir(config: RealtimeSettings, ini: str) -> Path:
+    return Path(config.node_dir) if config.node_dir else Path(ini).resolve().parent / "var" / "router"
+
+
+def cmd_router_install(args: argparse.Namespace) -> None:
+    if args.venv:
+        venv = Path(args.venv)
+    else:
+        if not Path(args.ini).is_file():
+            raise CommandError(f"no such ini file: {args.ini}")
+        settings = resolve(dict(get_appsettings(args.ini, name="main")))
+        venv = crossbar_venv(section(settings, "realtime", RealtimeSettings).crossbar_venv)
+    if install_router(venv):
+        print(f"router installed in {venv}")
+    else:
+        print(f"router already installed in {venv}")
+
+
+def cmd_router_start(args: argparse.Namespace) -> None:
+    registry = load(args.ini)
+    session = backend_session(registry)
+    config = session.config
+    venv = crossbar_venv(config.crossbar_venv)
+    if not router_installed(venv):
+        raise CommandError(f"the router is not installed in {venv}: run `pyramidion router install {args.ini}`")
+    directory = node_dir(config, args.ini)
+    write_node_config(directory, router_config(config, session.roles))
+    print(
+        f"router: realm {config.realm} at {config.websocket_url}, client roles {', '.join(sorted(session.roles))}, "
+        f"node directory {directory}",
+        flush=True,
+    )
+    command = start_command(venv, directory)
+    # Crossbar takes this process over, so signals reach it directly.
+    os.execv(command[0], command)
+
+
+def cmd_realtime(args: argparse.Namespace) -> None:
+    session = backend_session(load(args.ini))
+    print(f"realtime backend: joining realm {session.config.realm} at {session.config.websocket_url}", flush=True)
+    asyncio.run(_serve(session))
+
+
+async def _serve(session: BackendSession) -> None:
+    # SIGTERM (from `pyramidion run`, systemd) ends it as cleanly as Ctrl-C.
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, asyncio.current_task().cancel)
+    try:
+        await session.run()
+    except asyncio.CancelledError:
+        pass
+
+
+def add_commands(sub: Any, ini_argument: Callable[[argparse.ArgumentParser], None]) -> None:
+    router = sub.add_parser("router", help="the Crossbar.io router: install it, start it")
+    actions = router.add_subparsers(dest="router_action", required=True, metavar="ACTION")
+
+    install = actions.add_parser("install", help="create the router's virtualenv with the pinned Crossbar (idempotent)")
+    ini_argument(install)
+    install.add_argument("--venv", help="where (default realtime.crossbar_venv, or ~/.cache/pyramidion/crossbar-<version>)")
+    install.set_defaults(func=cmd_router_install)
+
+    start = actions.add_parser("start", help="write the router configuration from the settings and run the router")
+    ini_argument(start)
+    start.set_defaults(func=cmd_router_start)
+
+    realtime = sub.add_parser("realtime", help="run the backend WAMP session (authentication, plugins' procedures)")
+    ini_argument(realtime)
+    realtime.set_defaults(func=cmd_realtime)

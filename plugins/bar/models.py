@@ -14,8 +14,8 @@ import datetime as dt
 import enum
 from decimal import Decimal
 
-from sqlalchemy import Boolean, Column, Enum, ForeignKey, Integer, Numeric, String, Table, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import Boolean, Column, Enum, ForeignKey, Integer, Numeric, String, Table, Text, UniqueConstraint, func, select
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from pyramidion.auth.models import User
 from pyramidion.db import Base, UTCDateTime, utcnow
@@ -157,6 +157,7 @@ class Product(Base):
     stock_id: Mapped[int | None] = mapped_column(ForeignKey("bar_stock.id", ondelete="SET NULL"), index=True)
     ledger_account: Mapped[str] = mapped_column(String(50), default="")
 
+    stock: Mapped[Stock | None] = relationship()
     categories: Mapped[list["Category"]] = relationship(
         secondary=category_product, back_populates="products", order_by="Category.name"
     )
@@ -187,7 +188,12 @@ class Purchase(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
     lines: Mapped[list["PurchaseLine"]] = relationship(order_by="PurchaseLine.id", cascade="all")
-    seller: Mapped[Personnel] = relationship()
+    wallet_entry: Mapped["LedgerEntry | None"] = relationship(viewonly=True)
+
+    @property
+    def balance_after(self) -> Decimal | None:
+        """What the wallet held after a wallet purchase."""
+        return self.wallet_entry.balance_after if self.wallet_entry is not None else None
 
 
 class PurchaseLine(Base):
@@ -293,6 +299,15 @@ class Registration(Base):
     @property
     def username(self) -> str:
         return self.holder.user.username
+
+
+# Places taken, read with each event in the same query.
+Event.participants = column_property(
+    select(func.coalesce(func.sum(Registration.quantity), 0))
+    .where(Registration.event_id == Event.id)
+    .correlate_except(Registration)
+    .scalar_subquery()
+)
 
 
 class LedgerEntry(Base):

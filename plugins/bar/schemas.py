@@ -6,7 +6,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from pyramidion.api import Money, Timestamp
 
@@ -92,11 +92,12 @@ class MutationIn(BaseModel):
     cost: Money | None = None
     comment: str = Field("", max_length=500)
 
-    @model_validator(mode="after")
-    def _nonzero(self) -> "MutationIn":
-        if self.quantity == 0:
-            raise ValueError("quantity must not be zero")
-        return self
+    @field_validator("quantity")
+    @classmethod
+    def _nonzero(cls, quantity: Decimal) -> Decimal:
+        if quantity == 0:
+            raise ValueError("must not be zero")
+        return quantity
 
 
 class MutationOut(Out):
@@ -188,12 +189,6 @@ class PurchaseIn(BaseModel):
     payment_method: PaymentMethod
     holder_id: int | None = Field(None, description="the paying wallet: required for wallet, optional otherwise")
     lines: list[LineIn] = Field(min_length=1, max_length=100)
-
-    @model_validator(mode="after")
-    def _wallet_needs_holder(self) -> "PurchaseIn":
-        if self.payment_method is PaymentMethod.wallet and self.holder_id is None:
-            raise ValueError("holder_id is required to pay from a wallet")
-        return self
 
 
 class LineOut(Out):
@@ -341,11 +336,13 @@ class EventIn(BaseModel):
     cost: Annotated[Money, Field(ge=0)]
     max_participants: int | None = Field(None, gt=0)
 
-    @model_validator(mode="after")
-    def _window(self) -> "EventIn":
-        if self.registration_opens_at >= self.registration_closes_at:
-            raise ValueError("registration must open before it closes")
-        return self
+    @field_validator("registration_closes_at")
+    @classmethod
+    def _after_opening(cls, closes_at: dt.datetime, info: ValidationInfo) -> dt.datetime:
+        opens_at = info.data.get("registration_opens_at")
+        if opens_at is not None and closes_at <= opens_at:
+            raise ValueError("must be after registration_opens_at")
+        return closes_at
 
 
 class EventOut(Out):

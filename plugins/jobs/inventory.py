@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from .credentials import Cipher
-from .models import Defaults, ElementFields, Group, GroupParent, Host, HostGroup, Inventory
+from .models import InventoryDefaults, ElementFields, InventoryGroup, InventoryGroupParent, InventoryHost, InventoryHostGroup, Inventory
 
 ELEMENT_FIELDS = ("hostname", "port", "username", "platform")
 
@@ -54,9 +54,9 @@ def load_inventory(
     db: Session, inventory_id: int, cipher: Cipher, host_names: Iterable[str] | None = None
 ) -> nornir_inventory.Inventory:
     """Nornir's inventory for ``inventory_id``; only ``host_names`` when given (every group either way)."""
-    defaults = nornir_inventory.Defaults(**_element_kwargs(db.get(Defaults, inventory_id), cipher))
+    defaults = nornir_inventory.Defaults(**_element_kwargs(db.get(InventoryDefaults, inventory_id), cipher))
     group_rows = db.scalars(
-        select(Group).where(Group.inventory_id == inventory_id).options(selectinload(Group.parent_links))
+        select(InventoryGroup).where(InventoryGroup.inventory_id == inventory_id).options(selectinload(InventoryGroup.parent_links))
     ).all()
     groups = nornir_inventory.Groups(
         (row.name, nornir_inventory.Group(name=row.name, defaults=defaults, **_element_kwargs(row, cipher)))
@@ -66,11 +66,11 @@ def load_inventory(
     for row in group_rows:
         groups[row.name].groups = nornir_inventory.ParentGroups(by_id[link.parent_id] for link in row.parent_links)
 
-    query = select(Host).where(Host.inventory_id == inventory_id).options(
-        selectinload(Host.group_links).noload(HostGroup.group)
+    query = select(InventoryHost).where(InventoryHost.inventory_id == inventory_id).options(
+        selectinload(InventoryHost.group_links).noload(InventoryHostGroup.group)
     )
     if host_names is not None:
-        query = query.where(Host.name.in_(list(host_names)))
+        query = query.where(InventoryHost.name.in_(list(host_names)))
     hosts = nornir_inventory.Hosts()
     for row in db.scalars(query):
         hosts[row.name] = nornir_inventory.Host(
@@ -126,35 +126,40 @@ def merged_host(db: Session, inventory_id: int, name: str, cipher: Cipher) -> di
 # -- writing ---------------------------------------------------------------------
 
 
-def set_element_fields(row: ElementFields, values: dict[str, Any], cipher: Cipher) -> None:
-    """Write the given element fields of ``row``, encrypting credentials; absent keys stay."""
+class InventoryFormatError(ValueError):
+    """A SimpleInventory document is not what Nornir would accept; the message says where."""
+
+
+def set_element_fields(row: ElementFields, values: dict[str, Any], cipher: Cipher | None) -> None:
+    """Write the given element fields of ``row``, encrypting credentials; absent keys stay.
+
+    Without a ``cipher`` (demo data has no settings) credentials are refused.
+    """
+    if cipher is None and (values.get("password") is not None or values.get("connection_options")):
+        raise InventoryFormatError("credentials given, but no key to encrypt them with")
     for field in ELEMENT_FIELDS:
         if field in values:
             setattr(row, field, values[field])
     if "data" in values:
         row.data = values["data"] or {}
     if "password" in values:
-        row.password_encrypted = cipher.encrypt(values["password"])
+        row.password_encrypted = cipher.encrypt(values["password"]) if values["password"] is not None else None
     if "connection_options" in values:
         options = values["connection_options"] or None
-        row.connection_options_encrypted = cipher.encrypt(options)
+        row.connection_options_encrypted = cipher.encrypt(options) if options is not None else None
 
 
-def set_group_links(db: Session, row: Host | Group, inventory_id: int, names: list[str]) -> list[str]:
+def set_group_links(db: Session, row: InventoryHost | InventoryGroup, inventory_id: int, names: list[str]) -> list[str]:
     """Point ``row`` at the groups ``names`` in order; returns the names that do not exist."""
-    found = {g.name: g for g in db.scalars(select(Group).where(Group.inventory_id == inventory_id, Group.name.in_(names)))}
+    found = {g.name: g for g in db.scalars(select(InventoryGroup).where(InventoryGroup.inventory_id == inventory_id, InventoryGroup.name.in_(names)))}
     missing = [name for name in names if name not in found]
     if missing:
         return missing
-    if isinstance(row, Host):
-        row.group_links = [HostGroup(group=found[name]) for name in names]
+    if isinstance(row, InventoryHost):
+        row.group_links = [InventoryHostGroup(group=found[name]) for name in names]
     else:
-        row.parent_links = [GroupParent(parent=found[name]) for name in names]
+        row.parent_links = [InventoryGroupParent(parent=found[name]) for name in names]
     return []
-
-
-class InventoryFormatError(ValueError):
-    """A SimpleInventory document is not what Nornir would accept; the message says where."""
 
 
 def _yaml_mapping(text: str | None, what: str) -> dict[str, Any]:
@@ -191,7 +196,7 @@ def _element_values(raw: Any, where: str) -> dict[str, Any]:
 
 
 def import_simple_inventory(
-    db: Session, inventory: Inventory, cipher: Cipher, hosts: str, groups: str | None = None, defaults: str | None = None
+    db: Session, inventory: Inventory, cipher: Cipher | None, hosts: str, groups: str | None = None, defaults: str | None = None
 ) -> tuple[int, int]:
     """Fill the new, empty ``inventory`` from SimpleInventory YAML; returns ``(hosts, groups)`` added.
 
@@ -204,14 +209,14 @@ def import_simple_inventory(
     if "groups" in defaults_values:
         raise InventoryFormatError("defaults: cannot have groups")
     db.flush()  # the inventory needs its id
-    row = Defaults(inventory_id=inventory.id, data={})
+    row = InventoryDefaults(inventory_id=inventory.id, data={})
     set_element_fields(row, defaults_values, cipher)
     db.add(row)
 
-    group_rows: dict[str, Group] = {}
+    group_rows: dict[str, InventoryGroup] = {}
     for name, raw in group_map.items():
         values = _element_values(raw, f"groups.{name}")
-        group_rows[str(name)] = group = Group(inventory_id=inventory.id, name=str(name), data={})
+        group_rows[str(name)] = group = InventoryGroup(inventory_id=inventory.id, name=str(name), data={})
         set_element_fields(group, values, cipher)
         db.add(group)
     for name, raw in group_map.items():
@@ -219,16 +224,16 @@ def import_simple_inventory(
         missing = [p for p in parents if p not in group_rows]
         if missing:
             raise InventoryFormatError(f"groups.{name}.groups: unknown group(s) {', '.join(map(str, missing))}")
-        group_rows[str(name)].parent_links = [GroupParent(parent=group_rows[p]) for p in parents]
+        group_rows[str(name)].parent_links = [InventoryGroupParent(parent=group_rows[p]) for p in parents]
     for name, raw in host_map.items():
         values = _element_values(raw, f"hosts.{name}")
-        host = Host(inventory_id=inventory.id, name=str(name), data={})
+        host = InventoryHost(inventory_id=inventory.id, name=str(name), data={})
         set_element_fields(host, values, cipher)
         member_of = values.get("groups") or []
         missing = [g for g in member_of if g not in group_rows]
         if missing:
             raise InventoryFormatError(f"hosts.{name}.groups: unknown group(s) {', '.join(map(str, missing))}")
-        host.group_links = [HostGroup(group=group_rows[g]) for g in member_of]
+        host.group_links = [InventoryHostGroup(group=group_rows[g]) for g in member_of]
         db.add(host)
     db.flush()
     return len(host_map), len(group_map)

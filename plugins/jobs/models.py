@@ -12,7 +12,7 @@ import datetime as dt
 import enum
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Enum, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.ext.associationproxy import AssociationProxy, association_proxy
 from sqlalchemy.ext.orderinglist import ordering_list
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -38,10 +38,14 @@ class RunStatus(str, enum.Enum):
 
 
 class HostStatus(str, enum.Enum):
-    running = "running"
     finished = "finished"
     failed = "failed"
     aborted = "aborted"  # the run was aborted before this host's task began
+
+
+def _status_type(enum_class: type[enum.Enum]) -> Enum:
+    # Stored as its plain value in a VARCHAR: readable in SQL, no database enum type to migrate.
+    return Enum(enum_class, native_enum=False, length=20, values_callable=lambda members: [m.value for m in members])
 
 
 class ElementFields:
@@ -57,6 +61,14 @@ class ElementFields:
     password_encrypted: Mapped[str | None] = mapped_column(Text)
     connection_options_encrypted: Mapped[str | None] = mapped_column(Text)
 
+    @property
+    def password_set(self) -> bool:
+        return self.password_encrypted is not None
+
+    @property
+    def connection_options_set(self) -> bool:
+        return self.connection_options_encrypted is not None
+
 
 class Inventory(Base):
     __tablename__ = "jobs_inventory"
@@ -67,16 +79,16 @@ class Inventory(Base):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("auth_user.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    defaults: Mapped["Defaults | None"] = relationship(cascade="all, delete-orphan", passive_deletes=True)
+    defaults: Mapped["InventoryDefaults | None"] = relationship(cascade="all, delete-orphan", passive_deletes=True)
 
 
-class Defaults(ElementFields, Base):
+class InventoryDefaults(ElementFields, Base):
     __tablename__ = "jobs_defaults"
 
     inventory_id: Mapped[int] = mapped_column(ForeignKey("jobs_inventory.id", ondelete="CASCADE"), primary_key=True)
 
 
-class Group(ElementFields, Base):
+class InventoryGroup(ElementFields, Base):
     __tablename__ = "jobs_group"
     __table_args__ = (UniqueConstraint("inventory_id", "name"),)
 
@@ -84,9 +96,9 @@ class Group(ElementFields, Base):
     inventory_id: Mapped[int] = mapped_column(ForeignKey("jobs_inventory.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(255))
 
-    parent_links: Mapped[list["GroupParent"]] = relationship(
-        foreign_keys="GroupParent.group_id",
-        order_by="GroupParent.position",
+    parent_links: Mapped[list["InventoryGroupParent"]] = relationship(
+        foreign_keys="InventoryGroupParent.group_id",
+        order_by="InventoryGroupParent.position",
         collection_class=ordering_list("position"),
         cascade="all, delete-orphan",
         passive_deletes=True,
@@ -95,21 +107,21 @@ class Group(ElementFields, Base):
     groups: AssociationProxy[list[str]] = association_proxy("parent_links", "parent_name")
 
 
-class GroupParent(Base):
+class InventoryGroupParent(Base):
     __tablename__ = "jobs_group_parent"
 
     group_id: Mapped[int] = mapped_column(ForeignKey("jobs_group.id", ondelete="CASCADE"), primary_key=True)
     parent_id: Mapped[int] = mapped_column(ForeignKey("jobs_group.id", ondelete="CASCADE"), primary_key=True)
     position: Mapped[int] = mapped_column(Integer)
 
-    parent: Mapped[Group] = relationship(foreign_keys=[parent_id], lazy="joined")
+    parent: Mapped[InventoryGroup] = relationship(foreign_keys=[parent_id], lazy="joined")
 
     @property
     def parent_name(self) -> str:
         return self.parent.name
 
 
-class Host(ElementFields, Base):
+class InventoryHost(ElementFields, Base):
     __tablename__ = "jobs_host"
     __table_args__ = (UniqueConstraint("inventory_id", "name"),)
 
@@ -117,8 +129,8 @@ class Host(ElementFields, Base):
     inventory_id: Mapped[int] = mapped_column(ForeignKey("jobs_inventory.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(255))
 
-    group_links: Mapped[list["HostGroup"]] = relationship(
-        order_by="HostGroup.position",
+    group_links: Mapped[list["InventoryHostGroup"]] = relationship(
+        order_by="InventoryHostGroup.position",
         collection_class=ordering_list("position"),
         cascade="all, delete-orphan",
         passive_deletes=True,
@@ -126,14 +138,14 @@ class Host(ElementFields, Base):
     groups: AssociationProxy[list[str]] = association_proxy("group_links", "group_name")
 
 
-class HostGroup(Base):
+class InventoryHostGroup(Base):
     __tablename__ = "jobs_host_group"
 
     host_id: Mapped[int] = mapped_column(ForeignKey("jobs_host.id", ondelete="CASCADE"), primary_key=True)
     group_id: Mapped[int] = mapped_column(ForeignKey("jobs_group.id", ondelete="CASCADE"), primary_key=True, index=True)
     position: Mapped[int] = mapped_column(Integer)
 
-    group: Mapped[Group] = relationship(lazy="joined")
+    group: Mapped[InventoryGroup] = relationship(lazy="joined")
 
     @property
     def group_name(self) -> str:
@@ -153,7 +165,7 @@ class Run(Base):
     name: Mapped[str] = mapped_column(String(255))
     template: Mapped[str] = mapped_column(String(150), index=True)
     inventory_id: Mapped[int | None] = mapped_column(ForeignKey("jobs_inventory.id", ondelete="SET NULL"), index=True)
-    status: Mapped[RunStatus] = mapped_column(String(20), default=RunStatus.created, index=True)
+    status: Mapped[RunStatus] = mapped_column(_status_type(RunStatus), default=RunStatus.created, index=True)
     variables: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     filters: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     error: Mapped[str | None] = mapped_column(Text)
@@ -181,7 +193,7 @@ class RunHost(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("jobs_run.id", ondelete="CASCADE"), index=True)
     host: Mapped[str] = mapped_column(String(255))
-    status: Mapped[HostStatus] = mapped_column(String(20))
+    status: Mapped[HostStatus] = mapped_column(_status_type(HostStatus))
     failed: Mapped[bool] = mapped_column(Boolean, default=False)
     changed: Mapped[bool] = mapped_column(Boolean, default=False)
     result: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)

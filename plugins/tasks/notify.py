@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from pyramidion.auth.models import User
+
 from .models import Task
 from .tasks import send_notification
 
@@ -24,12 +26,11 @@ def describe(task: Task) -> str:
     return "\n".join(lines)
 
 
-def notify(request: Any, task: Task, subject: str, news: str = "") -> None:
+def notify(request: Any, task: Task, actor: User, subject: str, news: str = "") -> None:
     """Mail ``news`` and the task's state to its creator and performers, except
-    whoever acted, once the request's transaction commits."""
-    actor_id = request.identity.user.id
+    the ``actor``, once the request's transaction commits."""
     people = {user.id: user for user in (task.creator, *task.performers)}
-    recipients = sorted(user.email for user in people.values() if user.id != actor_id and user.is_active)
+    recipients = sorted(user.email for user in people.values() if user.id != actor.id and user.is_active)
     if not recipients:
         return
     body = f"{news}\n\n{describe(task)}\n" if news else f"{describe(task)}\n"

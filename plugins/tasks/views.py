@@ -41,25 +41,38 @@ WITH_PEOPLE = (joinedload(Task.creator), selectinload(Task.performers))
 # -- rules --------------------------------------------------------------------
 
 
-def _caller(request: Any) -> User:
-    return request.identity.user
+class Caller:
+    """The calling user and what they may do with a task.
 
+    Made once per request: Pyramid asks the security policy again on every
+    ``request.identity``, and each time costs a query.
+    """
 
-def _is_creator(request: Any, task: Task) -> bool:
-    return task.creator_id == _caller(request).id
+    def __init__(self, request: Any) -> None:
+        self.identity = request.identity
+        self.user: User = self.identity.user
+        self.db = request.db
 
+    def holds(self, permission: str) -> bool:
+        return self.user.is_superuser or permission in self.identity.permissions(self.db)
 
-def _is_performer(request: Any, task: Task) -> bool:
-    return any(user.id == _caller(request).id for user in task.performers)
+    def creates(self, task: Task) -> bool:
+        return task.creator_id == self.user.id
 
+    def performs(self, task: Task) -> bool:
+        return any(user.id == self.user.id for user in task.performers)
 
-def _may_read(request: Any, task: Task) -> bool:
-    return (
-        _is_creator(request, task)
-        or _is_performer(request, task)
-        or bool(request.has_permission(VIEW_ALL))
-        or bool(request.has_permission(ADMIN))
-    )
+    def may_read(self, task: Task) -> bool:
+        return self.creates(task) or self.performs(task) or self.holds(VIEW_ALL) or self.holds(ADMIN)
+
+    def may_change(self, task: Task) -> bool:
+        return self.creates(task) or self.performs(task) or self.user.is_superuser
+
+    def may_change_performers(self, task: Task) -> bool:
+        return self.creates(task) or self.user.is_superuser
+
+    def may_delete(self, task: Task) -> bool:
+        return self.creates(task) or self.holds(ADMIN)
 
 
 def _require(allowed: bool, why: str) -> None:
@@ -67,21 +80,18 @@ def _require(allowed: bool, why: str) -> None:
         raise HTTPForbidden(why)
 
 
-def _task(request: Any, *options: Any) -> Task:
+def _task(request: Any, caller: Caller, *options: Any) -> Task:
     """The task of the route, with its people (and ``options``), if the caller may read it."""
     task = request.db.scalar(select(Task).where(Task.id == int(request.matchdict["id"])).options(*WITH_PEOPLE, *options))
     if task is None:
         raise HTTPNotFound("no such task")
-    _require(_may_read(request, task), "this task is neither yours nor one you perform")
+    _require(caller.may_read(task), "this task is neither yours nor one you perform")
     return task
 
 
-def _changeable_task(request: Any) -> Task:
-    task = _task(request)
-    _require(
-        _is_creator(request, task) or _is_performer(request, task) or _caller(request).is_superuser,
-        "only the creator or a performer may change this task",
-    )
+def _changeable_task(request: Any, caller: Caller) -> Task:
+    task = _task(request, caller)
+    _require(caller.may_change(task), "only the creator or a performer may change this task")
     return task
 
 
@@ -142,28 +152,30 @@ task_listing = Listing(
 @api_view("tasks.tasks", query=task_listing, response=Page[TaskOut])
 def list_tasks(request: Any, query: Any) -> dict[str, Any]:
     """Tasks, latest due date first: yours by default, every task with ``?scope=all``."""
+    caller = Caller(request)
     stmt = select(Task).options(*WITH_PEOPLE)
     if request.GET.get("scope", "mine") == "mine":
-        stmt = stmt.where(_mine(_caller(request).id))
+        stmt = stmt.where(_mine(caller.user.id))
     else:
-        _require(bool(request.has_permission(VIEW_ALL)), f"listing every task requires the permission {VIEW_ALL!r}")
+        _require(caller.holds(VIEW_ALL), f"listing every task requires the permission {VIEW_ALL!r}")
     return query.page(stmt)
 
 
 @api_view("tasks.tasks", request_method="POST", body=TaskIn, response=TaskOut, status=201, responses={409: "Name taken"})
 def create_task(request: Any, body: TaskIn) -> Task:
     """Create a task; you are its creator. Its people are mailed."""
+    me = request.identity.user
     _unique_name(request, body.name)
     task = Task(
         name=body.name,
         specification=body.specification,
         due_date=body.due_date,
-        creator=_caller(request),
+        creator=me,
         performers=_users(request, body.performer_ids, "performer_ids"),
     )
     request.db.add(task)
     request.db.flush()
-    notify(request, task, f'Task "{task.name}" created by {task.creator.username}')
+    notify(request, task, me, f'Task "{task.name}" created by {me.username}')
     return task
 
 
@@ -172,6 +184,7 @@ def get_task(request: Any) -> Task:
     """One task with its attachments and its comments, newest first."""
     return _task(
         request,
+        Caller(request),
         selectinload(Task.comments).joinedload(Comment.author),
         selectinload(Task.attachments).joinedload(Attachment.uploader),
     )
@@ -180,10 +193,11 @@ def get_task(request: Any) -> Task:
 @api_view("tasks.task", request_method="PATCH", body=TaskUpdate, response=TaskOut, responses={409: "Name taken"})
 def update_task(request: Any, body: TaskUpdate) -> Task:
     """Change a task (its creator or a performer; the performers only by the creator)."""
-    task = _changeable_task(request)
+    caller = Caller(request)
+    task = _changeable_task(request, caller)
     changed = []
     if body.performer_ids is not None and set(body.performer_ids) != {user.id for user in task.performers}:
-        _require(_is_creator(request, task) or _caller(request).is_superuser, "only the creator changes the performers")
+        _require(caller.may_change_performers(task), "only the creator changes the performers")
         task.performers = _users(request, body.performer_ids, "performer_ids")
         changed.append("performers")
     if body.name is not None and body.name != task.name:
@@ -195,15 +209,16 @@ def update_task(request: Any, body: TaskUpdate) -> Task:
             changed.append(field)
     if changed:
         request.db.flush()
-        notify(request, task, f'Task "{task.name}" changed by {_caller(request).username}', f"Changed: {', '.join(changed)}")
+        notify(request, task, caller.user, f'Task "{task.name}" changed by {caller.user.username}', f"Changed: {', '.join(changed)}")
     return task
 
 
 @api_view("tasks.task", request_method="DELETE", status=204)
 def delete_task(request: Any) -> None:
     """Delete a task with its comments and attachments (its creator, or ``tasks.admin``)."""
-    task = _task(request)
-    _require(_is_creator(request, task) or bool(request.has_permission(ADMIN)), "only the creator or an administrator deletes a task")
+    caller = Caller(request)
+    task = _task(request, caller)
+    _require(caller.may_delete(task), "only the creator or an administrator deletes a task")
     stored = list(request.db.scalars(select(Attachment.stored_name).where(Attachment.task_id == task.id)))
     request.db.delete(task)
     request.registry.tasks_attachments.remove_after_commit(request, stored)
@@ -212,9 +227,10 @@ def delete_task(request: Any) -> None:
 @api_view("tasks.delegate", request_method="POST", body=DelegateIn, response=TaskOut, responses={409: "Already a performer"})
 def delegate_task(request: Any, body: DelegateIn) -> Task:
     """Hand your part of a task you perform to another user; the task is marked delegated."""
-    task = _task(request)
-    me = _caller(request)
-    _require(_is_performer(request, task), "only a performer delegates a task")
+    caller = Caller(request)
+    task = _task(request, caller)
+    me = caller.user
+    _require(caller.performs(task), "only a performer delegates a task")
     if any(user.id == body.user_id for user in task.performers):
         raise Conflict("that user performs this task already", [{"field": "user_id", "location": "body", "message": "already a performer"}])
     (successor,) = _users(request, [body.user_id], "user_id")
@@ -222,7 +238,7 @@ def delegate_task(request: Any, body: DelegateIn) -> Task:
     task.performers = sorted([*others, successor], key=lambda user: user.username)
     task.delegated = True
     request.db.flush()
-    notify(request, task, f'Task "{task.name}" delegated by {me.username} to {successor.username}')
+    notify(request, task, me, f'Task "{task.name}" delegated by {me.username} to {successor.username}')
     return task
 
 
@@ -232,11 +248,11 @@ def delegate_task(request: Any, body: DelegateIn) -> Task:
 @api_view("tasks.comments", request_method="POST", body=CommentIn, response=CommentOut, status=201)
 def add_comment(request: Any, body: CommentIn) -> Comment:
     """Comment on a task you may read. Its people are mailed."""
-    task = _task(request)
-    comment = Comment(task=task, author=_caller(request), text=body.text)
+    caller = Caller(request)
+    comment = Comment(task=_task(request, caller), author=caller.user, text=body.text)
     request.db.add(comment)
     request.db.flush()
-    notify(request, task, f'New comment on "{task.name}" by {comment.author.username}', body.text)
+    notify(request, comment.task, caller.user, f'New comment on "{comment.task.name}" by {caller.user.username}', body.text)
     return comment
 
 
@@ -258,13 +274,14 @@ def upload_attachment(request: Any) -> Attachment:
     """
     config = request.registry.tasks_settings
     check_declared_size(config, request.content_length)
-    task = _changeable_task(request)
+    caller = Caller(request)
+    task = _changeable_task(request, caller)
     upload = uploaded_file(request)
     filename = clean_filename(upload.filename)
     kind = content_type(config, upload.type, filename)
     stored_name, size = request.registry.tasks_attachments.save(request, upload.file, config.attachments_max_size)
     attachment = Attachment(
-        task=task, uploader=_caller(request), filename=filename, content_type=kind, size=size, stored_name=stored_name
+        task=task, uploader=caller.user, filename=filename, content_type=kind, size=size, stored_name=stored_name
     )
     request.db.add(attachment)
     request.db.flush()
@@ -281,7 +298,7 @@ def _attachment(request: Any, task: Task) -> Attachment:
 @api_view("tasks.attachment", content_type="application/octet-stream")
 def download_attachment(request: Any) -> FileResponse:
     """Download an attachment of a task you may read."""
-    attachment = _attachment(request, _task(request))
+    attachment = _attachment(request, _task(request, Caller(request)))
     path = request.registry.tasks_attachments.path(attachment.stored_name)
     if not path.is_file():
         raise HTTPNotFound("the attachment's file is missing")
@@ -294,6 +311,6 @@ def download_attachment(request: Any) -> FileResponse:
 @api_view("tasks.attachment", request_method="DELETE", status=204)
 def delete_attachment(request: Any) -> None:
     """Remove an attachment from a task you may change."""
-    attachment = _attachment(request, _changeable_task(request))
+    attachment = _attachment(request, _changeable_task(request, Caller(request)))
     request.db.delete(attachment)
     request.registry.tasks_attachments.remove_after_commit(request, [attachment.stored_name])

@@ -60,7 +60,7 @@ def broken_distribution(tmp_path, monkeypatch):
 
 def test_a_plugin_that_fails_to_import_stops_startup_naming_it(broken_distribution, base_settings, capsys):
     with pytest.raises(SystemExit) as exit_:
-        pyramidion.main({}, **base_settings)
+        pyramidion.main({}, **{**base_settings, "pyramidion.plugins.enabled": ""})
     assert exit_.value.code == 2
     message = capsys.readouterr().err.strip()
     assert message.count("\n") == 0, "one line, not a traceback"

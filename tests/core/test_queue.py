@@ -59,7 +59,7 @@ class QueuePlugin:
 
 
 def group_names(db) -> set[str]:
-    db.expire_all()
+    db.rollback()  # a new transaction sees what the worker committed since
     return set(db.scalars(select(Group.name)))
 
 

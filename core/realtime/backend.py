@@ -1,0 +1,437 @@
+"""The backend session: the platform's own, trusted client of the router.
+
+``pyramidion realtime`` runs one per router. It joins with the role
+``backend`` (WAMP-CRA with ``realtime.secret``) and serves:
+
+* ``pyramidion.realtime.authenticate``, the router's dynamic authenticator:
+  a client's ticket is a user's JWT access token, or whatever a plugin's
+  authenticator accepts (a robot's token);
+* ``pyramidion.realtime.authorize``, the dynamic authorizer of every client
+  role: a client may call the procedures declared for its role, subscribe and
+  publish on the URIs it owns, and whatever a plugin's authorizer allows;
+* the procedures and subscriptions plugins declare through the
+  ``pyramidion_realtime(session)`` hook, which gets a :class:`BackendSession`;
+* the router's ``wamp.session.on_join`` / ``on_leave`` meta events, handed to
+  plugins as :class:`Caller` objects.
+
+Plugin callbacks are plain synchronous functions taking a request first, like
+background tasks: each runs in a thread of its own (the event loop never waits
+on the database) inside a transaction that commits when it returns.
+
+The session reconnects, with a growing delay, whenever the router goes away,
+and declares everything again when it is back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import dataclasses
+import functools
+import logging
+import threading
+from typing import Any, Callable, Iterable
+
+from autobahn.asyncio.wamp import ApplicationSession
+from autobahn.asyncio.websocket import WampWebSocketClientFactory
+from autobahn.wamp import auth
+from autobahn.wamp.exception import ApplicationError
+from autobahn.wamp.types import CallDetails, ComponentConfig, EventDetails, RegisterOptions, SubscribeOptions
+from pydantic_core import to_jsonable_python
+
+from ..auth.policy import user_for_access_token
+from ..queue import _in_transaction as in_request_transaction
+from .settings import RealtimeSettings, realtime_settings
+from .uris import AUTHENTICATE, AUTHORIZE, BACKEND_ROLE, USER_ROLE, owner_of
+
+log = logging.getLogger(__name__)
+
+RECONNECT_DELAYS = (0.5, 1, 2, 5)  # seconds between attempts; the last one repeats
+INVALID_TICKET = "pyramidion.error.invalid_ticket"
+INTERNAL_ERROR = "pyramidion.error.internal"
+
+
+@dataclasses.dataclass(frozen=True)
+class Principal:
+    """Whom a ticket belongs to, as an authenticator answers.
+
+    ``extra`` reaches the client in its welcome (``details.authextra``).
+    """
+
+    role: str
+    id: str | int
+    extra: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    @property
+    def authid(self) -> str:
+        return f"{self.role}:{self.id}"
+
+
+@dataclasses.dataclass(frozen=True)
+class Caller:
+    """A client session as the backend sees it: WAMP session id, role, authid ``<role>:<id>``."""
+
+    session: int
+    role: str
+    authid: str
+
+    @property
+    def id(self) -> str:
+        """The principal's id in its role: a user id, a robot id."""
+        return self.authid.partition(":")[2]
+
+    @property
+    def user_id(self) -> int | None:
+        return int(self.id) if self.role == USER_ROLE else None
+
+    def owns(self, uri: str) -> bool:
+        return owner_of(uri) == (self.role, self.id)
+
+    @classmethod
+    def from_details(cls, details: dict[str, Any]) -> "Caller":
+        """From the session details the router sends (authorizer, meta events)."""
+        return cls(session=details["session"], role=details["authrole"], authid=details["authid"])
+
+
+Authenticator = Callable[[Any, str], "Principal | None"]
+Authorizer = Callable[[Any, Caller, str, str], "bool | None"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Procedure:
+    uri: str
+    fn: Callable[..., Any]
+    roles: frozenset[str]
+
+
+@dataclasses.dataclass(frozen=True)
+class Subscription:
+    uri: str
+    fn: Callable[..., Any]
+    match: str
+
+
+def authenticate_user(request: Any, ticket: str) -> Principal | None:
+    """A user's JWT access token: valid signature and expiry, active user, session not revoked."""
+    user = user_for_access_token(request, ticket)
+    if user is None:
+        return None
+    return Principal(USER_ROLE, user.id, {"username": user.username})
+
+
+class BackendSession:
+    """What the ``pyramidion_realtime(session)`` hook gets: declare here, served on every join.
+
+    Every callback is ``fn(request, ...)``, run in a thread inside a
+    transaction. ``request.realtime.publish`` in a callback publishes after
+    that transaction commits.
+    """
+
+    def __init__(self, registry: Any, config: RealtimeSettings | None = None) -> None:
+        self.registry = registry
+        self.config = config or realtime_settings(registry.settings)
+        self.roles: set[str] = {USER_ROLE}
+        self._authenticators: list[Authenticator] = [authenticate_user]
+        self._authorizers: list[Authorizer] = []
+        self._procedures: dict[str, Procedure] = {}
+        self._subscriptions: list[Subscription] = []
+        self._on_join: list[Callable[[Any, Caller], None]] = []
+        self._on_leave: list[Callable[[Any, Caller], None]] = []
+        self._on_backend_join: list[Callable[[Any, list[Caller]], None]] = []
+        self._clients: dict[int, Caller] = {}  # connected client sessions, by WAMP session id
+        self._wamp: ApplicationSession | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._executor: concurrent.futures.ThreadPoolExecutor | None = None
+        # Set while joined; a threading.Event so that other threads (tests, the CLI) can wait on it.
+        self.joined = threading.Event()
+
+    # -- what plugins declare ----------------------------------------------------
+
+    def register_procedure(self, uri: str, fn: Callable[..., Any], roles: Iterable[str] = (USER_ROLE,)) -> None:
+        """Serve ``fn(request, caller, *args, **kwargs)`` at ``uri`` to clients of ``roles``.
+
+        The return value goes back to the caller as JSON; raise
+        :class:`autobahn.wamp.exception.ApplicationError` for an error the client
+        should see (the transaction rolls back). Any other exception is logged
+        and the client gets ``pyramidion.error.internal``.
+        """
+        if uri in self._procedures:
+            raise ValueError(f"procedure {uri} is declared twice")
+        self._procedures[uri] = Procedure(uri, fn, frozenset(roles))
+
+    def subscribe_topic(self, uri: str, fn: Callable[..., Any], match: str = "exact") -> None:
+        """Call ``fn(request, publisher, *args, **kwargs)`` on each event of ``uri``.
+
+        ``match`` is ``exact``, ``prefix`` or ``wildcard``
+        (``pyramidion.robots.robot..data`` is every robot's data);
+        ``publisher`` is the publishing client's :class:`Caller`, or None when
+        the event came from the platform itself.
+        """
+        self._subscriptions.append(Subscription(uri, fn, match))
+
+    def add_authenticator(self, fn: Authenticator, role: str) -> None:
+        """Accept tickets of the plugin's own principals, who join as ``role``.
+
+        ``fn(request, ticket)`` returns a :class:`Principal` of that role, or
+        None when the ticket is not one of its own (the next authenticator is
+        asked; a ticket nobody accepts is refused). The role becomes a role of
+        the realm at the next ``pyramidion router start``.
+        """
+        if role in (BACKEND_ROLE, "publisher", "trusted"):
+            raise ValueError(f"role {role!r} is reserved for the platform")
+        self.roles.add(role)
+        self._authenticators.append(functools.partial(_checked_role, fn, role))
+
+    def add_authorizer(self, fn: Authorizer) -> None:
+        """Decide actions the built-in rules do not allow.
+
+        ``fn(request, caller, uri, action)`` with action ``call``, ``register``,
+        ``publish`` or ``subscribe`` returns True (allow), False (deny) or None
+        (no opinion: the next authorizer is asked, and nobody allowing means
+        denied). It is asked on every action: keep it to a quick query.
+        """
+        self._authorizers.append(fn)
+
+    def on_session_join(self, fn: Callable[[Any, Caller], None]) -> None:
+        """Call ``fn(request, caller)`` when a client joins (and, on each join
+        of the backend, for every client already connected)."""
+        self._on_join.append(fn)
+
+    def on_session_leave(self, fn: Callable[[Any, Caller], None]) -> None:
+        """Call ``fn(request, caller)`` when a client leaves or its connection drops."""
+        self._on_leave.append(fn)
+
+    def on_backend_join(self, fn: Callable[[Any, list[Caller]], None]) -> None:
+        """Call ``fn(request, connected)`` each time the backend (re)joins the router.
+
+        ``connected`` lists every client connected at that moment: whoever is
+        not in it left while the backend was away (or the router restarted),
+        so this is where state kept from join and leave events is corrected.
+        """
+        self._on_backend_join.append(fn)
+
+    def publish(self, topic: str, *args: Any, **kwargs: Any) -> bool:
+        """Publish now over the backend's own connection; from any thread.
+
+        False when the backend is not connected. In a callback,
+        ``request.realtime.publish`` waits for the transaction to commit.
+        """
+        wamp, loop = self._wamp, self._loop
+        if wamp is None or loop is None:
+            log.warning("could not publish to %s: the backend is not connected", topic)
+            return False
+        args, kwargs = to_jsonable_python(args), to_jsonable_python(kwargs)
+        loop.call_soon_threadsafe(functools.partial(wamp.publish, topic, *args, **kwargs))
+        return True
+
+    @property
+    def clients(self) -> list[Caller]:
+        """The client sessions connected now, as far as the backend knows."""
+        return list(self._clients.values())
+
+    # -- running -----------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Stay joined to the router until cancelled, reconnecting when it goes away."""
+        self._loop = asyncio.get_running_loop()
+        self._executor = concurrent.futures.ThreadPoolExecutor(self.config.backend_threads, thread_name_prefix="realtime")
+        attempt = 0
+        try:
+            while True:
+                joined_before = await self._connect_once()
+                attempt = 0 if joined_before else attempt + 1
+                delay = RECONNECT_DELAYS[min(attempt, len(RECONNECT_DELAYS) - 1)]
+                log.info("router at %s not joined; trying again in %s s", self.config.websocket_url, delay)
+                await asyncio.sleep(delay)
+        finally:
+            self._executor.shutdown(wait=False, cancel_futures=True)
+
+    async def _connect_once(self) -> bool:
+        """One connection, until it is lost; True if the session had joined."""
+        loop = asyncio.get_running_loop()
+        lost = loop.create_future()
+        factory = WampWebSocketClientFactory(
+            lambda: _Connection(ComponentConfig(self.config.realm), self, lost), url=self.config.websocket_url
+        )
+        try:
+            transport, _ = await loop.create_connection(factory, self.config.host, self.config.port)
+        except OSError as exc:
+            log.info("cannot reach the router at %s: %s", self.config.websocket_url, exc)
+            return False
+        try:
+            return await lost
+        finally:
+            transport.close()
+            self._detach()
+
+    async def _attach(self, wamp: ApplicationSession) -> None:
+        """Declare everything on a freshly joined session."""
+        await wamp.register(self._authenticate, AUTHENTICATE)
+        await wamp.register(self._authorize, AUTHORIZE)
+        for procedure in self._procedures.values():
+            await wamp.register(
+                functools.partial(self._call, procedure), procedure.uri, options=RegisterOptions(details=True)
+            )
+        for subscription in self._subscriptions:
+            await wamp.subscribe(
+                functools.partial(self._event, subscription),
+                subscription.uri,
+                options=SubscribeOptions(match=subscription.match, details=True),
+            )
+        await wamp.subscribe(self._session_joined, "wamp.session.on_join")
+        await wamp.subscribe(self._session_left, "wamp.session.on_leave")
+        self._wamp = wamp
+        connected = []
+        for session_id in await wamp.call("wamp.session.list"):
+            caller = self._client(await wamp.call("wamp.session.get", session_id))
+            if caller is not None:
+                connected.append(caller)
+        self._clients = {caller.session: caller for caller in connected}
+        for fn in self._on_backend_join:
+            await self._in_thread(fn, connected)
+        for caller in connected:
+            await self._notify(self._on_join, caller)
+        self.joined.set()
+        log.info(
+            "backend joined realm %s: %d procedure(s), %d subscription(s), %d client(s) connected",
+            self.config.realm, len(self._procedures), len(self._subscriptions), len(connected),
+        )
+
+    def _detach(self) -> None:
+        self._wamp = None
+        self.joined.clear()
+
+    # -- serving -----------------------------------------------------------------
+
+    async def _in_thread(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        """``fn(request, *args, **kwargs)`` in a worker thread, in a transaction."""
+        work = functools.partial(in_request_transaction(self.registry, fn), *args, **kwargs)
+        return await asyncio.get_running_loop().run_in_executor(self._executor, work)
+
+    async def _authenticate(self, realm: str, authid: str | None, details: dict[str, Any]) -> dict[str, Any]:
+        principal = await self._in_thread(self._principal, details.get("ticket") or "")
+        if principal is None:
+            raise ApplicationError(INVALID_TICKET, "the ticket is invalid, expired or revoked")
+        return {"authid": principal.authid, "role": principal.role, "extra": principal.extra}
+
+    def _principal(self, request: Any, ticket: str) -> Principal | None:
+        for authenticate in self._authenticators:
+            principal = authenticate(request, ticket)
+            if principal is not None:
+                return principal
+        return None
+
+    async def _authorize(
+        self, session: dict[str, Any], uri: str, action: str, options: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        caller = Caller.from_details(session)
+        allowed = self._allowed_by_platform(caller, uri, action, options or {})
+        if not allowed and self._authorizers:
+            allowed = bool(await self._in_thread(self._allowed_by_plugins, caller, uri, action))
+        if not allowed:
+            log.info("denied %s %s to %s", action, uri, caller.authid)
+        # Never cached: Crossbar caches per role and URI, not per session.
+        # Disclosed: procedures and subscribers learn who is calling.
+        return {"allow": allowed, "disclose": True, "cache": False}
+
+    def _allowed_by_platform(self, caller: Caller, uri: str, action: str, options: dict[str, Any]) -> bool:
+        if action == "call":
+            procedure = self._procedures.get(uri)
+            return procedure is not None and caller.role in procedure.roles
+        if action in ("subscribe", "publish"):
+            # Exact URIs only: a prefix or wildcard could reach other principals' URIs.
+            return options.get("match", "exact") == "exact" and caller.owns(uri)
+        return False
+
+    def _allowed_by_plugins(self, request: Any, caller: Caller, uri: str, action: str) -> bool:
+        for authorize in self._authorizers:
+            verdict = authorize(request, caller, uri, action)
+            if verdict is not None:
+                return verdict
+        return False
+
+    async def _call(self, procedure: Procedure, *args: Any, details: CallDetails, **kwargs: Any) -> Any:
+        caller = Caller(details.caller, details.caller_authrole, details.caller_authid)
+        try:
+            result = await self._in_thread(procedure.fn, caller, *args, **kwargs)
+        except ApplicationError:
+            raise
+        except Exception:
+            log.exception("procedure %s failed for %s", procedure.uri, caller.authid)
+            raise ApplicationError(INTERNAL_ERROR, "the procedure failed; the platform logged why") from None
+        return to_jsonable_python(result)
+
+    async def _event(self, subscription: Subscription, *args: Any, details: EventDetails, **kwargs: Any) -> None:
+        publisher = None
+        if details.publisher is not None and details.publisher_authid is not None:
+            publisher = Caller(details.publisher, details.publisher_authrole, details.publisher_authid)
+        try:
+            await self._in_thread(subscription.fn, publisher, *args, **kwargs)
+        except Exception:
+            log.exception("handler of %s failed on an event of %s", subscription.uri, details.topic)
+
+    def _client(self, details: dict[str, Any]) -> Caller | None:
+        """A client session (not the platform's own ones) from session details."""
+        if details.get("authrole") not in self.roles:
+            return None
+        return Caller.from_details(details)
+
+    async def _session_joined(self, details: dict[str, Any]) -> None:
+        caller = self._client(details)
+        if caller is not None:
+            self._clients[caller.session] = caller
+            await self._notify(self._on_join, caller)
+
+    async def _session_left(self, session_id: int, *_: Any) -> None:
+        caller = self._clients.pop(session_id, None)
+        if caller is not None:
+            await self._notify(self._on_leave, caller)
+
+    async def _notify(self, handlers: list[Callable[[Any, Caller], None]], caller: Caller) -> None:
+        for fn in handlers:
+            try:
+                await self._in_thread(fn, caller)
+            except Exception:
+                log.exception("session handler %s failed for %s", fn.__qualname__, caller.authid)
+
+
+def _checked_role(fn: Authenticator, role: str, request: Any, ticket: str) -> Principal | None:
+    principal = fn(request, ticket)
+    if principal is not None and principal.role != role:
+        raise ValueError(f"authenticator {fn.__qualname__} declared role {role!r} but answered {principal.role!r}")
+    return principal
+
+
+class _Connection(ApplicationSession):
+    """One WAMP session of the backend, on one connection."""
+
+    def __init__(self, config: ComponentConfig, backend: BackendSession, lost: asyncio.Future) -> None:
+        super().__init__(config)
+        self.backend = backend
+        self.lost = lost
+        self.had_joined = False
+
+    def onConnect(self) -> None:
+        self.join(self.config.realm, authmethods=["wampcra"], authid=BACKEND_ROLE)
+
+    def onChallenge(self, challenge: Any) -> str:
+        return auth.compute_wcs(self.backend.config.secret, challenge.extra["challenge"])
+
+    async def onJoin(self, details: Any) -> None:
+        try:
+            await self.backend._attach(self)
+        except Exception:
+            log.exception("backend could not declare itself on the router; leaving to try again")
+            self.leave()
+            return
+        self.had_joined = True
+
+    def onLeave(self, details: Any) -> None:
+        if not self.had_joined:
+            log.warning("backend not joined: %s %s", details.reason, details.message or "")
+        self.backend._detach()
+        self.disconnect()
+
+    def onDisconnect(self) -> None:
+        if not self.lost.done():
+            self.lost.set_result(self.had_joined)

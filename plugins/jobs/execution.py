@@ -1,0 +1,284 @@
+"""Running a job: Nornir over a database inventory, in short transactions.
+
+A run never holds a transaction open while Nornir works (on SQLite one open
+write transaction would stop every other writer). It goes in steps:
+
+1. claim the run: ``created``/``scheduled`` -> ``running`` in one UPDATE, so
+   a run that was aborted, or is delivered twice by the queue, never runs;
+2. load the inventory (a short read);
+3. run Nornir with a :class:`RunRecorder`, which every ``jobs.flush_interval``
+   seconds writes the finished hosts' results, publishes the progress events
+   gathered meanwhile and reads whether the run was aborted, all in one short
+   transaction; an aborted run stops before the next host or subtask starts;
+4. write the outcome, unless the run was aborted meanwhile: its status stays.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import time
+from typing import Any
+
+from nornir import InitNornir
+from nornir.core.filter import F
+from nornir.core.inventory import Host as NornirHost
+from nornir.core.task import MultiResult, Result, Task
+from sqlalchemy import insert, select, update
+
+from pyramidion.db import utcnow
+
+from .credentials import Cipher
+from .models import HostStatus, Run, RunHost, RunnerConfiguration, RunStatus
+from .templates import JobTemplate
+
+log = logging.getLogger(__name__)
+
+
+class RunAborted(Exception):
+    """Raised before a host's task or a subtask starts once the run was aborted."""
+
+    def __init__(self) -> None:
+        super().__init__("the run was aborted")
+
+
+def topic(run_id: int) -> str:
+    return f"pyramidion.jobs.run.{run_id}"
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` as JSON can hold it: what Nornir tasks return is anything at all."""
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, (dt.datetime, dt.date)):
+        return value.isoformat()
+    return str(value)
+
+
+def result_node(result: Result, subtasks: list[dict[str, Any]]) -> dict[str, Any]:
+    """One Nornir result in its own shape, subtasks nested below it."""
+    exception = result.exception
+    return {
+        "name": result.name,
+        "result": jsonable(result.result),
+        "changed": result.changed,
+        "diff": result.diff,
+        "failed": result.failed,
+        "exception": f"{type(exception).__name__}: {exception}" if exception is not None else None,
+        "subtasks": subtasks,
+    }
+
+
+class RunRecorder:
+    """A Nornir processor: results and progress of one run, and its abort flag."""
+
+    def __init__(self, run_id: int, session_factory: Any, publisher: Any, interval: float) -> None:
+        self.run_id = run_id
+        self.session_factory = session_factory
+        self.publisher = publisher
+        self.interval = interval
+        self.aborted = threading.Event()
+        self.total = 0
+        self.failed = 0
+        self._buffer_lock = threading.Lock()
+        self._flush_lock = threading.Lock()
+        self._rows: list[dict[str, Any]] = []
+        self._events: list[dict[str, Any]] = []
+        self._started_at: dict[str, dt.datetime] = {}
+        self._aborted_hosts: set[str] = set()
+        # Finished subtasks wait here for their parent: Nornir's own results
+        # are flat, the tree is rebuilt from who ran whom.
+        self._children: dict[int, list[dict[str, Any]]] = {}
+        self._last_flush = time.monotonic()
+
+    # -- Nornir's processor interface ---------------------------------------------
+
+    def task_started(self, task: Task) -> None:
+        pass
+
+    def task_completed(self, task: Task, result: Any) -> None:
+        pass
+
+    def task_instance_started(self, task: Task, host: NornirHost) -> None:
+        now = utcnow()
+        self._started_at[host.name] = now
+        self._add(event={"host": host.name, "event": "started", "at": now.isoformat()})
+        self.flush_if_due()
+
+    def task_instance_completed(self, task: Task, host: NornirHost, result: MultiResult) -> None:
+        tree = result_node(result[0], self._children.pop(id(task), []))
+        if host.name in self._aborted_hosts:
+            status = HostStatus.aborted
+        elif result.failed:
+            status = HostStatus.failed
+        else:
+            status = HostStatus.finished
+        now = utcnow()
+        row = {
+            "run_id": self.run_id,
+            "host": host.name,
+            "status": status,
+            "failed": result.failed,
+            "changed": result.changed,
+            "result": [tree],
+            "started_at": self._started_at.pop(host.name, now),
+            "finished_at": now,
+        }
+        self._add(row=row, event={"host": host.name, "event": status.value, "at": now.isoformat()})
+        self.flush_if_due()
+
+    def subtask_instance_started(self, task: Task, host: NornirHost) -> None:
+        self.flush_if_due()
+        self.check_abort(host)
+
+    def subtask_instance_completed(self, task: Task, host: NornirHost, result: MultiResult) -> None:
+        node = result_node(result[0], self._children.pop(id(task), []))
+        self._children.setdefault(id(task.parent_task), []).append(node)
+
+    # -- the run's side -------------------------------------------------------------
+
+    def check_abort(self, host: NornirHost) -> None:
+        if self.aborted.is_set():
+            self._aborted_hosts.add(host.name)
+            raise RunAborted()
+
+    def _add(self, row: dict[str, Any] | None = None, event: dict[str, Any] | None = None) -> None:
+        with self._buffer_lock:
+            if row is not None:
+                self._rows.append(row)
+                self.total += 1
+                self.failed += row["status"] == HostStatus.failed
+            if event is not None:
+                self._events.append(event)
+
+    def flush_if_due(self) -> None:
+        if time.monotonic() - self._last_flush < self.interval:
+            return
+        # One thread flushes; the others go on with their hosts.
+        if self._flush_lock.acquire(blocking=False):
+            try:
+                self._flush()
+            finally:
+                self._flush_lock.release()
+
+    def flush(self) -> None:
+        with self._flush_lock:
+            self._flush()
+
+    def _flush(self) -> None:
+        with self._buffer_lock:
+            rows, self._rows = self._rows, []
+            events, self._events = self._events, []
+        with self.session_factory.begin() as db:
+            if rows:
+                db.execute(insert(RunHost), rows)
+            status = db.scalar(select(Run.status).where(Run.id == self.run_id))
+        if status == RunStatus.aborted:
+            self.aborted.set()
+        if events:
+            self.publisher.publish(topic(self.run_id), {"run": self.run_id, "hosts": events})
+        self._last_flush = time.monotonic()
+
+
+def _guarded(template: JobTemplate, recorder: RunRecorder) -> Any:
+    """The template's function, refusing to start once the run is aborted."""
+
+    def run_template(task: Task, **variables: Any) -> Any:
+        recorder.check_abort(task.host)
+        return template.function(task, **variables)
+
+    return run_template
+
+
+def _select_hosts(nr: Any, filters: dict[str, Any]) -> Any:
+    hosts = filters.get("hosts")
+    if hosts:
+        nr = nr.filter(F(name__any=hosts))
+    attributes = filters.get("attributes") or {}
+    if attributes:
+        nr = nr.filter(F(**attributes))
+    return nr
+
+
+def _claim(session_factory: Any, run_id: int) -> Run | None:
+    with session_factory.begin() as db:
+        claimed = db.execute(
+            update(Run)
+            .where(Run.id == run_id, Run.status.in_([RunStatus.created, RunStatus.scheduled]))
+            .values(status=RunStatus.running, started_at=utcnow())
+        ).rowcount
+        if not claimed:
+            return None
+        return db.get(Run, run_id)
+
+
+def _finish(session_factory: Any, run_id: int, status: RunStatus, recorder: RunRecorder | None, error: str | None = None) -> RunStatus:
+    """Record the outcome; a run aborted meanwhile keeps its status. Returns the status it has."""
+    with session_factory.begin() as db:
+        if recorder is not None:
+            # Counted either way: the hosts that ran did run.
+            db.execute(update(Run).where(Run.id == run_id).values(hosts_total=recorder.total, hosts_failed=recorder.failed))
+        db.execute(
+            update(Run)
+            .where(Run.id == run_id, Run.status == RunStatus.running)
+            .values(status=status, finished_at=utcnow(), error=error)
+        )
+        return db.scalar(select(Run.status).where(Run.id == run_id))
+
+
+def execute_run(registry: Any, run_id: int, sensitive_token: str | None = None) -> None:
+    """Run ``run_id`` to its end (the body of the ``run_job`` task)."""
+    session_factory = registry.db_session_factory
+    settings = registry.settings
+    run = _claim(session_factory, run_id)
+    if run is None:
+        log.info("run %s is no longer waiting (aborted, or delivered twice); not running it", run_id)
+        return
+    publisher = registry.realtime
+    publisher.publish(topic(run_id), {"run": run_id, "status": RunStatus.running.value})
+    template = registry.job_templates.get(run.template)
+    if template is None or run.inventory_id is None:
+        problem = f"no job template named {run.template!r}" if template is None else "its inventory was deleted"
+        status = _finish(session_factory, run_id, RunStatus.failed, None, problem)
+        publisher.publish(topic(run_id), {"run": run_id, "status": status.value})
+        return
+    cipher: Cipher = registry.jobs_cipher
+    variables = dict(run.variables)
+    if sensitive_token is not None:
+        variables.update(cipher.decrypt(sensitive_token))
+    recorder = RunRecorder(run_id, session_factory, publisher, settings["jobs.flush_interval"])
+    try:
+        with session_factory() as db:
+            runner = db.get(RunnerConfiguration, 1) or RunnerConfiguration(runner="threaded", num_workers=20)
+            runner_config = {"plugin": runner.runner, "options": {"num_workers": runner.num_workers} if runner.runner == "threaded" else {}}
+        nr = InitNornir(
+            runner=runner_config,
+            inventory={
+                "plugin": "PyramidionInventory",
+                "options": {
+                    "session_factory": session_factory,
+                    "inventory_id": run.inventory_id,
+                    "cipher": cipher,
+                    "host_names": run.filters.get("hosts") or None,
+                },
+            },
+            logging={"enabled": False},
+        )
+        nr = _select_hosts(nr, run.filters)
+        try:
+            outcome = nr.with_processors([recorder]).run(task=_guarded(template, recorder), name=template.name, **variables)
+        finally:
+            nr.close_connections(on_good=True, on_failed=True)  # without the recorder: not part of the results
+        recorder.flush()
+        status = RunStatus.failed if outcome.failed else RunStatus.finished
+        status = _finish(session_factory, run_id, status, recorder)
+    except Exception as exc:  # the run failed as a whole (inventory, runner); say why on the run
+        log.exception("run %s failed", run_id)
+        recorder.flush()
+        status = _finish(session_factory, run_id, RunStatus.failed, recorder, f"{type(exc).__name__}: {exc}")
+    publisher.publish(topic(run_id), {"run": run_id, "status": status.value})

@@ -1,0 +1,55 @@
+"""``/api/openapi.json`` is a valid OpenAPI 3.1 document of every route; ``/api/docs`` works offline."""
+
+from __future__ import annotations
+
+import re
+
+from openapi_spec_validator import validate
+from openapi_spec_validator.versions import consts  # noqa: F401  (3.1 support is what we rely on)
+
+
+def test_document_is_valid_openapi_3_1(app):
+    document = app.get("/api/openapi.json").json
+    assert document["openapi"].startswith("3.1")
+    validate(document)  # raises, naming the problem, when the document is not valid OpenAPI
+
+
+def test_document_lists_every_api_route_of_the_core_and_plugins(app, registry):
+    document = app.get("/api/openapi.json").json
+    documented = {(path, method.upper()) for path, item in document["paths"].items() for method in item}
+    for op in registry.api_operations:
+        pattern = registry.introspector.get("routes", op.route_name)["pattern"]
+        path = "/" + re.sub(r"\{(\w+):[^}]*\}", r"{\1}", pattern).lstrip("/")
+        assert (path, op.method) in documented, f"{op.method} {path} is missing"
+    for core_path in ("/api/auth/token", "/api/auth/register", "/api/users/{id}", "/api/groups", "/api/plugins", "/api/health"):
+        assert core_path in document["paths"]
+    for plugin in registry.pm.names:
+        operations = [op for op in registry.api_operations if op.route_name.startswith(f"{plugin}.")]
+        if operations:
+            assert any(path.startswith(f"/api/{plugin}/") or path == f"/api/{plugin}" for path in document["paths"]), plugin
+
+
+def test_document_declares_security_and_errors(app):
+    document = app.get("/api/openapi.json").json
+    schemes = document["components"]["securitySchemes"]
+    assert schemes["bearerAuth"] == {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+    assert schemes["apiKey"] == {"type": "apiKey", "in": "header", "name": "X-API-Key"}
+    users = document["paths"]["/api/users"]["get"]
+    assert users["security"] == [{"bearerAuth": []}, {"apiKey": []}]
+    assert {"200", "401", "403", "422"} <= set(users["responses"])
+    assert {p["name"] for p in users["parameters"]} == {"limit", "offset", "ordering", "search"}
+    token = document["paths"]["/api/auth/token"]["post"]
+    assert "security" not in token
+    assert set(token["requestBody"]["content"]) == {"application/json", "application/x-www-form-urlencoded"}
+    assert document["paths"]["/api/users/{id}"]["get"]["parameters"][0] == {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
+
+
+def test_swagger_ui_is_served_from_local_assets(app):
+    page = app.get("/api/docs")
+    assert page.content_type == "text/html"
+    assets = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert len(assets) == 2 and all(url.startswith("http://localhost/api/docs/static/") for url in assets)
+    for url in assets:
+        asset = app.get(url.removeprefix("http://localhost"))
+        assert asset.status_int == 200 and len(asset.body) > 1000
+    assert "/api/openapi.json" in page.text

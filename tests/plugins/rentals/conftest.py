@@ -1,0 +1,37 @@
+"""Fixtures for the rentals tests: a librarian (staff), a reader, books."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import pytest
+
+
+@pytest.fixture
+def librarian(make_user: Callable[..., Any]) -> Any:
+    return make_user("librarian", permissions=["rentals.manage"])
+
+
+@pytest.fixture
+def reader(make_user: Callable[..., Any]) -> Any:
+    return make_user("reader")
+
+
+@pytest.fixture
+def as_librarian(login: Callable[[Any], dict[str, str]], librarian: Any) -> dict[str, str]:
+    return login(librarian)
+
+
+@pytest.fixture
+def as_reader(login: Callable[[Any], dict[str, str]], reader: Any) -> dict[str, str]:
+    return login(reader)
+
+
+@pytest.fixture
+def add_book(app: Any, as_librarian: dict[str, str]) -> Callable[..., dict[str, Any]]:
+    """Add a book through the API as staff; returns its JSON."""
+
+    def add(name: str, type: str = "regular", **fields: Any) -> dict[str, Any]:
+        return app.post_json("/api/rentals/v1/books", {"name": name, "type": type, **fields}, headers=as_librarian, status=201).json
+
+    return add
