@@ -176,16 +176,20 @@ def cmd_run(args: argparse.Namespace) -> None:
             print(f"migrated {name}: {before or 'empty'} -> {after}")
     if args.demo_data:
         cmd_demo_data(args)
-    me = [sys.executable, "-m", "pyramidion.cli"]
+    # The console script rather than `python -m pyramidion.cli`: under -m this
+    # module runs as __main__, and a CommandError raised by a command module
+    # (which imports pyramidion.cli) would escape as a traceback.
+    me = [str(Path(sys.executable).with_name("pyramidion"))]
     children: list[subprocess.Popen] = []
     if not args.no_router:
-        from .realtime.router import router_installed
+        from .realtime.router import crossbar_venv, router_installed
 
-        if router_installed():
+        venv = crossbar_venv(registry.settings["realtime.crossbar_venv"])
+        if router_installed(venv):
             children.append(subprocess.Popen(me + ["router", "start", args.ini]))
             children.append(subprocess.Popen(me + ["realtime", args.ini]))
         else:
-            print("router not installed (run `pyramidion router install`); starting without real time")
+            print(f"router not installed in {venv} (run `pyramidion router install {args.ini}`); starting without real time")
     if not registry.huey.immediate:
         children.append(subprocess.Popen(me + ["worker", args.ini]))
     children.append(subprocess.Popen([str(Path(sys.executable).with_name("pserve")), args.ini]))

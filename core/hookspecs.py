@@ -95,12 +95,27 @@ def pyramidion_tasks(huey: Any) -> list[Any]:
 
 @hookspec
 def pyramidion_realtime(session: Any) -> None:
-    """WAMP procedures and subscriptions the plugin needs.
+    """Declare the plugin's WAMP side on the backend session.
 
-    ``session`` is the backend session (:class:`pyramidion.realtime.BackendSession`);
-    register with ``session.register_procedure(uri, fn)``, subscribe with
-    ``session.subscribe_topic(uri, fn)``, add an authenticator for the plugin's
-    own principals with ``session.add_authenticator(fn)``.
+    ``session`` is a :class:`pyramidion.realtime.BackendSession`, called once
+    when ``pyramidion realtime`` (and ``pyramidion router start``, to learn the
+    roles) starts; what is declared is served again after every reconnect.
+    Every callback is ``fn(request, ...)``, run in a thread inside a
+    transaction, like a background task::
+
+        session.register_procedure("pyramidion.robots.frame", receive_frame, roles=["robot"])
+        session.subscribe_topic("pyramidion.robots.robot..data", store, match="wildcard")
+        session.add_authenticator(robot_principal, role="robot")   # tickets of robots
+        session.add_authorizer(may_watch_robot)                    # e.g. users watching shared robots
+        session.on_session_join(mark_connected)                    # fn(request, caller)
+        session.on_session_leave(mark_disconnected)
+        session.on_backend_join(reconcile)                         # fn(request, connected callers)
+
+    A procedure gets the caller's :class:`pyramidion.realtime.Caller` (role,
+    authid ``<role>:<id>``, ``user_id``) after the request. URIs read
+    ``pyramidion.<plugin>.…``; those of one principal
+    ``pyramidion.<plugin>.<role>.<id>.…`` (:func:`pyramidion.realtime.owned_uri`).
+    See ``core/realtime/README.md``.
     """
 
 

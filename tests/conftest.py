@@ -55,7 +55,8 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     url = make_url(server)
     if url.drivername == "postgresql":
         url = url.set(drivername="postgresql+psycopg")
-    name = f"pyramidion_test_{_worker()}"
+    # Unique per process: parallel runs on one server must not drop each other's database.
+    name = f"pyramidion_test_{_worker()}_{os.getpid()}"
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
@@ -125,15 +126,21 @@ def app(_wsgi: Any) -> TestApp:
 
 
 @pytest.fixture
-def make_app(base_settings: dict[str, Any], _config: Any) -> Callable[..., TestApp]:
+def make_app(base_settings: dict[str, Any], _config: Any) -> Iterator[Callable[..., TestApp]]:
     """Another app over the same (migrated) database with settings changed."""
+
+    engines = []
 
     def build(extra_plugins: tuple = (), **overrides: Any) -> TestApp:
         settings = dict(base_settings)
         settings.update({key.replace("__", "."): value for key, value in overrides.items()})
-        return TestApp(make_config(settings, extra_plugins).make_wsgi_app())
+        config = make_config(settings, extra_plugins)
+        engines.append(config.registry.db_engine)
+        return TestApp(config.make_wsgi_app())
 
-    return build
+    yield build
+    for engine in engines:
+        engine.dispose()
 
 
 @pytest.fixture

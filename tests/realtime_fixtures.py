@@ -13,6 +13,7 @@ use them:
   realtime``) in a thread, over the test database, joined when it returns;
   stopped after the test.
 * ``realtime_app(extra_plugins=())``: a WebTest app that publishes to the router.
+* ``ticket(user)``: a WAMP ticket for ``user`` (the access token of a fresh login).
 * ``wamp_client(ticket)``: a real Autobahn client that joins at once or fails
   at once (no retries); its methods block for at most ``timeout`` seconds.
 """
@@ -47,6 +48,7 @@ from pyramidion.realtime.router import (
 
 TEST_ROLES = ("gadget",)  # roles test plugins may authenticate their principals as
 TIMEOUT = 20.0  # seconds any single wait may take before the test fails
+ROUTER_START_TIMEOUT = 60.0  # Crossbar takes 4 s on an idle machine, much longer on a busy one
 
 
 def free_port() -> int:
@@ -77,15 +79,15 @@ class Router:
     def _wait_until_ready(self) -> None:
         # Crossbar needs a few seconds to start; /info answers once the transport listens.
         with requests.Session() as http:
-            for _ in range(int(TIMEOUT / 0.25)):
+            for _ in range(int(ROUTER_START_TIMEOUT / 0.25)):
                 if self.process.poll() is not None:
                     raise RuntimeError(f"the router exited; see {self.node_dir / 'router.log'}")
                 try:
                     http.get(f"{self.config.base_url}/info", timeout=0.25).raise_for_status()
                     return
                 except requests.RequestException:
-                    time.sleep(0.25)  # polling for readiness, bounded by TIMEOUT
-        raise RuntimeError(f"the router did not start within {TIMEOUT} s; see {self.node_dir / 'router.log'}")
+                    time.sleep(0.25)  # polling for readiness, bounded
+        raise RuntimeError(f"the router did not start within {ROUTER_START_TIMEOUT} s; see {self.node_dir / 'router.log'}")
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -178,6 +180,7 @@ class _ClientSession(ApplicationSession):
         self.ticket = ticket
         self.wanted_authid = authid
         self.joined_future = joined
+        self.disconnected = asyncio.get_running_loop().create_future()
 
     def onConnect(self) -> None:
         self.join(self.config.realm, authmethods=["ticket"], authid=self.wanted_authid)
@@ -196,6 +199,7 @@ class _ClientSession(ApplicationSession):
     def onDisconnect(self) -> None:
         if not self.joined_future.done():
             self.joined_future.set_exception(ConnectionError("the router closed the connection"))
+        self.disconnected.set_result(None)
 
 
 class Client:
@@ -233,6 +237,11 @@ class Client:
         self.session = _ClientSession(*args)
         return self.session
 
+    async def _drop(self) -> None:
+        if not self.session.disconnected.done():
+            self._transport.close()
+            await self.session.disconnected
+
     def call(self, uri: str, *args: Any, **kwargs: Any) -> Any:
         return self._run(self.session.call, uri, *args, **kwargs)
 
@@ -250,9 +259,11 @@ class Client:
         self._run(self.session.register, fn, uri)
 
     def close(self) -> None:
-        transport = getattr(self, "_transport", None)
-        if transport is not None:
-            self._loop.call_soon_threadsafe(transport.close)
+        """Drop the connection (as a crashing client would) and wait until it is gone."""
+        if self._loop.is_closed():
+            return
+        if getattr(self, "session", None) is not None:
+            self._run(self._drop)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(self.timeout)
         self._loop.close()
@@ -269,3 +280,8 @@ def wamp_client(router: Router) -> Iterator[Callable[..., Client]]:
     yield connect
     for client in clients:
         client.close()
+
+
+@pytest.fixture
+def ticket(login: Callable[[Any], dict[str, str]]) -> Callable[[Any], str]:
+    return lambda user: login(user)["Authorization"].removeprefix("Bearer ")

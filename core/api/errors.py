@@ -15,7 +15,7 @@ from pyramid.httpexceptions import HTTPException
 from pyramid.exceptions import PredicateMismatch
 from pyramid.response import Response
 from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
 from .render import dumps
 
@@ -94,6 +94,15 @@ def integrity_error(exc: IntegrityError, request: Any) -> Response:
     # their check and the insert, so a duplicate is never a 500. pyramid_tm
     # aborts the transaction because an exception view answered.
     return error_response(409, "conflicts with an existing record")
+
+
+@exception_view_config(DataError)
+@exception_view_config(OverflowError)
+def out_of_range(exc: Exception, request: Any) -> Response:
+    # A value the database cannot store (an id of 30 digits, a string longer
+    # than its column on PostgreSQL) is bad input, not a server fault.
+    log.warning("value out of range on %s %s: %s", request.method, request.path, exc)
+    return error_response(422, "a value is out of range")
 
 
 @forbidden_view_config()

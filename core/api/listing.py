@@ -38,6 +38,9 @@ from .errors import Invalid, RequestValidationError
 
 T = TypeVar("T")
 
+# Databases take a 64-bit offset at most; no list is anywhere near this long.
+MAX_OFFSET = 2**31 - 1
+
 
 class Page(BaseModel, Generic[T]):
     count: int
@@ -120,7 +123,7 @@ class Listing:
                 [{"field": name, "location": "query", "message": "not a parameter of this list"} for name in unknown],
             )
         limit = self._int(params, "limit", self.default_limit, 1, self.max_limit)
-        offset = self._int(params, "offset", 0, 0, None)
+        offset = self._int(params, "offset", 0, 0, MAX_OFFSET)
         order = self._ordering(params.get("ordering") or self.default_ordering)
         clauses = []
         search = (params.get("search") or "").strip()
@@ -137,7 +140,7 @@ class Listing:
         return ListQuery(request, self, limit, offset, order, clauses)
 
     @staticmethod
-    def _int(params: Any, name: str, default: int, low: int, high: int | None) -> int:
+    def _int(params: Any, name: str, default: int, low: int, high: int) -> int:
         raw = params.get(name)
         if raw is None or raw == "":
             return default
@@ -145,9 +148,8 @@ class Listing:
             value = int(raw)
         except ValueError:
             raise Invalid.field(name, "must be a whole number", "query") from None
-        if value < low or (high is not None and value > high):
-            bound = f"between {low} and {high}" if high is not None else f"at least {low}"
-            raise Invalid.field(name, f"must be {bound}", "query")
+        if not low <= value <= high:
+            raise Invalid.field(name, f"must be between {low} and {high}", "query")
         return value
 
     def _ordering(self, text: str) -> list[Any]:
@@ -166,7 +168,7 @@ class Listing:
     def openapi_parameters(self) -> list[dict[str, Any]]:
         params = [
             {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": self.max_limit, "default": self.default_limit}},
-            {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "default": 0}},
+            {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0}},
             {
                 "name": "ordering",
                 "in": "query",

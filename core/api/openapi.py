@@ -17,6 +17,7 @@ from pyramid.response import Response
 from .listing import Listing
 
 _PARAM = re.compile(r"\{(\w+)(?::([^}]*))?\}")
+MAX_ID = 2**31 - 1  # an Integer primary key; larger ids are a 422 (see errors.out_of_range)
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -48,9 +49,8 @@ def _path(pattern: str) -> tuple[str, list[dict[str, Any]]]:
     params = []
     for name, regex in _PARAM.findall(pattern):
         integer = regex in (r"\d+", "[0-9]+")
-        params.append(
-            {"name": name, "in": "path", "required": True, "schema": {"type": "integer"} if integer else {"type": "string"}}
-        )
+        schema = {"type": "integer", "minimum": 0, "maximum": MAX_ID} if integer else {"type": "string"}
+        params.append({"name": name, "in": "path", "required": True, "schema": schema})
     path = _PARAM.sub(lambda m: "{" + m.group(1) + "}", pattern)
     return "/" + path.lstrip("/"), params  # prefixed route patterns lose their leading slash
 

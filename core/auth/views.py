@@ -176,7 +176,7 @@ def register(request: Any, body: RegisterIn) -> User:
     return user
 
 
-@api_view("auth.token", request_method="POST", body=Credentials, form=True, response=TokenPair, permission=NO_PERMISSION_REQUIRED, responses={429: "Too many failed logins"})
+@api_view("auth.token", request_method="POST", body=Credentials, form=True, response=TokenPair, permission=NO_PERMISSION_REQUIRED, responses={401: "Wrong username or password", 429: "Too many failed logins"})
 def token(request: Any, body: Credentials) -> Any:
     """Log in: exchange a username and password for an access and a refresh token."""
     try:
@@ -191,7 +191,7 @@ def token(request: Any, body: Credentials) -> Any:
     return start_session(request, user)
 
 
-@api_view("auth.refresh", request_method="POST", body=RefreshIn, response=TokenPair, permission=NO_PERMISSION_REQUIRED)
+@api_view("auth.refresh", request_method="POST", body=RefreshIn, response=TokenPair, permission=NO_PERMISSION_REQUIRED, responses={401: "Refresh token unknown, used, expired or revoked"})
 def refresh(request: Any, body: RefreshIn) -> Any:
     """Rotate a refresh token: the old one is spent; using it again revokes the session."""
     try:

@@ -46,7 +46,7 @@ from .uris import AUTHENTICATE, AUTHORIZE, BACKEND_ROLE, USER_ROLE, owner_of
 
 log = logging.getLogger(__name__)
 
-RECONNECT_DELAYS = (0.5, 1, 2, 5)  # seconds between attempts; the last one repeats
+RECONNECT_DELAYS = (0.5, 1, 2)  # seconds between attempts; the last one repeats
 INVALID_TICKET = "pyramidion.error.invalid_ticket"
 INTERNAL_ERROR = "pyramidion.error.internal"
 
@@ -244,7 +244,8 @@ class BackendSession:
                 log.info("router at %s not joined; trying again in %s s", self.config.websocket_url, delay)
                 await asyncio.sleep(delay)
         finally:
-            self._executor.shutdown(wait=False, cancel_futures=True)
+            executor, self._executor = self._executor, None
+            executor.shutdown(wait=False, cancel_futures=True)
 
     async def _connect_once(self) -> bool:
         """One connection, until it is lost; True if the session had joined."""
@@ -305,6 +306,9 @@ class BackendSession:
 
     async def _in_thread(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         """``fn(request, *args, **kwargs)`` in a worker thread, in a transaction."""
+        if self._executor is None:
+            # Stopping: messages that arrived before the connection closed are dropped.
+            raise asyncio.CancelledError()
         work = functools.partial(in_request_transaction(self.registry, fn), *args, **kwargs)
         return await asyncio.get_running_loop().run_in_executor(self._executor, work)
 

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import os
 import signal
+import subprocess
 from pathlib import Path
 from typing import Any, Callable
 
@@ -15,6 +16,7 @@ from ..cli import CommandError, load
 from ..settings import resolve, section
 from .backend import BackendSession
 from .router import (
+    CROSSBAR_VERSION,
     crossbar_venv,
     install_router,
     router_config,
@@ -44,10 +46,15 @@ def cmd_router_install(args: argparse.Namespace) -> None:
             raise CommandError(f"no such ini file: {args.ini}")
         settings = resolve(dict(get_appsettings(args.ini, name="main")))
         venv = crossbar_venv(section(settings, "realtime", RealtimeSettings).crossbar_venv)
-    if install_router(venv):
-        print(f"router installed in {venv}")
-    else:
+    if router_installed(venv):
         print(f"router already installed in {venv}")
+        return
+    print(f"installing Crossbar {CROSSBAR_VERSION} in {venv}; this takes a minute or two", flush=True)
+    try:
+        install_router(venv)
+    except subprocess.CalledProcessError as exc:
+        raise CommandError(f"could not install the router: {' '.join(exc.cmd)} exited with {exc.returncode}") from None
+    print(f"router installed in {venv}")
 
 
 def cmd_router_start(args: argparse.Namespace) -> None:
@@ -64,7 +71,7 @@ def cmd_router_start(args: argparse.Namespace) -> None:
         f"node directory {directory}",
         flush=True,
     )
-    command = start_command(venv, directory)
+    command = start_command(venv, directory, args.loglevel)
     # Crossbar takes this process over, so signals reach it directly.
     os.execv(command[0], command)
 
@@ -95,6 +102,7 @@ def add_commands(sub: Any, ini_argument: Callable[[argparse.ArgumentParser], Non
 
     start = actions.add_parser("start", help="write the router configuration from the settings and run the router")
     ini_argument(start)
+    start.add_argument("--loglevel", default="warn", choices=["error", "warn", "info", "debug"], help="Crossbar's (default warn)")
     start.set_defaults(func=cmd_router_start)
 
     realtime = sub.add_parser("realtime", help="run the backend WAMP session (authentication, plugins' procedures)")

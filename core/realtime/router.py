@@ -19,6 +19,7 @@ loopback address with
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import subprocess
@@ -61,21 +62,23 @@ def router_installed(venv: Path | None = None) -> bool:
 def install_router(venv: Path) -> bool:
     """Create ``venv`` with the pinned Crossbar; False when it was there already.
 
-    Safe to run again after a failure: both steps pick up where they stopped.
+    Two installs at once (parallel CI jobs) take turns; after a failure the
+    next run picks up where this one stopped. Raises
+    :class:`subprocess.CalledProcessError` when venv or pip fails.
     """
-    if router_installed(venv):
-        return False
-    python = venv / "bin" / "python"
-    if not python.is_file():
-        venv.parent.mkdir(parents=True, exist_ok=True)
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    subprocess.run(
-        [str(python), "-m", "pip", "install", "--disable-pip-version-check", f"crossbar=={CROSSBAR_VERSION}"],
-        check=True,
-    )
-    # Crossbar imports a great deal at start: prove it can.
-    subprocess.run([str(crossbar_executable(venv)), "version"], check=True, capture_output=True)
-    return True
+    venv.parent.mkdir(parents=True, exist_ok=True)
+    with open(venv.with_name(venv.name + ".lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if router_installed(venv):
+            return False
+        python = venv / "bin" / "python"
+        if not python.is_file():
+            subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+        pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+        subprocess.run([*pip, f"crossbar=={CROSSBAR_VERSION}"], check=True)
+        # Crossbar imports a great deal at start: prove it can.
+        subprocess.run([str(crossbar_executable(venv)), "version"], check=True, capture_output=True)
+        return True
 
 
 def router_config(config: RealtimeSettings, client_roles: Iterable[str]) -> dict[str, Any]:
@@ -155,7 +158,7 @@ def write_node_config(node_dir: Path, config: dict[str, Any]) -> Path:
     return path
 
 
-def start_command(venv: Path, node_dir: Path, loglevel: str = "info") -> list[str]:
+def start_command(venv: Path, node_dir: Path, loglevel: str = "warn") -> list[str]:
     """The command line that runs the router of ``node_dir`` in the foreground."""
     return [
         str(crossbar_executable(venv)),

@@ -36,7 +36,8 @@ def _connection_options(options: dict[str, Any] | None) -> dict[str, nornir_inve
     }
 
 
-def _element_kwargs(row: ElementFields | None, cipher: Cipher) -> dict[str, Any]:
+def _element_kwargs(row: Any, cipher: Cipher) -> dict[str, Any]:
+    """Nornir's keyword arguments from a row of element fields (an ORM object or a plain row)."""
     if row is None:
         return {}
     return {
@@ -66,16 +67,24 @@ def load_inventory(
     for row in group_rows:
         groups[row.name].groups = nornir_inventory.ParentGroups(by_id[link.parent_id] for link in row.parent_links)
 
-    query = select(InventoryHost).where(InventoryHost.inventory_id == inventory_id).options(
-        selectinload(InventoryHost.group_links).noload(InventoryHostGroup.group)
-    )
+    # Hosts are many: plain rows, not ORM objects, keep the load quick.
+    host_filter = [InventoryHost.inventory_id == inventory_id]
     if host_names is not None:
-        query = query.where(InventoryHost.name.in_(list(host_names)))
+        host_filter.append(InventoryHost.name.in_(list(host_names)))
+    memberships: dict[int, list[int]] = {}
+    for host_id, group_id in db.execute(
+        select(InventoryHostGroup.host_id, InventoryHostGroup.group_id)
+        .join(InventoryHost, InventoryHost.id == InventoryHostGroup.host_id)
+        .where(*host_filter)
+        .order_by(InventoryHostGroup.host_id, InventoryHostGroup.position)
+    ):
+        memberships.setdefault(host_id, []).append(group_id)
+    host_columns = [getattr(InventoryHost, name) for name in ("id", "name", *ELEMENT_FIELDS, "data", "password_encrypted", "connection_options_encrypted")]
     hosts = nornir_inventory.Hosts()
-    for row in db.scalars(query):
+    for row in db.execute(select(*host_columns).where(*host_filter)):
         hosts[row.name] = nornir_inventory.Host(
             name=row.name,
-            groups=nornir_inventory.ParentGroups(by_id[link.group_id] for link in row.group_links),
+            groups=nornir_inventory.ParentGroups(by_id[group_id] for group_id in memberships.get(row.id, ())),
             defaults=defaults,
             **_element_kwargs(row, cipher),
         )

@@ -164,10 +164,6 @@ def _priced(rental: Rental, policy: PricingPolicy, now: Any) -> dict[str, Any]:
     }
 
 
-def _out_on_loan(book: Book) -> Conflict:
-    return Conflict(f"{book.name!r} is out on loan", [{"field": "book_id", "message": "out on loan"}])
-
-
 @api_view("rentals.rentals", query=rentals_listing, response=Page[RentalOut])
 def list_rentals(request: Any, query: Any) -> dict[str, Any]:
     """Your rentals (staff: everyone's), each with its charge; search by book name or username."""
@@ -199,9 +195,11 @@ def rent_book(request: Any, body: RentalIn) -> dict[str, Any]:
     if renter is None:
         raise Invalid.field("user_id", "no such user")
     rented_at = body.rented_at or now
+    # Made up front: after a failed flush the session can no longer read the book's name.
+    out_on_loan = Conflict(f"{book.name!r} is out on loan", [{"field": "book_id", "message": "out on loan"}])
     out_since = exists().where(Rental.book_id == book.id, or_(Rental.returned_at.is_(None), Rental.returned_at > rented_at))
     if db.scalar(select(out_since)):
-        raise _out_on_loan(book)
+        raise out_on_loan
     rental = Rental(book=book, user=renter, book_type=book.type, rented_at=rented_at, recorded_by_id=me.id)
     db.add(rental)
     try:
@@ -209,7 +207,7 @@ def rent_book(request: Any, body: RentalIn) -> dict[str, Any]:
     except IntegrityError:
         # A rental of the same book committed between our check and our insert:
         # the unique index on open rentals refused this one.
-        raise _out_on_loan(book) from None
+        raise out_on_loan from None
     return _priced(rental, _policy(request), now)
 
 

@@ -40,7 +40,8 @@ class Task(Base):
     )
     delegated: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # Set by the views on a change, performers included (which leave this row alone).
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     creator: Mapped[User] = relationship(foreign_keys=[creator_id])
     performers: Mapped[list[User]] = relationship(secondary="tasks_task_performer", order_by=User.username)

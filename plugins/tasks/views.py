@@ -25,6 +25,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from pyramidion.api import Conflict, Filter, Invalid, Listing, Page, api_view
 from pyramidion.auth.models import User
+from pyramidion.db import utcnow
 
 from .attachments import check_declared_size, clean_filename, content_type, uploaded_file
 from .models import Attachment, Comment, Status, Task, TaskPerformer
@@ -208,6 +209,7 @@ def update_task(request: Any, body: TaskUpdate) -> Task:
             setattr(task, field, value)
             changed.append(field)
     if changed:
+        task.updated_at = utcnow()
         request.db.flush()
         notify(request, task, caller.user, f'Task "{task.name}" changed by {caller.user.username}', f"Changed: {', '.join(changed)}")
     return task
@@ -229,14 +231,15 @@ def delegate_task(request: Any, body: DelegateIn) -> Task:
     """Hand your part of a task you perform to another user; the task is marked delegated."""
     caller = Caller(request)
     task = _task(request, caller)
-    me = caller.user
     _require(caller.performs(task), "only a performer delegates a task")
+    me = caller.user
     if any(user.id == body.user_id for user in task.performers):
         raise Conflict("that user performs this task already", [{"field": "user_id", "location": "body", "message": "already a performer"}])
     (successor,) = _users(request, [body.user_id], "user_id")
     others = [user for user in task.performers if user.id != me.id]
     task.performers = sorted([*others, successor], key=lambda user: user.username)
     task.delegated = True
+    task.updated_at = utcnow()
     request.db.flush()
     notify(request, task, me, f'Task "{task.name}" delegated by {me.username} to {successor.username}')
     return task

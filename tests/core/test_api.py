@@ -251,3 +251,11 @@ def test_health_is_503_when_the_database_is_gone(make_app):
     broken = make_app(sqlalchemy__url="postgresql://nobody@127.0.0.1:1/nothing")  # nothing listens on port 1
     response = broken.get("/api/health", status=503)
     assert response.json["database"]["ok"] is False and response.json["status"] == "degraded"
+
+
+def test_numbers_beyond_what_the_database_stores_are_refused_not_a_500(app, headers, make_user, login):
+    admin = login(make_user("root", superuser=True))
+    details = error_of(app.get("/api/users?offset=99999999999999999999999", headers=admin, status=422), 422)["details"]
+    assert details[0]["field"] == "offset"
+    # SQLite cannot even bind such an id (422); PostgreSQL compares it and finds nothing (404).
+    assert app.get("/api/users/99999999999999999999999", headers=admin, expect_errors=True).status_int in (404, 422)

@@ -57,7 +57,8 @@ def sell(request: Any, body: PurchaseIn) -> Purchase:
     """
     seller = acting_personnel(request)
     products = _products(request, body.lines)
-    if body.payment_method is PaymentMethod.wallet and body.holder_id is None:
+    paid_from_wallet = body.payment_method is PaymentMethod.wallet
+    if paid_from_wallet and body.holder_id is None:
         raise Invalid.field("holder_id", "is required to pay from a wallet")
     if body.holder_id is not None and request.db.get(Holder, body.holder_id) is None:
         raise Invalid.field("holder_id", "no such wallet")
@@ -73,7 +74,7 @@ def sell(request: Any, body: PurchaseIn) -> Purchase:
     )
     request.db.add(purchase)
     request.db.flush()
-    if body.payment_method is PaymentMethod.wallet and purchase.total > 0:
+    if paid_from_wallet and purchase.total > 0:
         entry = wallet.debit(
             request, body.holder_id, purchase.total, LedgerKind.purchase,
             purchase_id=purchase.id, created_by_id=seller.user_id,

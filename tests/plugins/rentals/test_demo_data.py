@@ -1,0 +1,23 @@
+"""The demo data: books, a librarian and a reader whose balance shows the example."""
+
+from __future__ import annotations
+
+from pyramidion.auth.permissions import create_default_groups
+from pyramidion_rentals import pyramidion_demo_data
+
+
+def test_demo_data_twice_gives_one_set_a_reader_can_use(app, registry, in_transaction):
+    in_transaction(lambda db: create_default_groups(db, registry))
+    in_transaction(pyramidion_demo_data)
+    in_transaction(pyramidion_demo_data)
+
+    tokens = app.post_json("/api/auth/token", {"username": "reader", "password": "reader-demo"}).json
+    reader = {"Authorization": f"Bearer {tokens['access']}"}
+    me = app.get("/api/auth/me", headers=reader).json
+    assert app.get(f"/api/rentals/v3/users/{me['id']}/balance", headers=reader).json["balance"] == "29.00"
+    assert app.get("/api/rentals/v1/books", headers=reader).json["count"] == 6
+    assert app.get(f"/api/rentals/v1/users/{me['id']}/profile", headers=reader).json["name"] == "Rita Reader"
+
+    tokens = app.post_json("/api/auth/token", {"username": "librarian", "password": "librarian-demo"}).json
+    librarian = {"Authorization": f"Bearer {tokens['access']}"}
+    assert app.get("/api/rentals/v1/rentals", headers=librarian).json["count"] == 3
