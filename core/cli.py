@@ -135,7 +135,7 @@ def cmd_demo_data(args: argparse.Namespace) -> None:
             db.add(User(username=DEMO_ADMIN, email="admin@example.com", is_superuser=True,
                         password_hash=registry.passwords.hash(DEMO_ADMIN_PASSWORD)))
             db.flush()
-        registry.pm.hook.pyramidion_demo_data(db=db)
+        registry.pm.hook.pyramidion_demo_data(db=db, registry=registry)
 
     _transaction(registry, fill)
     print(f"demo data in place for: core, {', '.join(registry.pm.names)}")

@@ -120,10 +120,11 @@ def pyramidion_realtime(session: Any) -> None:
 
 
 @hookspec
-def pyramidion_demo_data(db: Any) -> None:
+def pyramidion_demo_data(db: Any, registry: Any) -> None:
     """Put sample data in the database session ``db`` (committed by the caller).
 
-    Must be safe to run twice: look before adding.
+    ``registry`` gives the settings and services (``registry.passwords.hash``
+    for demo users' passwords). Must be safe to run twice: look before adding.
     """
 
 

@@ -21,10 +21,11 @@ def _to_decimal(value: Any) -> Any:
 def _two_places(value: Decimal) -> Decimal:
     if not value.is_finite():
         raise ValueError("must be a finite amount")
-    if value != value.quantize(CENT, rounding=ROUND_HALF_UP):
-        raise ValueError("must have at most two decimal places")
+    # Size first: quantizing a huge amount overflows the decimal context.
     if abs(value) >= Decimal("1e9"):
         raise ValueError("is too large")
+    if value != value.quantize(CENT, rounding=ROUND_HALF_UP):
+        raise ValueError("must have at most two decimal places")
     return value.quantize(CENT)
 
 

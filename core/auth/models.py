@@ -1,4 +1,9 @@
-"""Users, groups, sessions (refresh-token families), API keys, login attempts."""
+"""Users, groups, sessions (refresh-token families), API keys, login attempts.
+
+Plugins share one declarative registry, so a plugin may well have a class
+called ``Group`` too: references here are to the classes themselves, never
+to class names in strings.
+"""
 
 from __future__ import annotations
 
@@ -22,7 +27,9 @@ class User(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
-    groups: Mapped[list["Group"]] = relationship(secondary="auth_user_group", back_populates="users", order_by="Group.name")
+    groups: Mapped[list["Group"]] = relationship(
+        secondary="auth_user_group", back_populates="users", order_by=lambda: Group.name
+    )
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.username!r}>"
@@ -36,7 +43,9 @@ class Group(Base):
     description: Mapped[str] = mapped_column(String(500), default="")
 
     users: Mapped[list[User]] = relationship(secondary="auth_user_group", back_populates="groups")
-    grants: Mapped[list["GroupPermission"]] = relationship(cascade="all, delete-orphan", order_by="GroupPermission.permission")
+    grants: Mapped[list["GroupPermission"]] = relationship(
+        cascade="all, delete-orphan", order_by=lambda: GroupPermission.permission
+    )
 
     @property
     def permissions(self) -> list[str]:

@@ -88,6 +88,6 @@ def decode_access_token(registry: Any, token: str) -> dict[str, Any]:
 
     Checks the signature, expiry, issuer, audience and kind only; whether the
     user is still active and the session not revoked is the caller's check
-    (:func:`pyramidion.auth.identity.user_for_claims`).
+    (:func:`pyramidion.auth.policy.user_for_access_token`).
     """
     return registry.token_codec.decode(token, "access")

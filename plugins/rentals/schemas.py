@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl, field_validator
 
 from pyramidion.api import Money, Timestamp
 
@@ -33,6 +33,14 @@ class BookUpdate(BaseModel):
     author: str | None = Field(None, max_length=200)
     type: BookType | None = None
     image_url: ImageURL | None = Field(None, max_length=500)
+
+    @field_validator("name", "description", "author", "type", mode="before")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        # Absent means "keep"; an explicit null would blank a required field.
+        if value is None:
+            raise ValueError("cannot be null")
+        return value
 
 
 class BookOut(BaseModel):

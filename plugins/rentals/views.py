@@ -7,6 +7,7 @@ the path. Staff are the users holding ``rentals.manage``.
 
 from __future__ import annotations
 
+import datetime as dt
 from decimal import Decimal
 from typing import Any
 
@@ -97,8 +98,6 @@ def update_book(request: Any, body: BookUpdate) -> Book:
     if changes.get("name") is not None:
         _unique_name(request.db, changes["name"], exclude=book.id)
     for field, value in changes.items():
-        if value is None and field != "image_url":
-            raise Invalid.field(field, "cannot be null")
         setattr(book, field, value)
     request.db.flush()
     return book
@@ -150,7 +149,7 @@ def _rental(request: Any) -> Rental:
     return rental
 
 
-def _priced(rental: Rental, policy: PricingPolicy, now: Any) -> dict[str, Any]:
+def _priced(rental: Rental, policy: PricingPolicy, now: dt.datetime) -> dict[str, Any]:
     charge = policy.charge(rental.book_type, rental.rented_at, rental.returned_at, now)
     return {
         "id": rental.id,
