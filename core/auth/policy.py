@@ -27,6 +27,7 @@ import hmac
 from typing import Any
 
 from pyramid.authorization import ACLHelper, Authenticated, Everyone
+from pyramid.request import RequestLocalCache
 from pyramid.security import Allowed, Denied
 from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
@@ -118,8 +119,14 @@ def path_allowed(api_key: APIKey, path: str) -> bool:
 class SecurityPolicy:
     def __init__(self) -> None:
         self.acl = ACLHelper()
+        self._identities = RequestLocalCache()
 
     def identity(self, request: Any) -> Identity | None:
+        # Pyramid asks for the identity several times a request (the
+        # permission check, pyramid_tm, the view): look it up once.
+        return self._identities.get_or_create(request, self._load_identity)
+
+    def _load_identity(self, request: Any) -> Identity | None:
         token = _bearer(request)
         if token is not None:
             user = user_for_access_token(request, token)

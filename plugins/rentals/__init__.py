@@ -10,7 +10,6 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-from argon2 import PasswordHasher
 from sqlalchemy import select
 
 from pyramidion import hookimpl
@@ -66,18 +65,18 @@ DEMO_BOOKS = [
 ]
 
 
-def _demo_user(db: Any, username: str, password: str) -> tuple[User, bool]:
+def _demo_user(db: Any, registry: Any, username: str, password: str) -> tuple[User, bool]:
     """The demo user ``username``, and whether it was created just now."""
     user = db.scalar(select(User).where(User.username == username))
     if user is not None:
         return user, False
-    user = User(username=username, email=f"{username}@example.com", password_hash=PasswordHasher().hash(password))
+    user = User(username=username, email=f"{username}@example.com", password_hash=registry.passwords.hash(password))
     db.add(user)
     return user, True
 
 
 @hookimpl
-def pyramidion_demo_data(db: Any) -> None:
+def pyramidion_demo_data(db: Any, registry: Any) -> None:
     """Six books, two of each type, a librarian (staff) and a reader with three rentals."""
     Book, Rental = models.Book, models.Rental
     books = {book.name: book for book in db.scalars(select(Book).where(Book.name.in_([b[0] for b in DEMO_BOOKS])))}
@@ -86,12 +85,12 @@ def pyramidion_demo_data(db: Any) -> None:
             books[name] = Book(name=name, author=author, type=book_type, description=description)
             db.add(books[name])
 
-    librarian, _ = _demo_user(db, "librarian", "librarian-demo")
+    librarian, _ = _demo_user(db, registry, "librarian", "librarian-demo")
     staff = db.scalar(select(Group).where(Group.name == "rentals-staff"))
     if staff is not None and staff not in librarian.groups:
         librarian.groups.append(staff)
 
-    reader, created = _demo_user(db, "reader", "reader-demo")
+    reader, created = _demo_user(db, registry, "reader", "reader-demo")
     if not created:
         return
     db.flush()

@@ -8,8 +8,8 @@ from pyramidion_rentals import pyramidion_demo_data
 
 def test_demo_data_twice_gives_one_set_a_reader_can_use(app, registry, in_transaction):
     in_transaction(lambda db: create_default_groups(db, registry))
-    in_transaction(pyramidion_demo_data)
-    in_transaction(pyramidion_demo_data)
+    for _ in range(2):
+        in_transaction(lambda db: pyramidion_demo_data(db=db, registry=registry))
 
     tokens = app.post_json("/api/auth/token", {"username": "reader", "password": "reader-demo"}).json
     reader = {"Authorization": f"Bearer {tokens['access']}"}
