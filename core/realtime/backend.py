@@ -241,7 +241,7 @@ class BackendSession:
                 joined_before = await self._connect_once()
                 attempt = 0 if joined_before else attempt + 1
                 delay = RECONNECT_DELAYS[min(attempt, len(RECONNECT_DELAYS) - 1)]
-                log.info("router at %s not joined; trying again in %s s", self.config.websocket_url, delay)
+                log.info("not joined to the router at %s; trying again in %s s", self.config.websocket_url, delay)
                 await asyncio.sleep(delay)
         finally:
             executor, self._executor = self._executor, None
