@@ -160,9 +160,11 @@ def wrk(url: str, headers: dict[str, str] | None = None, seconds: int = 10, conn
     if warmup:
         subprocess.run(base + ["-d", f"{warmup}s", url], capture_output=True, check=True)
     out = subprocess.run(base + ["-d", f"{seconds}s", url], capture_output=True, text=True, check=True).stdout
+    if "Latency Distribution" not in out:
+        raise RuntimeError(f"wrk measured nothing at {url}:\n{out}")
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    p50 = _ms(re.search(r"50%\s+(\S+)", out).group(1))
-    p99 = _ms(re.search(r"99%\s+(\S+)", out).group(1))
+    p50 = _ms(re.search(r"^\s*50%\s+(\S+)", out, re.M).group(1))
+    p99 = _ms(re.search(r"^\s*99%\s+(\S+)", out, re.M).group(1))
     errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     socket_errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     total_errors = int(errors.group(1)) if errors else 0

@@ -1,3 +1,174 @@
-"""placeholder"""
-def add_command(subparsers):
-    pass
+"""``pyramidion robot-sim``: a simulated robot, for trying the platform out.
+
+It does what a real robot does: exchanges its serial and secret for a join
+token over REST, joins the router with it, subscribes to its command topic,
+takes the commands waiting for it, then sends a position frame ``--rate``
+times a second, each acknowledged, and obeys commands (``auto`` drives a
+circle, ``manual`` creeps, ``idle`` and ``error`` stop). When the connection
+drops it fetches a new token and joins again. It prints what it does.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import math
+import time
+from typing import Any
+
+import requests
+from autobahn.asyncio.wamp import ApplicationSession
+from autobahn.asyncio.websocket import WampWebSocketClientFactory
+from autobahn.wamp.exception import ApplicationError
+from autobahn.wamp.types import ComponentConfig
+
+from .realtime import COMMAND_STATUS, FRAME, PENDING_COMMANDS, command_topic
+
+SPEEDS = {"auto": 0.5, "manual": 0.1, "idle": 0.0, "error": 0.0}  # metres per second
+TURN = 0.2  # radians per second while driving
+RECONNECT_DELAY = 2.0
+
+
+def say(message: str) -> None:
+    print(f"{dt.datetime.now().strftime('%H:%M:%S')} {message}", flush=True)
+
+
+class Motion:
+    """Where the robot is, and what state it is in."""
+
+    def __init__(self) -> None:
+        self.state = "idle"
+        self.x = self.y = self.theta = 0.0
+        self.moved_at = time.monotonic()
+        # Frame ids stay unique across restarts of the simulator: a reused id would be taken for a resend.
+        self.next_frame_id = time.time_ns() // 1000
+
+    def frame(self) -> dict[str, Any]:
+        now = time.monotonic()
+        elapsed, self.moved_at = now - self.moved_at, now
+        speed = SPEEDS[self.state]
+        if speed:
+            self.theta = (self.theta + TURN * elapsed) % (2 * math.pi)
+            self.x += speed * elapsed * math.cos(self.theta)
+            self.y += speed * elapsed * math.sin(self.theta)
+        self.next_frame_id += 1
+        return {
+            "id": self.next_frame_id,
+            "type": 1,
+            "state": self.state,
+            "timestamp": dt.datetime.now(dt.timezone.utc).isoformat(),
+            "data": {"speed": speed, "position_x": round(self.x, 3), "position_y": round(self.y, 3), "angle_theta": round(self.theta, 3)},
+        }
+
+
+class SimulatedRobot(ApplicationSession):
+    def __init__(self, config: ComponentConfig, ticket: str, motion: Motion, rate: float, lost: asyncio.Future) -> None:
+        super().__init__(config)
+        self.ticket = ticket
+        self.motion = motion
+        self.rate = rate
+        self.lost = lost
+
+    def onConnect(self) -> None:
+        self.join(self.config.realm, authmethods=["ticket"])
+
+    def onChallenge(self, challenge: Any) -> str:
+        return self.ticket
+
+    async def onJoin(self, details: Any) -> None:
+        robot_id = int(details.authid.partition(":")[2])
+        say(f"joined as {details.authid} ({details.authextra.get('serial')})")
+        await self.subscribe(self.obey, command_topic(robot_id))
+        for command in await self.call(PENDING_COMMANDS):
+            await self.obey(command)
+        await self.send_frames()
+
+    async def obey(self, command: dict[str, Any]) -> None:
+        self.motion.state = command["command"]
+        say(f"command {command['id']}: {command['command']} -> now {self.motion.state}")
+        await self.call(COMMAND_STATUS, command["id"], "acknowledged")
+
+    async def send_frames(self) -> None:
+        interval, acked, reported_at = 1 / self.rate, 0, time.monotonic()
+        while self.is_attached():
+            started = time.monotonic()
+            frame = self.motion.frame()
+            try:
+                ack = await self.call(FRAME, frame)
+            except ApplicationError as exc:
+                say(f"frame {frame['id']} refused: {exc.error}: {exc.args[0] if exc.args else ''}")
+            else:
+                acked += 1
+                if self.rate <= 5:
+                    data = frame["data"]
+                    say(f"frame {ack['id']} {ack['status']}: {frame['state']} at ({data['position_x']}, {data['position_y']})")
+            if self.rate > 5 and time.monotonic() - reported_at >= 1:
+                say(f"{acked} frames acknowledged in the last second, state {self.motion.state}")
+                acked, reported_at = 0, time.monotonic()
+            await asyncio.sleep(max(0.0, interval - (time.monotonic() - started)))
+
+    def onLeave(self, details: Any) -> None:
+        say(f"left: {details.reason} {details.message or ''}".rstrip())
+        self.disconnect()
+
+    def onDisconnect(self) -> None:
+        if not self.lost.done():
+            self.lost.set_result(None)
+
+
+def join_token(url: str, serial: str, secret: str) -> dict[str, Any]:
+    while True:
+        response = requests.post(f"{url}/api/robots/token", json={"serial": serial, "secret": secret}, timeout=10)
+        if response.status_code == 429:
+            wait = int(response.headers.get("Retry-After", "60"))
+            say(f"too many refused token requests; waiting {wait} s")
+            time.sleep(wait)
+            continue
+        if response.status_code == 401:
+            raise SystemExit("robot-sim: the platform refused the serial or the secret")
+        response.raise_for_status()
+        return response.json()
+
+
+async def simulate(url: str, serial: str, secret: str, rate: float, router: str | None) -> None:
+    motion = Motion()
+    loop = asyncio.get_running_loop()
+    while True:
+        try:
+            token = await asyncio.to_thread(join_token, url, serial, secret)
+        except requests.RequestException as exc:
+            say(f"cannot get a token from {url}: {exc}")
+            await asyncio.sleep(RECONNECT_DELAY)
+            continue
+        websocket_url = router or token["url"]
+        say(f"got a token valid {token['expires_in']} s; joining {websocket_url}")
+        lost = loop.create_future()
+        factory = WampWebSocketClientFactory(
+            lambda: SimulatedRobot(ComponentConfig(token["realm"]), token["token"], motion, rate, lost), url=websocket_url
+        )
+        try:
+            transport, _ = await loop.create_connection(factory, factory.host, factory.port)
+        except OSError as exc:
+            say(f"cannot reach the router at {websocket_url}: {exc}")
+        else:
+            await lost
+            transport.close()
+        await asyncio.sleep(RECONNECT_DELAY)
+
+
+def run(args: argparse.Namespace) -> None:
+    try:
+        asyncio.run(simulate(args.url.rstrip("/"), args.serial, args.secret, args.rate, args.router))
+    except KeyboardInterrupt:
+        say("stopped")
+
+
+def add_command(subparsers: Any) -> None:
+    parser = subparsers.add_parser("robot-sim", help="a simulated robot: joins the router, sends frames, obeys commands")
+    parser.add_argument("--serial", required=True)
+    parser.add_argument("--secret", required=True)
+    parser.add_argument("--rate", type=float, default=1.0, help="position frames per second (default 1)")
+    parser.add_argument("--url", default="http://127.0.0.1:6543", help="the platform's web address (default http://127.0.0.1:6543)")
+    parser.add_argument("--router", help="the router's WebSocket address (default: as the platform says)")
+    parser.set_defaults(func=run)

@@ -1,0 +1,198 @@
+"""Robots over WAMP: a real Crossbar router, the backend session, real Autobahn clients."""
+
+from __future__ import annotations
+
+import queue
+
+import pytest
+from autobahn.wamp.exception import ApplicationError
+from sqlalchemy import func, select
+
+from pyramidion import make_config
+from pyramidion.realtime.backend import INVALID_TICKET
+from pyramidion.realtime.commands import backend_session
+from pyramidion_robots.models import Frame
+from pyramidion_robots.realtime import COMMAND_STATUS, FRAME, INVALID_FRAME, PENDING_COMMANDS, command_topic, status_topic
+from realtime_fixtures import TIMEOUT, JoinRefused, RunningBackend
+
+pytestmark = [pytest.mark.router, pytest.mark.slow]
+
+
+def position(frame_id: int, x: float = 1.0, state: str = "auto") -> dict:
+    return {
+        "id": frame_id, "type": 1, "state": state, "timestamp": "2026-01-31T12:00:00.250Z",
+        "data": {"speed": 0.4, "position_x": x, "position_y": -2.0, "angle_theta": 0.79},
+    }
+
+
+def stored_frames(db, robot_id: int) -> int:
+    db.rollback()  # a fresh snapshot
+    return db.scalar(select(func.count()).select_from(Frame).where(Frame.robot_id == robot_id))
+
+
+@pytest.fixture
+def backend(start_backend):
+    return start_backend()
+
+
+def test_a_robot_joins_with_its_token_once(backend, register_robot, join_token, wamp_client):
+    robot = register_robot("UR-1")
+    token = join_token(robot)
+
+    client = wamp_client(token)
+
+    assert client.details.authrole == "robot"
+    assert client.details.authid == f"robot:{robot['id']}"
+    assert client.details.authextra["serial"] == "UR-1"
+    with pytest.raises(JoinRefused) as refused:
+        wamp_client(token)  # single use
+    assert refused.value.reason == INVALID_TICKET
+
+
+def test_frames_are_acknowledged_stored_once_and_bad_ones_refused(backend, register_robot, join_token, wamp_client, db):
+    robot = register_robot("UR-1")
+    client = wamp_client(join_token(robot))
+
+    assert client.call(FRAME, position(1)) == {"status": "ok", "id": 1}
+    assert client.call(FRAME, position(2, x=3.5)) == {"status": "ok", "id": 2}
+    assert client.call(FRAME, position(2, x=3.5)) == {"status": "ok", "id": 2}  # a resend: acknowledged again
+    geo = {"id": 3, "type": 2, "state": "auto", "timestamp": "2026-01-31T12:00:01Z", "data": {"latitude": 52.1, "longitude": 4.3}}
+    assert client.call(FRAME, geo) == {"status": "ok", "id": 3}
+
+    with pytest.raises(ApplicationError) as refused:
+        client.call(FRAME, {**position(4), "data": {"speed": 1, "position_x": "far"}})
+    assert refused.value.error == INVALID_FRAME
+    problem = refused.value.args[0]
+    assert "data.position_x" in problem and "data.position_y" in problem and "data.angle_theta" in problem
+    with pytest.raises(ApplicationError) as refused:
+        client.call(FRAME, "not a frame")
+    assert refused.value.error == INVALID_FRAME
+
+    # Still connected: the next frame goes through.
+    assert client.call(FRAME, position(5)) == {"status": "ok", "id": 5}
+    assert stored_frames(db, robot["id"]) == 4
+
+
+def test_commands_reach_the_addressed_robot_alone(backend, realtime_app, register_robot, join_token, wamp_client, as_operator):
+    app = realtime_app()
+    first, second = register_robot("UR-1"), register_robot("UR-2")
+    first_client, second_client = wamp_client(join_token(first)), wamp_client(join_token(second))
+    first_commands = first_client.subscribe(command_topic(first["id"]))
+    second_commands = second_client.subscribe(command_topic(second["id"]))
+    with pytest.raises(ApplicationError):
+        second_client.subscribe(command_topic(first["id"]))
+
+    sent = app.post_json(f"/api/robots/{first['id']}/commands", {"command": "manual"}, headers=as_operator, status=201).json
+    app.post_json(f"/api/robots/{second['id']}/commands", {"command": "idle"}, headers=as_operator, status=201)
+
+    (command,), _ = first_commands.get(timeout=TIMEOUT)
+    assert command["id"] == sent["id"] and command["command"] == "manual"
+    (command,), _ = second_commands.get(timeout=TIMEOUT)
+    assert command["command"] == "idle"  # the first robot's command never reached it
+    assert first_commands.empty()
+
+    assert first_client.call(COMMAND_STATUS, sent["id"], "acknowledged") == {"id": sent["id"], "status": "acknowledged"}
+    with pytest.raises(ApplicationError):
+        second_client.call(COMMAND_STATUS, sent["id"], "acknowledged")  # not its command
+    history = app.get(f"/api/robots/{first['id']}/commands", headers=as_operator).json["results"]
+    assert [(c["command"], c["status"]) for c in history] == [("manual", "acknowledged")]
+    assert history[0]["finished_at"] is not None
+
+
+def test_commands_sent_while_the_robot_was_away_wait_for_it(backend, app, register_robot, join_token, wamp_client, as_operator):
+    robot = register_robot("UR-1")
+    first = app.post_json(f"/api/robots/{robot['id']}/commands", {"command": "auto"}, headers=as_operator).json
+    second = app.post_json(f"/api/robots/{robot['id']}/commands", {"command": "idle"}, headers=as_operator).json
+
+    client = wamp_client(join_token(robot))
+    pending = client.call(PENDING_COMMANDS)
+
+    assert [(c["id"], c["command"]) for c in pending] == [(first["id"], "auto"), (second["id"], "idle")]
+    client.call(COMMAND_STATUS, first["id"], "delivered")
+    client.call(COMMAND_STATUS, first["id"], "acknowledged")
+    client.call(COMMAND_STATUS, second["id"], "failed", "battery low")
+    assert client.call(PENDING_COMMANDS) == []
+    history = app.get(f"/api/robots/{robot['id']}/commands", headers=as_operator).json["results"]
+    assert [(c["status"], c["message"]) for c in history] == [("failed", "battery low"), ("acknowledged", None)]
+
+
+def test_users_watch_the_status_of_their_robots_only(backend, register_robot, join_token, wamp_client, ticket, operator, make_user):
+    robot = register_robot("UR-1")
+    stranger = make_user("stranger")
+    watcher = wamp_client(ticket(operator))
+    with pytest.raises(ApplicationError):
+        wamp_client(ticket(stranger)).subscribe(status_topic(robot["id"]))
+    status = watcher.subscribe(status_topic(robot["id"]))
+
+    robot_client = wamp_client(join_token(robot))
+    (event,), _ = status.get(timeout=TIMEOUT)
+    assert event == {"robot_id": robot["id"], "connected": True}
+    robot_client.call(FRAME, position(1, x=7.5, state="manual"))
+    (event,), _ = status.get(timeout=TIMEOUT)
+    assert event["frame"]["state"] == "manual" and event["frame"]["data"]["position_x"] == 7.5
+
+
+def test_a_robot_that_drops_mid_stream_shows_as_disconnected(
+    backend, app, register_robot, join_token, wamp_client, watch, as_operator, db
+):
+    robot = register_robot("UR-1")
+    status = watch(robot)
+    robot_client = wamp_client(join_token(robot))
+    assert next_connection_event(status) is True
+    assert app.get(f"/api/robots/{robot['id']}", headers=as_operator).json["connected"] is True
+    for frame_id in range(1, 4):
+        robot_client.call(FRAME, position(frame_id))
+
+    robot_client.close()  # the connection drops, as when the robot loses power
+
+    assert next_connection_event(status) is False
+    assert app.get(f"/api/robots/{robot['id']}", headers=as_operator).json["connected"] is False
+    assert stored_frames(db, robot["id"]) == 3  # every acknowledged frame is kept
+
+
+def test_connection_state_is_right_after_the_router_restarts(router, backend, app, register_robot, join_token, wamp_client, watch, as_operator):
+    robot = register_robot("UR-1")
+    status = watch(robot)
+    wamp_client(join_token(robot))
+    assert next_connection_event(status) is True
+
+    router.restart()  # every session is gone, and nobody told the backend the robot left
+    assert backend.session.joined.wait(TIMEOUT)
+    assert app.get(f"/api/robots/{robot['id']}", headers=as_operator).json["connected"] is False
+
+    status = watch(robot)
+    wamp_client(join_token(robot))  # the robot comes back
+    assert next_connection_event(status) is True
+    assert app.get(f"/api/robots/{robot['id']}", headers=as_operator).json["connected"] is True
+
+
+def test_connection_state_is_right_after_the_backend_restarts(
+    router, base_settings, start_backend, app, register_robot, join_token, wamp_client, watch, as_operator
+):
+    robot = register_robot("UR-1")
+    registry = make_config({**base_settings, **router.overrides}).registry
+    crashing = RunningBackend(backend_session(registry))
+    status = watch(robot)
+    client = wamp_client(join_token(robot))
+    assert next_connection_event(status) is True
+
+    crashing.stop()
+    client.close()  # nobody hears the robot leave
+    start_backend()  # joined when it returns
+
+    assert app.get(f"/api/robots/{robot['id']}", headers=as_operator).json["connected"] is False
+    registry.db_engine.dispose()
+
+
+@pytest.fixture
+def watch(wamp_client, ticket, operator):
+    """``watch(robot)``: the robot's status events, as its owner receives them."""
+    return lambda robot: wamp_client(ticket(operator)).subscribe(status_topic(robot["id"]))
+
+
+def next_connection_event(events: queue.Queue) -> bool:
+    """Whether the next connection change says connected (frames in between are skipped)."""
+    while True:
+        (event,), _ = events.get(timeout=TIMEOUT)
+        if "connected" in event:
+            return event["connected"]
