@@ -28,7 +28,7 @@ from sqlalchemy.engine import Engine
 
 from pyramidion.db import utcnow
 
-from .models import Frame, FrameType
+from .models import Frame
 from .schemas import PositionFrame
 
 log = logging.getLogger(__name__)
@@ -124,12 +124,3 @@ class FrameWriter:
         except Exception:
             log.exception("handling %d stored frame(s) failed", len(batch))
 
-
-def latest_per_robot_and_type(batch: list[PendingFrame]) -> list[PendingFrame]:
-    """The newest frame (robot's clock) of each robot and frame type in ``batch``."""
-    latest: dict[tuple[int, FrameType], PendingFrame] = {}
-    for pending in batch:
-        key = (pending.robot_id, pending.frame.type)
-        if key not in latest or pending.frame.timestamp >= latest[key].frame.timestamp:
-            latest[key] = pending
-    return list(latest.values())

@@ -23,6 +23,7 @@ it may subscribe there). Users subscribe to
 from __future__ import annotations
 
 import re
+import threading
 from typing import Any
 
 from autobahn.wamp.exception import ApplicationError
@@ -35,7 +36,7 @@ from pyramidion.realtime import BackendSession, Caller, Principal, owned_uri
 
 from .access import may_use
 from .credentials import redeem_token
-from .frames import FrameWriter, PendingFrame, latest_per_robot_and_type
+from .frames import FrameWriter, PendingFrame
 from .models import Command, CommandStatus, Connection
 from .schemas import InvalidFrame, parse_frame
 from .settings import robots_settings
@@ -76,13 +77,51 @@ def _robot_id(caller: Caller) -> int:
     return int(caller.id)
 
 
+class LiveStatus:
+    """Stored frames, published to the robots' status topics at most once per ``interval`` seconds.
+
+    Watchers get the newest frame of each kind of each robot that sent one
+    since the last publication: a screen needs no more than that, and
+    publishing every frame would double the router's work at full rate.
+    """
+
+    def __init__(self, session: BackendSession, interval: float) -> None:
+        self.session = session
+        self.interval = interval
+        self._latest: dict[tuple[int, int], PendingFrame] = {}
+        self._lock = threading.Lock()
+        self._scheduled = False
+
+    def update(self, batch: list[PendingFrame]) -> None:
+        with self._lock:
+            for pending in batch:
+                key = (pending.robot_id, pending.frame.type)
+                known = self._latest.get(key)
+                if known is None or pending.frame.timestamp >= known.frame.timestamp:  # the robot's clock decides
+                    self._latest[key] = pending
+            if not self._scheduled:
+                self._scheduled = True
+                timer = threading.Timer(self.interval, self._publish)
+                timer.daemon = True
+                timer.start()
+
+    def _publish(self) -> None:
+        with self._lock:
+            latest, self._latest, self._scheduled = self._latest, {}, False
+        for pending in latest.values():
+            self.session.publish(
+                status_topic(pending.robot_id), {"robot_id": pending.robot_id, "frame": pending.frame.model_dump(mode="json")}
+            )
+
+
 class RobotsBackend:
     """Everything the robots plugin serves on the backend session of one process."""
 
     def __init__(self, session: BackendSession) -> None:
         self.session = session
         self.config = robots_settings(session.registry.settings)
-        self.frames = FrameWriter(session.registry.db_engine, self.publish_frames, self.config.frame_batch_size)
+        self.live = LiveStatus(session, self.config.status_interval)
+        self.frames = FrameWriter(session.registry.db_engine, self.live.update, self.config.frame_batch_size)
 
     def declare(self) -> None:
         session = self.session
@@ -126,13 +165,6 @@ class RobotsBackend:
             # stored after all is not stored twice.
             raise ApplicationError(NOT_STORED, f"frame {frame.id} could not be stored now; send it again") from None
         return {"status": "ok", "id": frame.id}
-
-    def publish_frames(self, batch: list[PendingFrame]) -> None:
-        """Live status for the users watching: the newest frame of each kind per robot, after commit."""
-        for pending in latest_per_robot_and_type(batch):
-            self.session.publish(
-                status_topic(pending.robot_id), {"robot_id": pending.robot_id, "frame": pending.frame.model_dump(mode="json")}
-            )
 
     # -- commands --------------------------------------------------------------------
 

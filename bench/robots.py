@@ -1,0 +1,330 @@
+"""Benchmark: robot data frames acknowledged and stored per second, through the real router.
+
+    PYTHONWARNINGS=ignore .venv/bin/python bench/robots.py [--robots 50] [--seconds 10]
+        [--processes 1] [--database sqlite|postgresql]
+
+A scratch database (a SQLite file, or ``pyramidion_bench_robots`` on the
+PostgreSQL server named by ``PYRAMIDION_BENCH_DATABASE_URL``) is migrated and
+given ``--robots`` robots. A Crossbar router (configured as ``pyramidion router
+start`` does) and the backend (``pyramidion realtime``) run as processes of
+their own on loopback. Each simulated robot is an Autobahn asyncio client
+that joins with a join token and calls ``pyramidion.robots.frame`` in a loop,
+waiting for each acknowledgement as a real robot would, for ``--seconds``.
+
+Afterwards every acknowledged frame must be in the database, once. Prints one
+line:
+
+    robots: 5210 frames/s acknowledged and stored (50 robots), p99 ack 38 ms (target >= 5000/s)
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import multiprocessing
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+# Run as a script, this folder comes first on sys.path, and bench/http.py would
+# shadow the standard library's http (which requests and autobahn import).
+sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != Path(__file__).resolve().parent]
+
+TARGET = 5000
+DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
+SCRATCH = "pyramidion_bench_robots"
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def scratch_database(kind: str, folder: Path, create: bool = True) -> str:
+    if kind == "sqlite":
+        return f"sqlite:///{folder / 'bench.sqlite'}"
+    from sqlalchemy import create_engine, make_url, text
+
+    url = make_url(os.environ.get("PYRAMIDION_BENCH_DATABASE_URL", DEFAULT_POSTGRES)).set(drivername="postgresql+psycopg")
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{SCRATCH}" WITH (FORCE)'))
+        if create:
+            conn.execute(text(f'CREATE DATABASE "{SCRATCH}"'))
+    admin.dispose()
+    return url.set(database=SCRATCH).render_as_string(hide_password=False)
+
+
+def bench_settings(database_url: str, port: int, node_dir: Path, threads: int) -> dict[str, str]:
+    return {
+        "sqlalchemy.url": database_url,
+        "pyramidion.plugins.enabled": "robots",
+        "huey.url": "immediate",
+        "jwt.secret": "bench-secret-0123456789abcdef0123456789abcdef",
+        "realtime.port": str(port),
+        "realtime.node_dir": str(node_dir),
+        "realtime.backend_threads": str(threads),
+        "tm.manager_hook": "pyramid_tm.explicit_manager",
+    }
+
+
+def arrange(settings: dict[str, str], robots: int) -> list[str]:
+    """Migrate, register ``robots`` robots and return one join token for each."""
+    import transaction
+
+    from pyramidion import make_config, migrations
+    from pyramidion.db import transactional_session
+    from pyramidion_robots.credentials import issue_token, new_secret
+    from pyramidion_robots.models import Robot
+    from pyramidion_robots.settings import robots_settings
+
+    registry = make_config(dict(settings)).registry
+    migrations.upgrade(registry)
+    config = robots_settings(registry.settings).model_copy(update={"token_ttl": 600})
+    manager = transaction.TransactionManager(explicit=True)
+    with manager:
+        db = transactional_session(registry.db_session_factory, manager)
+        secrets = {}
+        for n in range(robots):
+            secret, secret_hash = new_secret()
+            secrets[f"BENCH-{n:03d}"] = secret
+            db.add(Robot(serial=f"BENCH-{n:03d}", name=f"bench robot {n}", secret_hash=secret_hash))
+        db.flush()
+        tokens = [issue_token(db, config, serial, secret, "127.0.0.1")[0] for serial, secret in secrets.items()]
+    registry.db_engine.dispose()
+    return tokens
+
+
+def start_router(settings: dict[str, str], node_dir: Path) -> subprocess.Popen:
+    import requests
+
+    from pyramidion.realtime import realtime_settings
+    from pyramidion.realtime.router import crossbar_venv, router_config, router_installed, start_command, write_node_config
+
+    if not router_installed():
+        raise SystemExit(f"robots: the router is not installed in {crossbar_venv()}: run `pyramidion router install`")
+    config = realtime_settings(dict(settings))
+    write_node_config(node_dir, router_config(config, {"user", "robot"}))
+    log = open(node_dir / "router.log", "ab")
+    process = subprocess.Popen(start_command(crossbar_venv(), node_dir, "warn"), stdout=log, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            requests.get(f"{config.base_url}/info", timeout=0.5).raise_for_status()
+            return process
+        except requests.RequestException:
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"robots: the router did not start; see {node_dir / 'router.log'}") from None
+            time.sleep(0.25)
+
+
+def start_backend(ini: Path) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    log = open(ini.parent / "backend.log", "ab")
+    return subprocess.Popen([str(BIN / "pyramidion"), "realtime", str(ini)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+
+
+def write_ini(folder: Path, settings: dict[str, str]) -> Path:
+    ini = folder / "bench.ini"
+    lines = ["[app:main]", "use = egg:pyramidion", *(f"{key} = {value}" for key, value in settings.items())]
+    lines += ["", "[loggers]", "keys = root", "", "[handlers]", "keys = console", "", "[formatters]", "keys = generic", "",
+              "[logger_root]", "level = WARN", "handlers = console", "", "[handler_console]", "class = StreamHandler",
+              "args = (sys.stderr,)", "level = NOTSET", "formatter = generic", "", "[formatter_generic]",
+              "format = %(asctime)s %(levelname)-5.5s [%(name)s] %(message)s"]
+    ini.write_text("\n".join(lines) + "\n")
+    return ini
+
+
+# -- the simulated robots (in one or more client processes) -------------------------
+
+
+def run_robots(url: str, realm: str, tokens: list[str], start_at: float, seconds: float, results: Any) -> None:
+    """Each robot joins, then sends frames one after another from ``start_at`` for ``seconds``."""
+    from autobahn.asyncio.wamp import ApplicationSession
+    from autobahn.asyncio.websocket import WampWebSocketClientFactory
+    from autobahn.wamp.types import ComponentConfig
+
+    async def robot(token: str) -> tuple[list[int], list[float], int]:
+        loop = asyncio.get_running_loop()
+        joined: asyncio.Future = loop.create_future()
+
+        class Robot(ApplicationSession):
+            def onConnect(self) -> None:
+                self.join(realm, authmethods=["ticket"])
+
+            def onChallenge(self, challenge: Any) -> str:
+                return token
+
+            def onJoin(self, details: Any) -> None:
+                joined.set_result(self)
+
+            def onLeave(self, details: Any) -> None:
+                if not joined.done():
+                    joined.set_exception(RuntimeError(f"join refused: {details.reason}"))
+
+        factory = WampWebSocketClientFactory(lambda: Robot(ComponentConfig(realm)), url=url)
+        transport, _ = await loop.create_connection(factory, factory.host, factory.port)
+        session = await joined
+        acked, latencies, errors = [], [], 0
+        await asyncio.sleep(max(0.0, start_at - time.time()))
+        stop_at = start_at + seconds
+        frame_id = 0
+        while time.time() < stop_at:
+            frame_id += 1
+            frame = {
+                "id": frame_id, "type": 1, "state": "auto", "timestamp": dt.datetime.now(dt.timezone.utc).isoformat(),
+                "data": {"speed": 0.5, "position_x": frame_id * 0.01, "position_y": 1.0, "angle_theta": 0.1},
+            }
+            sent = time.perf_counter()
+            try:
+                answer = await session.call("pyramidion.robots.frame", frame)
+            except Exception:
+                errors += 1
+                continue
+            latencies.append(time.perf_counter() - sent)
+            if answer == {"status": "ok", "id": frame_id}:
+                acked.append(frame_id)
+        session.leave()
+        transport.close()
+        return acked, latencies, errors
+
+    async def main() -> list[tuple[list[int], list[float], int]]:
+        return await asyncio.gather(*(robot(token) for token in tokens))
+
+    results.put(asyncio.run(main()))
+
+
+def robot_ids(settings: dict[str, str]) -> list[int]:
+    from sqlalchemy import create_engine, select
+
+    from pyramidion_robots.models import Robot
+
+    engine = create_engine(settings["sqlalchemy.url"].replace("postgresql://", "postgresql+psycopg://", 1))
+    with engine.connect() as conn:
+        ids = list(conn.scalars(select(Robot.id).order_by(Robot.serial)))
+    engine.dispose()
+    return ids
+
+
+def stored_frames(settings: dict[str, str]) -> dict[int, set[int]]:
+    from sqlalchemy import create_engine, select
+
+    from pyramidion_robots.models import Frame
+
+    engine = create_engine(settings["sqlalchemy.url"].replace("postgresql://", "postgresql+psycopg://", 1))
+    stored: dict[int, set[int]] = {}
+    with engine.connect() as conn:
+        for robot_id, frame_id in conn.execute(select(Frame.robot_id, Frame.frame_id)):
+            stored.setdefault(robot_id, set()).add(frame_id)
+    engine.dispose()
+    return stored
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--robots", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--processes", type=int, default=1, help="client processes the robots are spread over")
+    parser.add_argument("--threads", type=int, default=64, help="realtime.backend_threads of the backend")
+    parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        port = free_port()
+        settings = bench_settings(scratch_database(args.database, folder), port, folder / "router", args.threads)
+        tokens = arrange(settings, args.robots)
+        router = start_router(settings, folder / "router")
+        backend = start_backend(write_ini(folder, settings))
+        try:
+            url, realm = f"ws://127.0.0.1:{port}/ws", "pyramidion"
+            _wait_for_backend(url, realm)
+            results: multiprocessing.Queue = multiprocessing.Queue()
+            start_at = time.time() + 3 + args.robots * 0.02  # everyone joined by then
+            shares = [tokens[n::args.processes] for n in range(args.processes)]
+            workers = [
+                multiprocessing.Process(target=run_robots, args=(url, realm, share, start_at, args.seconds, results))
+                for share in shares
+            ]
+            for worker in workers:
+                worker.start()
+            outcomes = [outcome for _ in workers for outcome in results.get(timeout=args.seconds + 120)]
+            for worker in workers:
+                worker.join()
+        finally:
+            for process in (backend, router):
+                process.terminate()
+                process.wait(timeout=30)
+        # Robots were spread over processes in a known order: token i belongs to the i-th robot by serial.
+        order = [i for share in [list(range(len(tokens)))[n::args.processes] for n in range(args.processes)] for i in share]
+        ids = robot_ids(settings)
+        stored = stored_frames(settings)
+        acked = {ids[i]: set(outcome[0]) for i, outcome in zip(order, outcomes)}
+        latencies = sorted(latency for outcome in outcomes for latency in outcome[1])
+        errors = sum(outcome[2] for outcome in outcomes)
+        if args.database == "postgresql":
+            scratch_database(args.database, folder, create=False)
+
+    total = sum(len(frames) for frames in acked.values())
+    lost = sum(len(frames - stored.get(robot_id, set())) for robot_id, frames in acked.items())
+    rate = total / args.seconds
+    p99 = latencies[int(len(latencies) * 0.99) - 1] * 1000 if latencies else float("nan")
+    verdict = "ok" if rate >= TARGET and lost == 0 else "MISSED"
+    print(
+        f"robots: {rate:.0f} frames/s acknowledged and stored ({args.robots} robots, {args.database}), "
+        f"p99 ack {p99:.0f} ms (target >= {TARGET}/s) {verdict}; "
+        f"{lost} acknowledged but not stored, {errors} errors"
+    )
+
+
+def _wait_for_backend(url: str, realm: str) -> None:
+    """The backend has joined once the frame procedure is registered: calls stop failing with no_such_procedure."""
+    # A robot cannot ask before it has joined, and joining needs the backend's authenticator:
+    # so the first successful join means the backend is there.
+    from autobahn.asyncio.wamp import ApplicationSession
+    from autobahn.asyncio.websocket import WampWebSocketClientFactory
+    from autobahn.wamp.types import ComponentConfig
+
+    async def try_join() -> str:
+        loop = asyncio.get_running_loop()
+        outcome: asyncio.Future = loop.create_future()
+
+        class Probe(ApplicationSession):
+            def onConnect(self) -> None:
+                self.join(realm, authmethods=["ticket"])
+
+            def onChallenge(self, challenge: Any) -> str:
+                return "probe"
+
+            def onLeave(self, details: Any) -> None:
+                if not outcome.done():
+                    outcome.set_result(details.reason)
+                self.disconnect()
+
+        factory = WampWebSocketClientFactory(lambda: Probe(ComponentConfig(realm)), url=url)
+        transport, _ = await loop.create_connection(factory, factory.host, factory.port)
+        try:
+            return await asyncio.wait_for(outcome, 5)
+        finally:
+            transport.close()
+
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        # Refused as an invalid ticket (not for want of an authenticator): the backend answers.
+        if asyncio.run(try_join()) == "pyramidion.error.invalid_ticket":
+            return
+        time.sleep(0.25)
+    raise SystemExit("robots: the backend did not join the router")
+
+
+if __name__ == "__main__":
+    main()
