@@ -234,7 +234,7 @@ def main() -> None:
     parser.add_argument("--robots", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--processes", type=int, default=1, help="client processes the robots are spread over")
-    parser.add_argument("--threads", type=int, default=64, help="realtime.backend_threads of the backend")
+    parser.add_argument("--threads", type=int, default=8, help="realtime.backend_threads of the backend")
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
     args = parser.parse_args()
 

@@ -52,7 +52,7 @@ def list_cycles(request: Any, query: Any) -> dict[str, Any]:
     return query.page(select(Cycle))
 
 
-@api_view("bar.cycles.current", response=CycleOut, permission=SELL)
+@api_view("bar.cycles.current", response=CycleOut, permission=SELL, responses={404: "The bar is closed"})
 def current_cycle(request: Any) -> dict[str, Any]:
     """The open cycle with its running totals; 404 when the bar is closed."""
     cycle = request.db.scalar(select(Cycle).where(Cycle.is_open.is_(True)))

@@ -51,7 +51,7 @@ def get_online_top_up(request: Any) -> OnlinePayment:
 
 
 @api_view("bar.mollie.webhook", request_method="POST", body=WebhookIn, form=True, permission=NO_PERMISSION_REQUIRED,
-          responses={503: "Mollie could not be asked; it will call again"})
+          content_type="text/plain", responses={503: "Mollie could not be asked; it will call again"})
 def mollie_webhook(request: Any, body: WebhookIn) -> Response:
     """Mollie's notice that a payment changed (no login: the payment is fetched from Mollie to verify)."""
     payment = payment_by_mollie_id(request.db, body.id)

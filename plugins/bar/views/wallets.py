@@ -53,7 +53,7 @@ def get_holder(request: Any) -> Holder:
     return visible_holder(request, int(request.matchdict["id"]))
 
 
-@api_view("bar.wallet", response=HolderOut)
+@api_view("bar.wallet", response=HolderOut, responses={404: "You have no bar wallet"})
 def my_wallet(request: Any) -> Holder:
     """Your own wallet."""
     return require_own_holder(request)
