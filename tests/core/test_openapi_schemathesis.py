@@ -25,8 +25,7 @@ CHECKS = (not_a_server_error, response_schema_conformance, status_code_conforman
 EXAMPLES = settings(max_examples=4, derandomize=True, database=None, deadline=None, suppress_health_check=list(HealthCheck))
 SHARDS = 4
 
-# Operations of plugins still being written that break a check; their owners
-# remove a line when they fix it. Core operations are never listed here.
+
 def run_shard(app: Any, shard: int, headers_for: Callable[[str], dict[str, str]]) -> None:
     """Run the operations of one shard; fail listing every operation that broke a check."""
     schema = schemathesis.openapi.from_wsgi("/api/openapi.json", app.app)
