@@ -24,9 +24,6 @@ so a query string never reaches the ORM unchecked. The page is
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
-import decimal
-import enum
 from typing import Any, Callable, Generic, Sequence, TypeVar
 from urllib.parse import urlencode
 
@@ -34,7 +31,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
-from .errors import Invalid, RequestValidationError
+from .errors import Invalid
 
 T = TypeVar("T")
 

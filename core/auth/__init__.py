@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from .policy import AUTHENTICATED, Identity, SecurityPolicy
+from .schemas import UserRef
 from .tokens import InvalidToken, decode_access_token, make_codec
 
-__all__ = ["AUTHENTICATED", "Identity", "InvalidToken", "SecurityPolicy", "decode_access_token"]
+__all__ = ["AUTHENTICATED", "Identity", "InvalidToken", "SecurityPolicy", "UserRef", "decode_access_token"]
 
 
 def includeme(config: Any) -> None:

@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl, field_validator
 
 from pyramidion.api import Money, Timestamp
+from pyramidion.auth.schemas import UserRef
 
 from .models import BookType
 
@@ -58,12 +59,6 @@ class BookRef(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     id: int
     name: str
-
-
-class UserRef(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-    id: int
-    username: str
 
 
 class RentalIn(BaseModel):

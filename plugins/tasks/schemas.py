@@ -7,6 +7,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from pyramidion.auth.schemas import UserRef
 from pyramidion.db import utcnow
 
 from .models import Status
@@ -51,12 +52,6 @@ class DelegateIn(BaseModel):
 class CommentIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10_000)]
-
-
-class UserRef(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-    id: int
-    username: str
 
 
 class TaskOut(BaseModel):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from webtest import Upload
 
 def _attach(app, task, headers, filename="notes.txt", content=b"bring a ladder", content_type="text/plain", status=201):
     return app.post(

@@ -1,0 +1,13 @@
+"""Schemas of identity that plugins reuse in their own responses."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+
+class UserRef(BaseModel):
+    """A user as other records mention one: creator, performer, renter, owner."""
+
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    username: str
