@@ -64,6 +64,7 @@ def app_settings(database_url: str, **extra: str) -> dict[str, str]:
         "realtime.publish_timeout": "0.5",
         "auth.password_time_cost": "1",
         "auth.password_memory_cost": "64",
+        "tm.manager_hook": "pyramid_tm.explicit_manager",  # as in production.ini
         **extra,
     }
 

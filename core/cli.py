@@ -17,12 +17,12 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
-import transaction
 from pyramid.paster import get_appsettings, setup_logging
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from . import check_services, make_config
+from .db import in_request_transaction
 from .settings import SettingsError
 
 DEFAULT_INI = "development.ini"
@@ -46,12 +46,7 @@ def load(ini: str) -> Any:
 
 def _transaction(registry: Any, work: Callable[[Any], Any]) -> Any:
     """Run ``work(db)`` in one committed transaction."""
-    from .db import transactional_session
-
-    manager = transaction.TransactionManager(explicit=True)
-    with manager:
-        db = transactional_session(registry.db_session_factory, manager)
-        return work(db)
+    return in_request_transaction(registry, lambda request: work(request.db))()
 
 
 # -- db ----------------------------------------------------------------------

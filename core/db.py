@@ -11,10 +11,12 @@ says who owns a table, and the migrations of each plugin touch only its own.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import zope.sqlalchemy
+from pyramid.scripting import prepare
 from sqlalchemy import DateTime, MetaData, event, types
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError
@@ -126,6 +128,25 @@ def transactional_session(factory: sessionmaker[Session], transaction_manager: A
     session = factory()
     zope.sqlalchemy.register(session, transaction_manager=transaction_manager)
     return session
+
+
+def in_request_transaction(registry: Any, fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``fn(request, *args)`` made to run outside a web request, as if in one.
+
+    Each call gets a request of its own (``request.db``, ``request.task``,
+    ``request.realtime``) and one transaction, committed when ``fn`` returns
+    and rolled back when it raises. Background tasks, the realtime backend and
+    the command line run their work this way.
+    """
+
+    @functools.wraps(fn)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        with prepare(registry=registry) as env:
+            request = env["request"]
+            with request.tm:
+                return fn(request, *args, **kwargs)
+
+    return run
 
 
 def includeme(config: Any) -> None:

@@ -22,7 +22,6 @@ in process) for tests.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import logging
 import uuid
 from pathlib import Path
@@ -30,8 +29,8 @@ from typing import Any, Callable, Iterable
 
 from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey, crontab  # noqa: F401  (crontab re-exported)
 from huey.api import TaskWrapper
-from pyramid.scripting import prepare
 
+from .db import in_request_transaction
 from .settings import Section, SettingsError, section
 
 log = logging.getLogger(__name__)
@@ -87,21 +86,10 @@ def task_name(fn: Callable) -> str:
     return f"{fn.__module__}.{fn.__qualname__}"
 
 
-def _in_transaction(registry: Any, fn: Callable) -> Callable:
-    @functools.wraps(fn)
-    def run(*args: Any, **kwargs: Any) -> Any:
-        with prepare(registry=registry) as env:
-            request = env["request"]
-            with request.tm:
-                return fn(request, *args, **kwargs)
-
-    return run
-
-
 def register_tasks(registry: Any, huey: Huey, functions: Iterable[Callable]) -> None:
     for fn in functions:
         kind, schedule, options = getattr(fn, _OPTIONS)
-        wrapped = _in_transaction(registry, fn)
+        wrapped = in_request_transaction(registry, fn)
         name = task_name(fn)
         if kind == "periodic":
             registry.huey_tasks[fn] = huey.periodic_task(schedule, name=name, **options)(wrapped)

@@ -40,7 +40,7 @@ from autobahn.wamp.types import CallDetails, ComponentConfig, EventDetails, Regi
 from pydantic_core import to_jsonable_python
 
 from ..auth.policy import user_for_access_token
-from ..queue import _in_transaction as in_request_transaction
+from ..db import in_request_transaction
 from .settings import RealtimeSettings, realtime_settings
 from .uris import AUTHENTICATE, AUTHORIZE, BACKEND_ROLE, USER_ROLE, owner_of
 
