@@ -119,14 +119,47 @@ def make_engine(settings: dict[str, Any]) -> Engine:
     return create_engine(url, echo=config.echo, pool_size=config.pool_size, pool_pre_ping=True)
 
 
+# zope.sqlalchemy's session events, listened to once per session factory
+# rather than once per session (registering listeners on every request's
+# session cost as much as its identity query): each transactional session
+# carries its own ZopeTransactionEvents in ``session.info`` under this key,
+# and sessions without one (scripts, tests) are left alone.
+_TRANSACTION_EVENTS = "pyramidion.transaction_events"
+
+
+def _forward(name: str) -> Any:
+    def listener(target: Any, *args: Any) -> None:
+        # Bulk and ORM-execute events pass a context holding the session.
+        session = target if isinstance(target, Session) else target.session
+        events = session.info.get(_TRANSACTION_EVENTS)
+        if events is not None:
+            getattr(events, name)(target, *args)
+
+    listener.__name__ = f"_zope_{name}"
+    return listener
+
+
+_FORWARDERS = {
+    name: _forward(name)
+    for name in ("after_begin", "after_attach", "after_flush", "after_bulk_update", "after_bulk_delete",
+                 "before_commit", "do_orm_execute")
+}
+
+
 def session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(bind=engine, expire_on_commit=False)
+    factory = sessionmaker(bind=engine, expire_on_commit=False)
+    for name, listener in _FORWARDERS.items():
+        event.listen(factory, name, listener)
+    return factory
 
 
 def transactional_session(factory: sessionmaker[Session], transaction_manager: Any) -> Session:
     """A session that commits and rolls back with ``transaction_manager``."""
-    session = factory()
-    zope.sqlalchemy.register(session, transaction_manager=transaction_manager)
+    session = factory(info={_TRANSACTION_EVENTS: zope.sqlalchemy.ZopeTransactionEvents(transaction_manager=transaction_manager)})
+    if not event.contains(factory, "after_begin", _FORWARDERS["after_begin"]):
+        # A factory not made by session_factory(): listen on this session alone.
+        for name, listener in _FORWARDERS.items():
+            event.listen(session, name, listener)
     return session
 
 

@@ -91,11 +91,18 @@ def as_bool(value: Any) -> bool:
 def section(settings: dict[str, Any], prefix: str, model: type[M]) -> M:
     """Validate the ``<prefix>.*`` settings with ``model`` and write them back typed.
 
-    Missing keys take the model's defaults, which are written into ``settings``
-    as well so that everything reads one place.
+    A key the ini file does not name is taken from its ``PYRAMIDION_*``
+    variable when set, else from the model's default; either is written into
+    ``settings`` as well so that everything reads one place.
     """
     keys = _keys(prefix, model)
-    values = {name: settings[key] for name, key in keys.items() if key in settings}
+    values = {}
+    for name, key in keys.items():
+        if key in settings:
+            values[name] = settings[key]
+        elif env_name(key) in os.environ:
+            # A variable counts even for a setting the ini file does not name.
+            values[name] = os.environ[env_name(key)]
     try:
         parsed = model.model_validate(values)
     except ValidationError as exc:

@@ -36,3 +36,10 @@ def test_section_types_values_and_fills_defaults():
 def test_section_error_names_the_setting():
     with pytest.raises(SettingsError, match=r"bar\.wallet\.minimum_balance"):
         section({"bar.wallet.minimum_balance": "-1"}, "bar", Wallet)
+
+
+def test_a_variable_sets_a_setting_the_ini_file_does_not_name(monkeypatch):
+    monkeypatch.setenv("PYRAMIDION_BAR_CURRENCY", "CHF")
+    settings = {}
+    assert section(settings, "bar", Wallet).currency == "CHF"
+    assert settings["bar.currency"] == "CHF"
