@@ -12,7 +12,7 @@ PYTEST_WORKERS ?= 2
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet --upgrade pip 'setuptools>=70.1,<82' wheel
 
 # Reinstalled when the distribution's metadata changes (dependencies, entry points).
 $(VENV)/.installed: setup.cfg pyproject.toml | $(BIN)/python
