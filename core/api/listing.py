@@ -201,11 +201,26 @@ class ListQuery:
         return stmt.where(and_(*self.clauses)) if self.clauses else stmt
 
     def page(self, stmt: Select, transform: Callable[[list[Any]], list[Any]] | None = None) -> dict[str, Any]:
-        """Count and fetch one page of ``stmt`` (a ``select`` of ORM entities)."""
+        """Count and fetch one page of ``stmt`` (a ``select`` of ORM entities).
+
+        The total comes with the rows as a window count (``count(*) OVER ()``),
+        so a page is one query. A count of its own runs only for a page past
+        the end, which has no row to carry it, and for a DISTINCT statement,
+        which a window would count before duplicates are removed.
+        """
         db = self.request.db
         stmt = self.filter(stmt)
-        count = db.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-        rows = list(db.scalars(stmt.order_by(*self.order).limit(self.limit).offset(self.offset)).unique())
+        paged = stmt.order_by(*self.order).limit(self.limit).offset(self.offset)
+        if stmt._distinct:
+            rows = list(db.scalars(paged).unique())
+            count = self._count(stmt)
+        else:
+            counted = db.execute(paged.add_columns(func.count().over())).unique().all()
+            rows = [row[0] for row in counted]
+            if counted:
+                count = counted[0][-1]
+            else:
+                count = self._count(stmt) if self.offset else 0
         if transform is not None:
             rows = transform(rows)
         return {
@@ -214,6 +229,9 @@ class ListQuery:
             "previous": self._link(max(self.offset - self.limit, 0)) if self.offset > 0 else None,
             "results": rows,
         }
+
+    def _count(self, stmt: Select) -> int:
+        return self.request.db.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
 
     def _link(self, offset: int) -> str:
         params = [(k, v) for k, v in self.request.GET.items() if k not in ("limit", "offset")]

@@ -29,7 +29,7 @@ from typing import Any
 from pyramid.authorization import ACLHelper, Authenticated, Everyone
 from pyramid.request import RequestLocalCache
 from pyramid.security import Allowed, Denied
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import selectinload
 
 from ..db import utcnow
@@ -54,13 +54,22 @@ class Identity:
         return self._permissions
 
 
+# Statements run on every request are built once: building one and deriving
+# its cache key cost about as much as running it.
+_PERMISSIONS_OF_USER = (
+    select(GroupPermission.permission)
+    .join(UserGroup, UserGroup.group_id == GroupPermission.group_id)
+    .where(UserGroup.user_id == bindparam("user_id"))
+)
+_USER_OF_SESSION = (
+    select(User, Session.revoked_at)
+    .join(Session, Session.user_id == User.id)
+    .where(User.id == bindparam("user_id"), Session.id == bindparam("session_id"))
+)
+
+
 def user_permissions(db: Any, user_id: int) -> frozenset[str]:
-    rows = db.scalars(
-        select(GroupPermission.permission)
-        .join(UserGroup, UserGroup.group_id == GroupPermission.group_id)
-        .where(UserGroup.user_id == user_id)
-    )
-    return frozenset(rows)
+    return frozenset(db.scalars(_PERMISSIONS_OF_USER, {"user_id": user_id}))
 
 
 def hash_secret(secret: str) -> str:
@@ -82,11 +91,7 @@ def user_for_access_token(request: Any, token: str) -> User | None:
         user_id = int(claims["sub"])
     except (InvalidToken, ValueError):
         return None
-    row = request.db.execute(
-        select(User, Session.revoked_at)
-        .join(Session, Session.user_id == User.id)
-        .where(User.id == user_id, Session.id == claims.get("sid"))
-    ).first()
+    row = request.db.execute(_USER_OF_SESSION, {"user_id": user_id, "session_id": claims.get("sid")}).first()
     if row is None:
         return None
     user, revoked_at = row

@@ -5,15 +5,22 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl, TypeAdapter, WithJsonSchema, field_validator
 
 from pyramidion.api import Money, Timestamp
 from pyramidion.auth.schemas import UserRef
 
 from .models import BookType
 
-# Checked as a web address, kept as the text to store.
-ImageURL = Annotated[HttpUrl, AfterValidator(str)]
+_WEB_ADDRESS = TypeAdapter(HttpUrl)
+
+# Checked as a web address, kept as the text to store (a str all the way, so
+# dumping the model for the database gives text, not a Url object).
+ImageURL = Annotated[
+    str,
+    AfterValidator(lambda text: str(_WEB_ADDRESS.validate_python(text))),
+    WithJsonSchema({"type": "string", "format": "uri", "maxLength": 500}),
+]
 
 
 class BookIn(BaseModel):

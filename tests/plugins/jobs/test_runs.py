@@ -48,7 +48,7 @@ def log_in(task: Task, password: Annotated[str, Sensitive()], user: str = "admin
     return Result(host=task.host, result=f"{user} used a password of {len(password)} characters")
 
 
-class TestTemplates:
+class TemplatesPlugin:
     """A plugin giving templates through the jobs plugin's hook."""
 
     def __init__(self, **templates: Any) -> None:
@@ -62,7 +62,7 @@ class TestTemplates:
 @pytest.fixture
 def jobs_app(make_app):
     def build(**templates):
-        plugin = TestTemplates(fails_on_broken_hosts=fails_on_broken_hosts, nested=nested, log_in=log_in, **templates)
+        plugin = TemplatesPlugin(fails_on_broken_hosts=fails_on_broken_hosts, nested=nested, log_in=log_in, **templates)
         return make_app(extra_plugins=(("test_templates", plugin),), jobs__flush_interval="0")
 
     return build
