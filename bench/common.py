@@ -6,6 +6,7 @@ duration, so every run stops by itself.
 
 from __future__ import annotations
 
+import configparser
 import contextlib
 import os
 import re
@@ -76,11 +77,36 @@ def write_ini(folder: Path, settings: dict[str, str], factory: str = "egg:pyrami
     return ini
 
 
+# The candidate servers for 2 cores, as production.ini's [server:main] would
+# say them; "production" is that section itself.
+SERVERS: dict[str, dict[str, str]] = {
+    "waitress": {"use": "egg:waitress#main", "threads": "8"},
+    "gunicorn-sync-2": {"use": "egg:gunicorn#main", "worker_class": "sync", "workers": "2"},
+    "gunicorn-sync-4": {"use": "egg:gunicorn#main", "worker_class": "sync", "workers": "4"},
+    "gunicorn-gthread-2x4": {"use": "egg:gunicorn#main", "worker_class": "gthread", "workers": "2", "threads": "4"},
+    "gunicorn-gthread-4x2": {"use": "egg:gunicorn#main", "worker_class": "gthread", "workers": "4", "threads": "2"},
+}
+PRODUCTION = "production"
+
+
+def server_section(kind: str) -> dict[str, str]:
+    """The [server:main] options of ``kind``, without an address."""
+    if kind != PRODUCTION:
+        return dict(SERVERS[kind])
+    parser = configparser.RawConfigParser()
+    parser.read(ROOT / "production.ini")
+    return {key: value for key, value in parser.items("server:main") if key not in ("bind", "listen", "host", "port")}
+
+
 @dataclass
 class Server:
-    """A WSGI server process serving one ini file on 127.0.0.1."""
+    """``pserve`` serving an ini file's app on 127.0.0.1 with one of the server sections above.
 
-    kind: str  # waitress | gunicorn-sync | gunicorn-gthread
+    pserve, as in production: it loads the app before the server starts (and
+    so before gunicorn forks its workers).
+    """
+
+    kind: str
     ini: Path
     port: int
     process: subprocess.Popen | None = None
@@ -89,19 +115,21 @@ class Server:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def command(self) -> list[str]:
-        if self.kind == "waitress":
-            return [str(BIN / "python"), "-m", "bench.serve_waitress", str(self.ini), str(self.port)]
-        worker_class = self.kind.split("-", 1)[1]
-        command = [str(BIN / "gunicorn"), "--paste", str(self.ini), "-b", f"127.0.0.1:{self.port}",
-                   "-w", "2", "-k", worker_class, "--log-level", "warning"]
-        if worker_class == "gthread":
-            command += ["--threads", "4"]
-        return command
+    def _served_ini(self) -> Path:
+        section = server_section(self.kind)
+        address = "listen" if "waitress" in section["use"] else "bind"
+        section[address] = f"127.0.0.1:{self.port}"
+        served = self.ini.with_name(f"{self.ini.stem}-{self.port}.ini")
+        served.write_text(self.ini.read_text() + "\n[server:main]\n" + "".join(f"{k} = {v}\n" for k, v in section.items()))
+        return served
 
     def __enter__(self) -> "Server":
-        env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-        self.process = subprocess.Popen(self.command(), cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
+        # PYTHONPATH: the bare app is bench.bare, and pserve does not look in the working directory.
+        env = {**os.environ, "PYTHONWARNINGS": "ignore", "PYTHONPATH": str(ROOT)}
+        self.log = self.ini.with_name(f"server-{self.port}.log")
+        with open(self.log, "wb") as log:
+            self.process = subprocess.Popen([str(BIN / "pserve"), str(self._served_ini())], cwd=ROOT, env=env,
+                                            stdout=subprocess.DEVNULL, stderr=log)
         deadline = time.monotonic() + 60
         while True:
             try:
@@ -109,11 +137,13 @@ class Server:
                 return self
             except (requests.ConnectionError, requests.Timeout):
                 if self.process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"{self.kind} server did not start") from None
+                    self.__exit__()
+                    tail = self.log.read_text(errors="replace").strip().splitlines()[-5:]
+                    raise RuntimeError(f"{self.kind} server did not start: {' / '.join(tail)}") from None
                 time.sleep(0.1)
 
     def peak_memory_mib(self) -> float:
-        """Peak resident memory of the server and its workers (largest single process)."""
+        """Peak resident memory of the largest process: the server, or one of its workers."""
         pids = [self.process.pid] + _children(self.process.pid)
         return max(_vm_hwm_kib(pid) for pid in pids) / 1024
 
@@ -123,6 +153,7 @@ class Server:
             self.process.wait(timeout=15)
         except subprocess.TimeoutExpired:
             self.process.kill()
+            self.process.wait()
 
 
 def _children(pid: int) -> list[int]:

@@ -45,11 +45,22 @@ REASONS = {
 }
 
 
+_CHOICES = re.compile(r"^[\w.-]+(\|[\w.-]+)+$")
+
+
+def _parameter_schema(regex: str) -> dict[str, Any]:
+    """What a route pattern's ``{name:regex}`` admits, as JSON Schema."""
+    if regex in (r"\d+", "[0-9]+"):
+        return {"type": "integer", "minimum": 0, "maximum": MAX_ID}
+    if _CHOICES.match(regex):  # {version:v1|v2|v3}
+        return {"type": "string", "enum": regex.split("|")}
+    return {"type": "string"}
+
+
 def _path(pattern: str) -> tuple[str, list[dict[str, Any]]]:
     params = []
     for name, regex in _PARAM.findall(pattern):
-        integer = regex in (r"\d+", "[0-9]+")
-        schema = {"type": "integer", "minimum": 0, "maximum": MAX_ID} if integer else {"type": "string"}
+        schema = _parameter_schema(regex)
         params.append({"name": name, "in": "path", "required": True, "schema": schema})
     path = _PARAM.sub(lambda m: "{" + m.group(1) + "}", pattern)
     return "/" + path.lstrip("/"), params  # prefixed route patterns lose their leading slash

@@ -52,3 +52,11 @@ def test_swagger_ui_is_served_from_local_assets(app):
         asset = app.get(url.removeprefix("http://localhost"))
         assert asset.status_int == 200 and len(asset.body) > 1000
     assert "/api/openapi.json" in page.text
+
+
+def test_a_path_parameter_with_choices_lists_them(app):
+    """The rentals plugin's ``{version:v1|v2|v3}`` becomes an enum clients can read."""
+    document = app.get("/api/openapi.json").json
+    params = document["paths"]["/api/rentals/{version}/books"]["get"]["parameters"]
+    version = next(p for p in params if p["name"] == "version")
+    assert version["schema"] == {"type": "string", "enum": ["v1", "v2", "v3"]}

@@ -1,6 +1,6 @@
 """Profile one endpoint in process, without a server or a load generator in the way.
 
-    PYTHONWARNINGS=ignore .venv/bin/python -m bench.profile [list|detail|me|health] [--requests 2000]
+    PYTHONWARNINGS=ignore .venv/bin/python -m bench.profiling [list|detail|me|health] [--requests 2000]
                                                             [--database sqlite|postgresql] [--pyinstrument]
 
 Seeds the same data as figure 1 through the API (WebTest), then calls the
@@ -68,7 +68,7 @@ def statements(app: TestApp, path: str, headers: dict[str, str]) -> list[str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.profile", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m bench.profiling", description=__doc__.splitlines()[0])
     parser.add_argument("endpoint", choices=PATHS, nargs="?", default="list")
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
