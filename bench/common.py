@@ -144,8 +144,7 @@ class Server:
 
     def peak_memory_mib(self) -> float:
         """Peak resident memory of the largest process: the server, or one of its workers."""
-        pids = [self.process.pid] + _children(self.process.pid)
-        return max(_vm_hwm_kib(pid) for pid in pids) / 1024
+        return max(peak_memory_mib(pid) for pid in [self.process.pid, *_children(self.process.pid)])
 
     def __exit__(self, *exc: object) -> None:
         self.process.terminate()
@@ -161,13 +160,25 @@ def _children(pid: int) -> list[int]:
     return [int(p) for p in out.split()]
 
 
-def _vm_hwm_kib(pid: int) -> int:
+def peak_memory_mib(pid: int) -> float:
+    """A running process's peak resident memory (VmHWM)."""
     try:
         status = Path(f"/proc/{pid}/status").read_text()
     except FileNotFoundError:
-        return 0
+        return 0.0
     match = re.search(r"VmHWM:\s+(\d+) kB", status)
-    return int(match.group(1)) if match else 0
+    return int(match.group(1)) / 1024 if match else 0.0
+
+
+def machine() -> str:
+    """The CPU, its cores and the load average: the context every figure needs."""
+    model = re.search(r"model name\s*:\s*(.+)", Path("/proc/cpuinfo").read_text())
+    return f"{model.group(1).strip() if model else 'unknown CPU'}, {os.cpu_count()} cores, {load()}"
+
+
+def load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load average {one:.2f} {five:.2f} {fifteen:.2f}"
 
 
 @dataclass

@@ -1,14 +1,15 @@
-"""Figure 1: the HTTP API against the ceiling of a bare Pyramid app.
+"""Figure 1: the HTTP API against the ceiling of a bare Pyramid app, and the choice of server.
 
 An authenticated list of 10 tasks with their users (``GET /api/tasks?limit=10``)
-and a task detail with 20 comments, at 16 connections for 10 s after a
+and a task detail with 20 comments, at 16 connections for ``seconds`` after a
 warm-up, on SQLite and on PostgreSQL. The ceiling is a bare Pyramid app
 answering a small JSON object on the same WSGI server, measured in the same
-run. Target: the list at >= 50% of the ceiling's requests/s.
+run. Target: the list at >= 50% of the ceiling's requests/s. The web process
+and a queue worker (which sends the seeding's notifications) report their
+peak memory afterwards (figure 6).
 
-It also picks the production server: the bare app and the list run on
-waitress, gunicorn sync and gunicorn gthread (2 workers each), SQLite.
-Figure 6 (memory) comes from the web process and a worker after the runs.
+``servers`` runs the bare app and the list (SQLite) on every candidate server
+configuration of :data:`bench.common.SERVERS`, to choose production.ini's.
 """
 
 from __future__ import annotations
@@ -20,36 +21,38 @@ from pathlib import Path
 
 import requests
 
-from .common import BIN, ROOT, Server, app_settings, free_port, scratch_database, write_ini, wrk, _vm_hwm_kib
+from .common import (BIN, PRODUCTION, ROOT, SERVERS, Load, Server, app_settings, free_port, peak_memory_mib,
+                     scratch_database, write_ini, wrk)
 from .setup import migrated, user_token
 
 TARGET = 0.50
-SERVERS = ("waitress", "gunicorn-sync", "gunicorn-gthread")
+LIST = "/api/tasks?limit=10"
 
 
 def _seed(base: str, headers: dict[str, str]) -> int:
     """30 tasks with two performers each, one of them with 20 comments; returns that task's id."""
     performer_ids = []
     for name in ("pia", "per"):
-        requests.post(f"{base}/api/auth/register", json={"username": name, "email": f"{name}@example.com", "password": "password123"})
-        token = requests.post(f"{base}/api/auth/token", json={"username": name, "password": "password123"}).json()["access"]
-        performer_ids.append(requests.get(f"{base}/api/auth/me", headers={"Authorization": f"Bearer {token}"}).json()["id"])
+        token = user_token(base, name, "password123")
+        performer_ids.append(requests.get(f"{base}/api/auth/me", headers={"Authorization": f"Bearer {token}"}, timeout=10).json()["id"])
     due = dt.date.today() + dt.timedelta(days=30)
     task_id = 0
     for number in range(30):
         response = requests.post(
             f"{base}/api/tasks",
-            json={"name": f"task {number}", "specification": "benchmark", "due_date": (due + dt.timedelta(days=number)).isoformat(), "performer_ids": performer_ids},
+            json={"name": f"task {number}", "specification": "benchmark", "due_date": (due + dt.timedelta(days=number)).isoformat(),
+                  "performer_ids": performer_ids},
             headers=headers,
+            timeout=10,
         )
         response.raise_for_status()
         task_id = response.json()["id"]
     for number in range(20):
-        requests.post(f"{base}/api/tasks/{task_id}/comments", json={"text": f"comment {number}"}, headers=headers).raise_for_status()
+        requests.post(f"{base}/api/tasks/{task_id}/comments", json={"text": f"comment {number}"}, headers=headers, timeout=10).raise_for_status()
     return task_id
 
 
-def _line(name: str, load, ceiling=None) -> str:
+def _line(name: str, load: Load, ceiling: Load | None = None) -> str:
     text = f"{load.requests_per_second:.0f} req/s, p50 {load.p50_ms:.1f} ms, p99 {load.p99_ms:.1f} ms"
     if load.errors:
         text += f", {load.errors} ERRORS"
@@ -59,66 +62,73 @@ def _line(name: str, load, ceiling=None) -> str:
     return f"{name}: {text}"
 
 
-def compare_servers(seconds: int) -> tuple[str, list[str]]:
-    """The server whose list endpoint serves most requests/s, with the figures."""
+def _tasks_settings(url: str, folder: Path) -> dict[str, str]:
+    # Notifications go through a real queue to a mail server that is not
+    # there (port 1), once: the worker has work, and no mail leaves.
+    return app_settings(url, **{"pyramidion.plugins.enabled": "tasks", "huey.url": f"sqlite:///{folder}/huey.sqlite",
+                                "tasks.smtp.port": "1", "tasks.notify.retries": "0"})
+
+
+def _bare_ini(folder: Path) -> Path:
+    bare_dir = folder / "bare"
+    bare_dir.mkdir()
+    return write_ini(bare_dir, {}, factory="call:bench.bare:main")
+
+
+def compare_servers(seconds: int) -> list[str]:
+    """Every candidate server's ceiling and task list (SQLite), and the one serving the list fastest."""
     lines, best = [], ("", 0.0)
     with scratch_database("sqlite") as url, tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        settings = app_settings(url, **{"pyramidion.plugins.enabled": "tasks"})
+        settings = _tasks_settings(url, folder)
         migrated(settings)
-        app_ini = write_ini(folder, settings)
-        bare_dir = folder / "bare"
-        bare_dir.mkdir()
-        bare_ini = write_ini(bare_dir, {}, factory="call:bench.bare:main")
+        app_ini, bare_ini = write_ini(folder, settings), _bare_ini(folder)
+        seeded = False
         for kind in SERVERS:
             with Server(kind, bare_ini, free_port()) as bare:
                 ceiling = wrk(bare.url + "/", seconds=seconds)
             with Server(kind, app_ini, free_port()) as server:
                 headers = {"Authorization": f"Bearer {user_token(server.url)}"}
-                if kind == SERVERS[0]:
+                if not seeded:
                     _seed(server.url, headers)
-                listed = wrk(server.url + "/api/tasks?limit=10", headers=headers, seconds=seconds)
-            lines.append(_line(f"server {kind}: bare ceiling", ceiling))
-            lines.append(_line(f"server {kind}: task list", listed, ceiling))
+                    seeded = True
+                listed = wrk(server.url + LIST, headers=headers, seconds=seconds)
+                memory = server.peak_memory_mib()
+            lines.append(_line(f"servers {kind}: bare ceiling", ceiling))
+            lines.append(_line(f"servers {kind}: task list", listed, ceiling) + f"; largest process {memory:.0f} MiB")
             if listed.requests_per_second > best[1]:
                 best = (kind, listed.requests_per_second)
-    return best[0], lines
+    lines.append(f"servers: {best[0]} serves the task list fastest ({best[1]:.0f} req/s)")
+    return lines
 
 
-def run(seconds: int = 10, server_kind: str | None = None) -> list[str]:
+def run(seconds: int = 10, server_kind: str = PRODUCTION) -> list[str]:
     lines: list[str] = []
-    if server_kind is None:
-        server_kind, lines = compare_servers(seconds)
-        lines.append(f"server: {server_kind} serves the task list fastest")
     for database in ("sqlite", "postgresql"):
         with scratch_database(database) as url, tempfile.TemporaryDirectory() as tmp:
             folder = Path(tmp)
-            settings = app_settings(
-                url, **{"pyramidion.plugins.enabled": "tasks", "huey.url": f"sqlite:///{folder}/huey.sqlite",
-                        "tasks.smtp.port": "1", "tasks.notify.retries": "0"}
-            )
+            settings = _tasks_settings(url, folder)
             migrated(settings)
             ini = write_ini(folder, settings)
-            bare_dir = folder / "bare"
-            bare_dir.mkdir()
-            bare_ini = write_ini(bare_dir, {}, factory="call:bench.bare:main")
-            with Server(server_kind, bare_ini, free_port()) as bare:
+            with Server(server_kind, _bare_ini(folder), free_port()) as bare:
                 ceiling = wrk(bare.url + "/", seconds=seconds)
-            worker = subprocess.Popen([str(BIN / "pyramidion"), "worker", str(ini)], cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            worker = subprocess.Popen([str(BIN / "pyramidion"), "worker", str(ini)], cwd=ROOT,
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             try:
                 with Server(server_kind, ini, free_port()) as server:
                     headers = {"Authorization": f"Bearer {user_token(server.url)}"}
                     task_id = _seed(server.url, headers)
-                    assert len(requests.get(server.url + "/api/tasks?limit=10", headers=headers).json()["results"]) == 10
-                    listed = wrk(server.url + "/api/tasks?limit=10", headers=headers, seconds=seconds)
+                    assert len(requests.get(server.url + LIST, headers=headers, timeout=10).json()["results"]) == 10
+                    listed = wrk(server.url + LIST, headers=headers, seconds=seconds)
                     detail = wrk(f"{server.url}/api/tasks/{task_id}", headers=headers, seconds=seconds)
                     web_mib = server.peak_memory_mib()
-                worker_mib = _vm_hwm_kib(worker.pid) / 1024
+                worker_mib = peak_memory_mib(worker.pid)
             finally:
                 worker.terminate()
                 worker.wait(timeout=15)
-            lines.append(_line(f"http {database} ({server_kind}): bare ceiling", ceiling))
-            lines.append(_line(f"http {database} ({server_kind}): GET /api/tasks?limit=10", listed, ceiling))
-            lines.append(_line(f"http {database} ({server_kind}): GET /api/tasks/<id> with 20 comments", detail))
-            lines.append(f"memory {database}: web process peak {web_mib:.0f} MiB, worker peak {worker_mib:.0f} MiB")
+            name = f"http {database} ({server_kind})"
+            lines.append(_line(f"{name}: bare ceiling", ceiling))
+            lines.append(_line(f"{name}: GET {LIST}", listed, ceiling))
+            lines.append(_line(f"{name}: GET /api/tasks/<id> with 20 comments", detail))
+            lines.append(f"memory after http {database}: web process peak {web_mib:.0f} MiB, worker peak {worker_mib:.0f} MiB")
     return lines

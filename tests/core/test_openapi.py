@@ -6,6 +6,8 @@ import re
 
 from openapi_spec_validator import validate
 
+from pyramidion import hookimpl
+
 
 def test_document_is_valid_openapi_3_1(app):
     document = app.get("/api/openapi.json").json
@@ -54,9 +56,18 @@ def test_swagger_ui_is_served_from_local_assets(app):
     assert "/api/openapi.json" in page.text
 
 
-def test_a_path_parameter_with_choices_lists_them(app):
-    """The rentals plugin's ``{version:v1|v2|v3}`` becomes an enum clients can read."""
-    document = app.get("/api/openapi.json").json
-    params = document["paths"]["/api/rentals/{version}/books"]["get"]["parameters"]
-    version = next(p for p in params if p["name"] == "version")
-    assert version["schema"] == {"type": "string", "enum": ["v1", "v2", "v3"]}
+
+class ChoicesPlugin:
+    @hookimpl
+    def pyramidion_includeme(self, config):
+        config.add_route("choices.paint", "/{color:red|green}/paint")
+        config.add_api_view(lambda request: {"color": request.matchdict["color"]}, "choices.paint")
+
+
+def test_a_path_parameter_with_choices_lists_them(make_app, make_user, login):
+    app = make_app(extra_plugins=[("choices", ChoicesPlugin())])
+    params = app.get("/api/openapi.json").json["paths"]["/api/choices/{color}/paint"]["get"]["parameters"]
+    assert params == [{"name": "color", "in": "path", "required": True, "schema": {"type": "string", "enum": ["red", "green"]}}]
+    headers = login(make_user("ann"))
+    assert app.get("/api/choices/green/paint", headers=headers).json == {"color": "green"}
+    app.get("/api/choices/blue/paint", headers=headers, status=404)
