@@ -1,6 +1,7 @@
-"""Run every benchmark and print one line per figure: ``python -m bench [names]``.
+"""Run the benchmarks and print one line per figure: ``python -m bench [names]``.
 
-Each load runs for a fixed time against 127.0.0.1 only and stops by itself.
+Each load runs for a fixed time against 127.0.0.1 only and stops by itself;
+a benchmark script that overruns its time limit is stopped.
 Figures are ratios against references measured in the same run, because the
 machines are shared and absolute figures drift; see bench/README.md.
 """
@@ -8,46 +9,78 @@ machines are shared and absolute figures drift; see bench/README.md.
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import subprocess
 import sys
+import tempfile
 import time
-from pathlib import Path
 
-from . import auth, http
+from . import auth, web
+from .common import PRODUCTION, ROOT, SERVERS, load, machine
 
-HERE = Path(__file__).resolve().parent
-SCRIPTS = {"jobs": "jobs.py", "bar": "bar.py", "robots": "robots.py"}
-ALL = ("http", "auth", "jobs", "robots", "bar")
+ALL = ("servers", "http", "auth", "jobs", "robots", "bar")
+# Benchmarks written by their plugins' owners as scripts; each prints its
+# figures as lines starting with its name.
+SCRIPTS = ("jobs", "robots", "bar")
+SCRIPT_TIME_LIMIT = 600  # seconds
 
 
-def _script(name: str) -> list[str]:
-    """A benchmark written as a script prints its figures as its last lines."""
-    script = HERE / SCRIPTS[name]
-    if not script.exists():
-        return [f"{name}: not available ({script.name} missing)"]
-    result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=900)
-    if result.returncode != 0:
-        return [f"{name}: FAILED: {result.stderr.strip().splitlines()[-1] if result.stderr.strip() else result.returncode}"]
-    return [line for line in result.stdout.strip().splitlines() if line.startswith(f"{name}:")] or result.stdout.strip().splitlines()[-1:]
+def run_script(name: str, seconds: int) -> list[str]:
+    """Run ``bench/<name>.py`` as a module (so the bench folder never shadows a library):
+    its figures, and the peak memory of the largest process it ran."""
+    command = [sys.executable, "-m", f"bench.{name}"]
+    if name != "jobs":  # jobs runs a fixed amount of work, the others for a time
+        command += ["--seconds", str(seconds)]
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        # A session of its own, so a script that overruns is stopped with every server it started.
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=err, text=True, start_new_session=True)
+        deadline = time.monotonic() + SCRIPT_TIME_LIMIT
+        # Reaped here rather than by Popen: wait4 also tells the peak resident
+        # memory of the largest process of the script's tree (itself, or a
+        # server it started and waited for).
+        while not (reaped := os.wait4(process.pid, os.WNOHANG))[0]:
+            if time.monotonic() > deadline:
+                os.killpg(process.pid, signal.SIGKILL)
+                os.wait4(process.pid, 0)
+                process.returncode = -signal.SIGKILL
+                return [f"{name}: STOPPED after {SCRIPT_TIME_LIMIT} s"]
+            time.sleep(0.2)
+        _, status, usage = reaped
+        process.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read(), err.read()
+    figures = [line for line in (stdout + stderr).splitlines() if line.startswith(f"{name}:")]
+    if process.returncode != 0:
+        last = stderr.strip().splitlines()[-1:] or [f"exit status {process.returncode}"]
+        figures.append(f"{name}: exited with status {process.returncode}: {last[0]}")
+    figures.append(f"memory after {name}: largest process peak {usage.ru_maxrss / 1024:.0f} MiB")
+    return figures
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("names", nargs="*", choices=ALL, help="benchmarks to run (default: all)")
-    parser.add_argument("--seconds", type=int, default=10, help="duration of each HTTP load")
-    parser.add_argument("--server", choices=http.SERVERS, help="skip the server comparison and use this one")
+    parser.add_argument("--seconds", type=int, default=10, help="duration of each load (default 10)")
+    parser.add_argument("--server", choices=[PRODUCTION, *SERVERS], default=PRODUCTION,
+                        help="WSGI server of http and auth (default: production.ini's [server:main])")
     args = parser.parse_args()
     started = time.monotonic()
+    print(f"machine: {machine()}", flush=True)
     for name in args.names or ALL:
-        if name == "http":
-            lines = http.run(args.seconds, args.server)
+        if name == "servers":
+            lines = web.compare_servers(args.seconds)
+        elif name == "http":
+            lines = web.run(args.seconds, args.server)
         elif name == "auth":
-            lines = auth.run(args.server or "gunicorn-gthread", args.seconds)
+            lines = auth.run(args.server, args.seconds)
         else:
-            lines = _script(name)
+            lines = run_script(name, args.seconds)
         for line in lines:
             print(line, flush=True)
-    print(f"bench: done in {time.monotonic() - started:.0f} s")
+    print(f"bench: done in {time.monotonic() - started:.0f} s; {load()}")
 
 
 if __name__ == "__main__":

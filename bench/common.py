@@ -82,7 +82,7 @@ def write_ini(folder: Path, settings: dict[str, str], factory: str = "egg:pyrami
 SERVERS: dict[str, dict[str, str]] = {
     "waitress": {"use": "egg:waitress#main", "threads": "8"},
     "gunicorn-sync-2": {"use": "egg:gunicorn#main", "worker_class": "sync", "workers": "2"},
-    "gunicorn-sync-4": {"use": "egg:gunicorn#main", "worker_class": "sync", "workers": "4"},
+    "gunicorn-sync-5": {"use": "egg:gunicorn#main", "worker_class": "sync", "workers": "5"},  # gunicorn's 2 x cores + 1
     "gunicorn-gthread-2x4": {"use": "egg:gunicorn#main", "worker_class": "gthread", "workers": "2", "threads": "4"},
     "gunicorn-gthread-4x2": {"use": "egg:gunicorn#main", "worker_class": "gthread", "workers": "4", "threads": "2"},
 }

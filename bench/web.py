@@ -8,8 +8,9 @@ run. Target: the list at >= 50% of the ceiling's requests/s. The web process
 and a queue worker (which sends the seeding's notifications) report their
 peak memory afterwards (figure 6).
 
-``servers`` runs the bare app and the list (SQLite) on every candidate server
-configuration of :data:`bench.common.SERVERS`, to choose production.ini's.
+``servers`` runs the bare app and the list on every candidate server
+configuration of :data:`bench.common.SERVERS`, on PostgreSQL as in
+production, to choose production.ini's.
 """
 
 from __future__ import annotations
@@ -76,9 +77,9 @@ def _bare_ini(folder: Path) -> Path:
 
 
 def compare_servers(seconds: int) -> list[str]:
-    """Every candidate server's ceiling and task list (SQLite), and the one serving the list fastest."""
+    """Every candidate server's ceiling and task list (PostgreSQL), and the one serving the list fastest."""
     lines, best = [], ("", 0.0)
-    with scratch_database("sqlite") as url, tempfile.TemporaryDirectory() as tmp:
+    with scratch_database("postgresql") as url, tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         settings = _tasks_settings(url, folder)
         migrated(settings)

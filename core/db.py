@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import os
+import weakref
 from pathlib import Path
 from typing import Any, Callable
 
@@ -99,7 +101,31 @@ def read_only(engine: Engine) -> Engine:
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
+def _fresh_pool_after_fork(engine: Engine) -> None:
+    """A forked child starts with an empty pool, never using its parent's connections.
+
+    pserve loads the app, and the database check opens a connection, in
+    gunicorn's master before it forks the workers: two processes on one
+    connection would interleave their statements. ``close=False`` leaves the
+    parent's connections to the parent.
+    """
+    engine_ref = weakref.ref(engine)  # an engine dropped later is not kept alive by this hook
+
+    def dispose_in_child() -> None:
+        forked = engine_ref()
+        if forked is not None:
+            forked.dispose(close=False)
+
+    os.register_at_fork(after_in_child=dispose_in_child)
+
+
 def make_engine(settings: dict[str, Any]) -> Engine:
+    engine = _make_engine(settings)
+    _fresh_pool_after_fork(engine)
+    return engine
+
+
+def _make_engine(settings: dict[str, Any]) -> Engine:
     config = section(settings, "sqlalchemy", DatabaseSettings)
     try:
         url = make_url(config.url)
