@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import zope.sqlalchemy
+from pyramid.request import Request
 from pyramid.scripting import prepare
 from sqlalchemy import DateTime, MetaData, event, types
 from sqlalchemy.engine import Engine, make_url
@@ -200,7 +201,10 @@ def in_request_transaction(registry: Any, fn: Callable[..., Any]) -> Callable[..
 
     @functools.wraps(fn)
     def run(*args: Any, **kwargs: Any) -> Any:
-        with prepare(registry=registry) as env:
+        # A POST, not prepare()'s default GET: the work may write, so on
+        # SQLite its transaction must take the write lock up front.
+        request = Request.blank("/", method="POST")
+        with prepare(request=request, registry=registry) as env:
             request = env["request"]
             with request.tm:
                 return fn(request, *args, **kwargs)

@@ -110,3 +110,4 @@ def test_a_failed_attempt_rolls_back_its_writes_and_the_retry_succeeds(worker_ap
     worker_app.post_json("/api/queuetest/enqueue", {"name": name, "flaky": True}, status=202)
     wait_for(lambda: f"{name}-attempt-2" in group_names(db))
     assert f"{name}-attempt-1" not in group_names(db)
+
