@@ -21,6 +21,7 @@ use them:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import queue
 import socket
 import subprocess
@@ -138,8 +139,11 @@ class RunningBackend:
             pass
 
     def stop(self) -> None:
-        self._loop.call_soon_threadsafe(self._task.cancel)
-        self._thread.join(TIMEOUT)
+        """Cancel the session and wait until it has stopped; stopping a stopped backend does nothing."""
+        if self._thread.is_alive():
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: it has stopped already
+                self._loop.call_soon_threadsafe(self._task.cancel)
+            self._thread.join(TIMEOUT)
 
 
 @pytest.fixture
@@ -154,6 +158,7 @@ def start_backend(router: Router, base_settings: dict[str, Any]) -> Iterator[Cal
     yield start
     for backend in running:
         backend.stop()
+        backend.session.registry.db_engine.dispose()
 
 
 @pytest.fixture

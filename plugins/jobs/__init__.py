@@ -15,6 +15,7 @@ from pyramidion.settings import Section, section
 
 from . import hookspecs, models  # noqa: F401  (models: the tables must be known to migrations)
 from .credentials import Cipher
+from .realtime import may_follow_runs
 from .templates import TemplateRegistry
 
 PERMISSIONS = {
@@ -86,6 +87,11 @@ def pyramidion_includeme(config: Any) -> None:
     config.add_route("jobs.schedule", r"/schedules/{id:\d+}")
     config.add_route("jobs.configuration", "/configuration")
     config.scan(".views")
+
+
+@hookimpl
+def pyramidion_realtime(session: Any) -> None:
+    session.add_authorizer(may_follow_runs)
 
 
 @hookimpl

@@ -31,6 +31,7 @@ from pyramidion.db import utcnow
 
 from .credentials import Cipher
 from .models import HostStatus, Run, RunHost, RunnerConfiguration, RunStatus
+from .realtime import RUNS_TOPIC
 from .templates import JobTemplate
 
 log = logging.getLogger(__name__)
@@ -44,7 +45,7 @@ class RunAborted(Exception):
 
 
 def topic(run_id: int) -> str:
-    return f"pyramidion.jobs.run.{run_id}"
+    return f"{RUNS_TOPIC}.{run_id}"
 
 
 def jsonable(value: Any) -> Any:

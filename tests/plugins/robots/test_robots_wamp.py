@@ -8,12 +8,10 @@ import pytest
 from autobahn.wamp.exception import ApplicationError
 from sqlalchemy import func, select
 
-from pyramidion import make_config
 from pyramidion.realtime.backend import INVALID_TICKET
-from pyramidion.realtime.commands import backend_session
 from pyramidion_robots.models import Frame
 from pyramidion_robots.realtime import COMMAND_STATUS, FRAME, INVALID_FRAME, PENDING_COMMANDS, command_topic, status_topic
-from realtime_fixtures import TIMEOUT, JoinRefused, RunningBackend
+from realtime_fixtures import TIMEOUT, JoinRefused
 
 pytestmark = [pytest.mark.router, pytest.mark.slow]
 
@@ -167,21 +165,19 @@ def test_connection_state_is_right_after_the_router_restarts(router, backend, ap
 
 
 def test_connection_state_is_right_after_the_backend_restarts(
-    router, base_settings, start_backend, app, register_robot, join_token, wamp_client, watch, as_operator
+    start_backend, app, register_robot, join_token, wamp_client, watch, as_operator
 ):
     robot = register_robot("UR-1")
-    registry = make_config({**base_settings, **router.overrides}).registry
-    crashing = RunningBackend(backend_session(registry))
+    crashing = start_backend()
     status = watch(robot)
     client = wamp_client(join_token(robot))
     assert next_connection_event(status) is True
 
-    crashing.stop()
+    crashing.stop()  # the fixture stops it again at the end: that does nothing
     client.close()  # nobody hears the robot leave
     start_backend()  # joined when it returns
 
     assert app.get(f"/api/robots/{robot['id']}", headers=as_operator).json["connected"] is False
-    registry.db_engine.dispose()
 
 
 @pytest.fixture

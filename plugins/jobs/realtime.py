@@ -1,0 +1,21 @@
+"""Who may follow runs live over WAMP.
+
+The worker publishes each run's progress on ``pyramidion.jobs.run.<id>``
+(see :mod:`.execution`). Every logged-in user may read runs over REST, so
+every logged-in user may follow one run (exact topic) or all of them (a
+prefix subscription to ``pyramidion.jobs.run``).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+RUNS_TOPIC = "pyramidion.jobs.run"
+_ONE_RUN = re.compile(r"^pyramidion\.jobs\.run\.\d+$")
+
+
+def may_follow_runs(request: Any, caller: Any, uri: str, action: str) -> bool | None:
+    if action == "subscribe" and caller.user_id is not None and (uri == RUNS_TOPIC or _ONE_RUN.match(uri)):
+        return True
+    return None  # no opinion: the core denies what nobody allows
