@@ -280,7 +280,13 @@ def _add_plugin_commands(sub: Any) -> None:
     except SettingsError as exc:
         print(f"pyramidion: warning: plugin commands unavailable: {exc}", file=sys.stderr)
         return
-    pm.hook.pyramidion_commands(subparsers=sub)
+    # One broken plugin must not take the core's commands (and the others') down.
+    for impl in pm.hook.pyramidion_commands.get_hookimpls():
+        try:
+            impl.function(*(sub for _ in impl.argnames))  # the hook's one argument, if taken
+        except Exception as exc:
+            print(f"pyramidion: warning: commands of plugin {impl.plugin_name!r} unavailable: {type(exc).__name__}: {exc}",
+                  file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -90,7 +90,8 @@ def register_tasks(registry: Any, huey: Huey, functions: Iterable[Callable]) -> 
     for fn in functions:
         kind, schedule, options = getattr(fn, _OPTIONS)
         wrapped = in_request_transaction(registry, fn)
-        name = task_name(fn)
+        # Huey names a task "<module>.<name>"; the wrapper carries fn's module.
+        name = fn.__qualname__
         if kind == "periodic":
             registry.huey_tasks[fn] = huey.periodic_task(schedule, name=name, **options)(wrapped)
         else:

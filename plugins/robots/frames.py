@@ -1,22 +1,24 @@
 """Storing data frames in batches, so that thousands per second fit in a few transactions.
 
-The WAMP procedure that receives a frame hands it to the process's
-:class:`FrameWriter` and waits for the returned future. The writer's thread
-takes every frame waiting in its queue (up to ``batch_size``), inserts them in
-one transaction and resolves each future only after the commit: an
-acknowledgement always means the frame is stored. A failed transaction fails
-every future of its batch, so none is acknowledged and the robots send them
-again. The unique index on ``(robot_id, frame_id)`` with ``ON CONFLICT DO
-NOTHING`` makes a repeated frame (a resend after a lost acknowledgement, the
-same frame twice in one batch) a no-op that is still acknowledged: never lost,
-never stored twice.
+The frame procedures run on the backend's event loop: they hand the frames of
+one call to the process's :class:`FrameWriter` and await the asyncio future it
+returns. The writer's thread takes every submission waiting in its queue (up
+to ``batch_size`` frames), inserts their frames in one transaction and
+resolves the futures only after the commit, with one hop to the event loop per
+batch: an acknowledgement always means the frame is stored. A failed
+transaction fails every future of its batch, so none is acknowledged and the
+robots send them again. The unique index on ``(robot_id, frame_id)`` with ``ON
+CONFLICT DO NOTHING`` makes a repeated frame (a resend after a lost
+acknowledgement, the same frame twice in one batch) a no-op that is still
+acknowledged: never lost, never stored twice.
 
 The writer needs no linger time: while one batch commits, the next one fills.
 """
 
 from __future__ import annotations
 
-import concurrent.futures
+import asyncio
+import collections
 import dataclasses
 import logging
 import queue
@@ -37,27 +39,32 @@ _INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
 
 
 @dataclasses.dataclass
-class PendingFrame:
-    robot_id: int
-    frame: Any  # a parsed frame from schemas.parse_frame
-    stored: concurrent.futures.Future = dataclasses.field(default_factory=concurrent.futures.Future)
+class Submission:
+    """The valid frames of one call of a robot, acknowledged together once their batch commits."""
 
-    def row(self, received_at: Any) -> dict[str, Any]:
-        frame = self.frame
-        position = frame.data if isinstance(frame, PositionFrame) else None
-        return {
-            "robot_id": self.robot_id,
-            "frame_id": frame.id,
-            "type": frame.type,
-            "state": frame.state,
-            "timestamp": frame.timestamp,
-            "received_at": received_at,
-            "speed": position.speed if position else None,
-            "position_x": position.position_x if position else None,
-            "position_y": position.position_y if position else None,
-            "angle_theta": position.angle_theta if position else None,
-            "data": None if position else _jsonable(frame.data),
-        }
+    robot_id: int
+    frames: list[Any]  # parsed frames from schemas.parse_frame
+    stored: asyncio.Future
+
+    def rows(self, received_at: Any) -> list[dict[str, Any]]:
+        return [_row(self.robot_id, frame, received_at) for frame in self.frames]
+
+
+def _row(robot_id: int, frame: Any, received_at: Any) -> dict[str, Any]:
+    position = frame.data if isinstance(frame, PositionFrame) else None
+    return {
+        "robot_id": robot_id,
+        "frame_id": frame.id,
+        "type": frame.type,
+        "state": frame.state,
+        "timestamp": frame.timestamp,
+        "received_at": received_at,
+        "speed": position.speed if position else None,
+        "position_x": position.position_x if position else None,
+        "position_y": position.position_y if position else None,
+        "angle_theta": position.angle_theta if position else None,
+        "data": None if position else _jsonable(frame.data),
+    }
 
 
 def _jsonable(data: Any) -> Any:
@@ -67,27 +74,32 @@ def _jsonable(data: Any) -> Any:
 class FrameWriter:
     """One per process: a thread that stores queued frames, many per transaction.
 
-    ``on_stored(frames)`` is called after each commit (from the writer's
-    thread) with the frames of the batch; it must not raise.
+    ``on_stored(batch)`` is called after each commit (from the writer's
+    thread) with the submissions of the batch; it must not raise.
     """
 
-    def __init__(self, engine: Engine, on_stored: Callable[[list[PendingFrame]], None], batch_size: int = 500) -> None:
+    def __init__(self, engine: Engine, on_stored: Callable[[list[Submission]], None], batch_size: int = 500) -> None:
         self.engine = engine
         self.on_stored = on_stored
         self.batch_size = batch_size
-        self._queue: queue.SimpleQueue[PendingFrame] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[Submission] = queue.SimpleQueue()
         self._insert = _INSERTS[engine.dialect.name](Frame.__table__).on_conflict_do_nothing(
             index_elements=["robot_id", "frame_id"]
         )
         self._thread: threading.Thread | None = None
         self._started = threading.Lock()
 
-    def submit(self, robot_id: int, frame: Any) -> concurrent.futures.Future:
-        """Queue ``frame`` of ``robot_id``; the future resolves once it is committed (or fails)."""
+    def store(self, robot_id: int, frames: list[Any]) -> asyncio.Future:
+        """Queue ``frames`` of ``robot_id``; on an event loop.
+
+        The returned future of that loop resolves (to None) once every one of
+        them is committed, or fails with the writer's error. Cancelling it
+        (a caller that stopped waiting) does not take the frames back.
+        """
         self._ensure_running()
-        pending = PendingFrame(robot_id, frame)
-        self._queue.put(pending)
-        return pending.stored
+        stored = asyncio.get_running_loop().create_future()
+        self._queue.put(Submission(robot_id, frames, stored))
+        return stored
 
     def _ensure_running(self) -> None:
         # Started on first use: the hook that creates the writer also runs in
@@ -100,27 +112,48 @@ class FrameWriter:
     def _run(self) -> None:
         while True:
             batch = [self._queue.get()]
-            while len(batch) < self.batch_size:
+            count = len(batch[0].frames)
+            while count < self.batch_size:
                 try:
                     batch.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
+                count += len(batch[-1].frames)
             self._store(batch)
 
-    def _store(self, batch: list[PendingFrame]) -> None:
+    def _store(self, batch: list[Submission]) -> None:
         received_at = utcnow()
         try:
             with self.engine.begin() as conn:
-                conn.execute(self._insert, [pending.row(received_at) for pending in batch])
+                conn.execute(self._insert, [row for submission in batch for row in submission.rows(received_at)])
         except Exception as exc:
-            log.exception("could not store %d frame(s); none is acknowledged", len(batch))
-            for pending in batch:
-                pending.stored.set_exception(exc)
+            log.exception("could not store %d call(s) of frames; none is acknowledged", len(batch))
+            _settle(batch, exc)
             return
-        for pending in batch:
-            pending.stored.set_result(None)
+        _settle(batch, None)
         try:
             self.on_stored(batch)
         except Exception:
-            log.exception("handling %d stored frame(s) failed", len(batch))
+            log.exception("handling %d stored call(s) of frames failed", len(batch))
 
+
+def _settle(batch: list[Submission], error: Exception | None) -> None:
+    """Resolve the batch's futures on their loops: one thread-safe hop per loop, not per call."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Future]] = collections.defaultdict(list)
+    for submission in batch:
+        by_loop[submission.stored.get_loop()].append(submission.stored)
+    for loop, futures in by_loop.items():
+        try:
+            loop.call_soon_threadsafe(_resolve, futures, error)
+        except RuntimeError:  # the loop has closed: the backend stopped, nobody waits for these
+            pass
+
+
+def _resolve(futures: list[asyncio.Future], error: Exception | None) -> None:
+    for future in futures:
+        if future.done():  # cancelled: its caller stopped waiting
+            continue
+        if error is None:
+            future.set_result(None)
+        else:
+            future.set_exception(error)

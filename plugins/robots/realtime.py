@@ -7,11 +7,19 @@ A robot joins with its join token as WAMP-ticket (role ``robot``, authid
   ``{"status": "ok", "id": <frame id>}`` once the frame is committed, or the
   error ``pyramidion.robots.invalid_frame`` naming what is wrong (the robot
   stays connected);
+* ``pyramidion.robots.frames(frames)``: the same for a list of frames (what
+  accumulated since the robot's last call), with one answer per frame, in
+  order: the acknowledgement, or ``{"status": "error", "id", "error",
+  "message"}`` for a frame that is invalid or could not be stored now;
 * ``pyramidion.robots.pending_commands()``: the commands still valid for it,
   oldest first; called after subscribing to its command topic (so nothing sent
   in between is missed);
 * ``pyramidion.robots.command_status(command_id, status, message=None)``:
   ``delivered``, ``acknowledged`` or ``failed``.
+
+Both frame procedures run on the backend's event loop (no thread, no
+transaction of their own): they validate the frames there and await the
+:class:`~.frames.FrameWriter`, which commits frames of many calls at once.
 
 Commands reach the robot on ``pyramidion.robots.robot.<id>.command`` (only
 it may subscribe there). Users subscribe to
@@ -22,6 +30,7 @@ it may subscribe there). Users subscribe to
 
 from __future__ import annotations
 
+import asyncio
 import re
 import threading
 from typing import Any
@@ -36,13 +45,14 @@ from pyramidion.realtime import BackendSession, Caller, Principal, owned_uri
 
 from .access import may_use
 from .credentials import redeem_token
-from .frames import FrameWriter, PendingFrame
+from .frames import FrameWriter, Submission
 from .models import Command, CommandStatus, Connection
 from .schemas import InvalidFrame, parse_frame
 from .settings import robots_settings
 
 ROLE = "robot"
 FRAME = "pyramidion.robots.frame"
+FRAMES = "pyramidion.robots.frames"
 PENDING_COMMANDS = "pyramidion.robots.pending_commands"
 COMMAND_STATUS = "pyramidion.robots.command_status"
 
@@ -77,6 +87,16 @@ def _robot_id(caller: Caller) -> int:
     return int(caller.id)
 
 
+def _acknowledgement(frame: Any) -> dict[str, Any]:
+    return {"status": "ok", "id": frame.id}
+
+
+def _refusal(frame: Any, error: str, message: str) -> dict[str, Any]:
+    """The answer for one frame of a list that is not acknowledged (``frame`` parsed or as sent)."""
+    frame_id = frame.get("id") if isinstance(frame, dict) else getattr(frame, "id", None)
+    return {"status": "error", "id": frame_id if isinstance(frame_id, int) else None, "error": error, "message": message}
+
+
 class LiveStatus:
     """Stored frames, published to the robots' status topics at most once per ``interval`` seconds.
 
@@ -88,17 +108,18 @@ class LiveStatus:
     def __init__(self, session: BackendSession, interval: float) -> None:
         self.session = session
         self.interval = interval
-        self._latest: dict[tuple[int, int], PendingFrame] = {}
+        self._latest: dict[tuple[int, int], Any] = {}  # (robot id, frame type) -> parsed frame
         self._lock = threading.Lock()
         self._scheduled = False
 
-    def update(self, batch: list[PendingFrame]) -> None:
+    def update(self, batch: list[Submission]) -> None:
         with self._lock:
-            for pending in batch:
-                key = (pending.robot_id, pending.frame.type)
-                known = self._latest.get(key)
-                if known is None or pending.frame.timestamp >= known.frame.timestamp:  # the robot's clock decides
-                    self._latest[key] = pending
+            for submission in batch:
+                for frame in submission.frames:
+                    key = (submission.robot_id, frame.type)
+                    known = self._latest.get(key)
+                    if known is None or frame.timestamp >= known.timestamp:  # the robot's clock decides
+                        self._latest[key] = frame
             if not self._scheduled:
                 self._scheduled = True
                 timer = threading.Timer(self.interval, self._publish)
@@ -108,10 +129,8 @@ class LiveStatus:
     def _publish(self) -> None:
         with self._lock:
             latest, self._latest, self._scheduled = self._latest, {}, False
-        for pending in latest.values():
-            self.session.publish(
-                status_topic(pending.robot_id), {"robot_id": pending.robot_id, "frame": pending.frame.model_dump(mode="json")}
-            )
+        for (robot_id, _), frame in latest.items():
+            self.session.publish(status_topic(robot_id), {"robot_id": robot_id, "frame": frame.model_dump(mode="json")})
 
 
 class RobotsBackend:
@@ -126,7 +145,8 @@ class RobotsBackend:
     def declare(self) -> None:
         session = self.session
         session.add_authenticator(self.principal, role=ROLE)
-        session.register_procedure(FRAME, self.receive_frame, roles=[ROLE])
+        session.register_async_procedure(FRAME, self.receive_frame, roles=[ROLE])
+        session.register_async_procedure(FRAMES, self.receive_frames, roles=[ROLE])
         session.register_procedure(PENDING_COMMANDS, self.pending_commands, roles=[ROLE])
         session.register_procedure(COMMAND_STATUS, self.command_status, roles=[ROLE])
         session.add_authorizer(self.may_watch)
@@ -150,21 +170,46 @@ class RobotsBackend:
 
     # -- frames ----------------------------------------------------------------------
 
-    def receive_frame(self, request: Any, caller: Caller, *args: Any, **kwargs: Any) -> dict[str, Any]:
+    async def receive_frame(self, caller: Caller, *args: Any, **kwargs: Any) -> dict[str, Any]:
         if len(args) != 1 or kwargs:
             raise ApplicationError(INVALID_FRAME, "send exactly one frame, as the only positional argument")
         try:
             frame = parse_frame(args[0])
         except InvalidFrame as exc:
             raise ApplicationError(INVALID_FRAME, str(exc)) from None
-        stored = self.frames.submit(_robot_id(caller), frame)
+        if not await self._stored(caller, [frame]):
+            raise ApplicationError(NOT_STORED, f"frame {frame.id} could not be stored now; send it again")
+        return _acknowledgement(frame)
+
+    async def receive_frames(self, caller: Caller, *args: Any, **kwargs: Any) -> list[dict[str, Any]]:
+        if len(args) != 1 or kwargs or not isinstance(args[0], list):
+            raise ApplicationError(INVALID_FRAME, "send one list of frames, as the only positional argument")
+        if len(args[0]) > self.config.frame_batch_size:
+            raise ApplicationError(INVALID_FRAME, f"send at most {self.config.frame_batch_size} frames per call")
+        parsed: list[Any] = []  # per frame sent: the parsed frame, or the answer refusing it (a dict)
+        for value in args[0]:
+            try:
+                parsed.append(parse_frame(value))
+            except InvalidFrame as exc:
+                parsed.append(_refusal(value, INVALID_FRAME, str(exc)))
+        valid = [frame for frame in parsed if not isinstance(frame, dict)]
+        stored = not valid or await self._stored(caller, valid)
+        return [
+            item if isinstance(item, dict)
+            else _acknowledgement(item) if stored
+            else _refusal(item, NOT_STORED, "not stored now; send it again")
+            for item in parsed
+        ]
+
+    async def _stored(self, caller: Caller, frames: list[Any]) -> bool:
+        """Whether ``frames`` were committed: the writer's failure or no commit within
+        ``robots.frame_ack_timeout`` is False (the robot sends them again, and
+        any that were stored after all are not stored twice)."""
         try:
-            stored.result(timeout=self.config.frame_ack_timeout)
-        except Exception:  # the writer's failure, or no commit within the timeout
-            # Not acknowledged, so the robot sends it again; a frame that was
-            # stored after all is not stored twice.
-            raise ApplicationError(NOT_STORED, f"frame {frame.id} could not be stored now; send it again") from None
-        return {"status": "ok", "id": frame.id}
+            await asyncio.wait_for(self.frames.store(_robot_id(caller), frames), self.config.frame_ack_timeout)
+        except Exception:
+            return False
+        return True
 
     # -- commands --------------------------------------------------------------------
 
