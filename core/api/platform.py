@@ -41,7 +41,9 @@ def _check(probe: Any) -> Check:
 
 
 def _database(request: Any) -> str:
-    with request.registry.db_engine.connect() as conn:
+    # The read-only engine: on SQLite the other one takes the write lock, and
+    # a health check must not queue behind (or hold up) writers.
+    with request.registry.db_read_engine.connect() as conn:
         conn.execute(text("SELECT 1"))
     return "reachable"
 

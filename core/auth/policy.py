@@ -29,11 +29,12 @@ from typing import Any
 from pyramid.authorization import ACLHelper, Authenticated, Everyone
 from pyramid.request import RequestLocalCache
 from pyramid.security import Allowed, Denied
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, inspect, select, update
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..db import utcnow
-from .models import APIKey, GroupPermission, Session, User, UserGroup
+from .models import APIKey, Group, GroupPermission, Session, User, UserGroup
 from .tokens import InvalidToken
 
 AUTHENTICATED = "authenticated"
@@ -50,7 +51,7 @@ class Identity:
 
     def permissions(self, db: Any) -> frozenset[str]:
         if self._permissions is None:
-            self._permissions = user_permissions(db, self.user.id)
+            self._permissions = _permissions_and_groups(db, self.user)
         return self._permissions
 
 
@@ -61,6 +62,13 @@ _PERMISSIONS_OF_USER = (
     .join(UserGroup, UserGroup.group_id == GroupPermission.group_id)
     .where(UserGroup.user_id == bindparam("user_id"))
 )
+_GROUPS_OF_USER_WITH_PERMISSIONS = (
+    select(Group, GroupPermission.permission)
+    .join(UserGroup, UserGroup.group_id == Group.id)
+    .outerjoin(GroupPermission, GroupPermission.group_id == Group.id)
+    .where(UserGroup.user_id == bindparam("user_id"))
+    .order_by(Group.name)  # as User.groups is ordered
+)
 _USER_OF_SESSION = (
     select(User, Session.revoked_at)
     .join(Session, Session.user_id == User.id)
@@ -70,6 +78,14 @@ _USER_OF_SESSION = (
 
 def user_permissions(db: Any, user_id: int) -> frozenset[str]:
     return frozenset(db.scalars(_PERMISSIONS_OF_USER, {"user_id": user_id}))
+
+
+def _permissions_and_groups(db: Any, user: User) -> frozenset[str]:
+    """The permissions of ``user``; ``user.groups`` comes with them, in the same query, if not loaded yet."""
+    rows = db.execute(_GROUPS_OF_USER_WITH_PERMISSIONS, {"user_id": user.id}).all()
+    if "groups" in inspect(user).unloaded:
+        set_committed_value(user, "groups", list(dict.fromkeys(group for group, _ in rows)))
+    return frozenset(permission for _, permission in rows if permission is not None)
 
 
 def hash_secret(secret: str) -> str:
@@ -147,9 +163,10 @@ class SecurityPolicy:
 
     def principals(self, request: Any, identity: Identity) -> list[str]:
         user = identity.user
+        permissions = identity.permissions(request.db)  # first: it loads the groups too
         principals = [Everyone, Authenticated, f"user:{user.id}"]
         principals += [f"group:{group.name}" for group in user.groups]
-        principals += [f"perm:{name}" for name in identity.permissions(request.db)]
+        principals += [f"perm:{name}" for name in permissions]
         return principals
 
     def permits(self, request: Any, context: Any, permission: str) -> Any:

@@ -255,7 +255,7 @@ def execute_run(registry: Any, run_id: int, sensitive_token: str | None = None) 
     recorder = RunRecorder(run_id, session_factory, publisher, settings["jobs.flush_interval"])
     try:
         with session_factory() as db:
-            runner = db.get(RunnerConfiguration, 1) or RunnerConfiguration(runner="threaded", num_workers=20)
+            runner = RunnerConfiguration.current(db)
             runner_config = {"plugin": runner.runner, "options": {"num_workers": runner.num_workers} if runner.runner == "threaded" else {}}
         nr = InitNornir(
             runner=runner_config,

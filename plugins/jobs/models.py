@@ -236,12 +236,22 @@ class Schedule(Base):
     preset: Mapped[Preset] = relationship(lazy="joined")
 
 
+# Nornir's own default. The original system ran 200 threads; netmiko and
+# paramiko grow unreliable at such counts, so it is a choice left to admins.
+DEFAULT_NUM_WORKERS = 20
+
+
 class RunnerConfiguration(Base):
-    """The Nornir runner every run uses; one row (id 1), created with the defaults on first read."""
+    """The Nornir runner every run uses; one row (id 1), created with the defaults on first change."""
 
     __tablename__ = "jobs_runner_configuration"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     runner: Mapped[str] = mapped_column(String(20), default="threaded")
-    num_workers: Mapped[int] = mapped_column(Integer, default=20)
+    num_workers: Mapped[int] = mapped_column(Integer, default=DEFAULT_NUM_WORKERS)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    @classmethod
+    def current(cls, db: Any) -> "RunnerConfiguration":
+        """The stored configuration, or the defaults while none is stored."""
+        return db.get(cls, 1) or cls(id=1, runner="threaded", num_workers=DEFAULT_NUM_WORKERS)

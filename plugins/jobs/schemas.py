@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from pyramidion.api import Timestamp
 
-from .models import HostStatus, RunStatus
+from .models import DEFAULT_NUM_WORKERS, HostStatus, RunStatus
 
 Name = Field(min_length=1, max_length=150)
 ElementName = Field(min_length=1, max_length=255, pattern=r"^[^/]+$")
@@ -298,7 +298,7 @@ class ScheduleOut(Out):
 
 class ConfigurationIn(In):
     runner: Literal["threaded", "serial"] = "threaded"
-    num_workers: int = Field(20, ge=1, le=1000, description="threads of the threaded runner")
+    num_workers: int = Field(DEFAULT_NUM_WORKERS, ge=1, le=1000, description="threads of the threaded runner")
 
 
 class ConfigurationOut(Out):

@@ -541,20 +541,16 @@ def delete_schedule(request: Any) -> None:
 # -- runner configuration ------------------------------------------------------------------------
 
 
-def _configuration(request: Any) -> RunnerConfiguration:
-    return request.db.get(RunnerConfiguration, 1) or RunnerConfiguration(id=1, runner="threaded", num_workers=20)
-
-
 @api_view("jobs.configuration", response=s.ConfigurationOut)
 def show_configuration(request: Any) -> RunnerConfiguration:
     """The Nornir runner every run uses."""
-    return _configuration(request)
+    return RunnerConfiguration.current(request.db)
 
 
 @api_view("jobs.configuration", request_method="PUT", body=s.ConfigurationIn, response=s.ConfigurationOut, permission="jobs.configure")
 def change_configuration(request: Any, body: s.ConfigurationIn) -> RunnerConfiguration:
     """Change the Nornir runner (administrators)."""
-    configuration = request.db.merge(_configuration(request))
+    configuration = request.db.merge(RunnerConfiguration.current(request.db))
     configuration.runner = body.runner
     configuration.num_workers = body.num_workers
     return configuration
