@@ -2,10 +2,15 @@
 
 It does what a real robot does: exchanges its serial and secret for a join
 token over REST, joins the router with it, subscribes to its command topic,
-takes the commands waiting for it, then sends a position frame ``--rate``
-times a second, each acknowledged, and obeys commands (``auto`` drives a
-circle, ``manual`` creeps, ``idle`` and ``error`` stop). When the connection
-drops it fetches a new token and joins again. It prints what it does.
+takes the commands waiting for it, then takes a position ``--rate`` times a
+second and sends it, and obeys commands (``auto`` drives a circle, ``manual``
+creeps, ``idle`` and ``error`` stop). With ``--batch N`` it sends up to N
+frames per call (``pyramidion.robots.frames``): whatever accumulated while the
+previous call was on its way, as a robot sending faster than one round trip
+does. A frame stays in its outbox until it is acknowledged (or refused as
+invalid), so frames not stored, or sent when the connection dropped, go again
+after the next join. When the connection drops it fetches a new token and
+joins again. It prints what it does.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ from autobahn.asyncio.websocket import WampWebSocketClientFactory
 from autobahn.wamp.exception import ApplicationError
 from autobahn.wamp.types import ComponentConfig
 
-from .realtime import COMMAND_STATUS, FRAME, PENDING_COMMANDS, command_topic
+from .realtime import COMMAND_STATUS, FRAME, FRAMES, INVALID_FRAME, PENDING_COMMANDS, command_topic
 
 SPEEDS = {"auto": 0.5, "manual": 0.1, "idle": 0.0, "error": 0.0}  # metres per second
 TURN = 0.2  # radians per second while driving
@@ -63,12 +68,18 @@ class Motion:
 
 
 class SimulatedRobot(ApplicationSession):
-    def __init__(self, config: ComponentConfig, ticket: str, motion: Motion, rate: float, lost: asyncio.Future) -> None:
+    def __init__(
+        self, config: ComponentConfig, ticket: str, motion: Motion, outbox: list[dict[str, Any]], rate: float, batch: int,
+        lost: asyncio.Future,
+    ) -> None:
         super().__init__(config)
         self.ticket = ticket
         self.motion = motion
+        self.outbox = outbox  # frames taken and not yet acknowledged, oldest first; kept across joins
         self.rate = rate
+        self.batch = batch
         self.lost = lost
+        self.taken = asyncio.Event()
 
     def onConnect(self) -> None:
         self.join(self.config.realm, authmethods=["ticket"])
@@ -89,24 +100,52 @@ class SimulatedRobot(ApplicationSession):
         say(f"command {command['id']}: {command['command']} -> now {self.motion.state}")
         await self.call(COMMAND_STATUS, command["id"], "acknowledged")
 
-    async def send_frames(self) -> None:
-        interval, acked, reported_at = 1 / self.rate, 0, time.monotonic()
+    async def take_positions(self) -> None:
+        """A frame into the outbox every 1/rate seconds, whether or not the last call has come back."""
+        interval, due = 1 / self.rate, time.monotonic()
         while self.is_attached():
-            started = time.monotonic()
-            frame = self.motion.frame()
-            try:
-                ack = await self.call(FRAME, frame)
-            except ApplicationError as exc:
-                say(f"frame {frame['id']} refused: {exc.error}: {exc.args[0] if exc.args else ''}")
-            else:
-                acked += 1
-                if self.rate <= 5:
-                    data = frame["data"]
-                    say(f"frame {ack['id']} {ack['status']}: {frame['state']} at ({data['position_x']}, {data['position_y']})")
-            if self.rate > 5 and time.monotonic() - reported_at >= 1:
-                say(f"{acked} frames acknowledged in the last second, state {self.motion.state}")
-                acked, reported_at = 0, time.monotonic()
-            await asyncio.sleep(max(0.0, interval - (time.monotonic() - started)))
+            self.outbox.append(self.motion.frame())
+            self.taken.set()
+            due += interval  # on a fixed schedule, so the rate holds however late a wake-up was
+            await asyncio.sleep(max(0.0, due - time.monotonic()))
+
+    async def send_frames(self) -> None:
+        taking = asyncio.ensure_future(self.take_positions())
+        acked, reported_at = 0, time.monotonic()
+        try:
+            while self.is_attached():
+                if not self.outbox:
+                    self.taken.clear()
+                    await self.taken.wait()
+                frames = self.outbox[: self.batch]
+                answers = await self.send(frames)
+                for frame, answer in zip(frames, answers):
+                    if answer["status"] == "ok":
+                        acked += 1
+                        if self.rate <= 5:
+                            data = frame["data"]
+                            say(f"frame {answer['id']} ok: {frame['state']} at ({data['position_x']}, {data['position_y']})")
+                    else:
+                        say(f"frame {frame['id']} refused: {answer['error']}: {answer['message']}")
+                # Acknowledged or invalid: done. Anything else (not stored, the connection dropped) goes again.
+                done = {
+                    frame["id"] for frame, answer in zip(frames, answers) if answer["status"] == "ok" or answer["error"] == INVALID_FRAME
+                }
+                self.outbox[:] = [frame for frame in self.outbox if frame["id"] not in done]
+                if self.rate > 5 and time.monotonic() - reported_at >= 1:
+                    say(f"{acked} frames acknowledged in the last second, state {self.motion.state}, {len(self.outbox)} waiting")
+                    acked, reported_at = 0, time.monotonic()
+        finally:
+            taking.cancel()
+
+    async def send(self, frames: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """One answer per frame: ``--batch`` 1 calls the single-frame procedure, more the list one."""
+        if self.batch > 1:
+            return await self.call(FRAMES, frames)
+        try:
+            return [await self.call(FRAME, frames[0])]
+        except ApplicationError as exc:
+            return [{"status": "error", "id": frames[0]["id"], "error": exc.error, "message": exc.args[0] if exc.args else ""}]
 
     def onLeave(self, details: Any) -> None:
         say(f"left: {details.reason} {details.message or ''}".rstrip())
@@ -131,8 +170,8 @@ def join_token(url: str, serial: str, secret: str) -> dict[str, Any]:
         return response.json()
 
 
-async def simulate(url: str, serial: str, secret: str, rate: float, router: str | None) -> None:
-    motion = Motion()
+async def simulate(url: str, serial: str, secret: str, rate: float, batch: int, router: str | None) -> None:
+    motion, outbox = Motion(), []
     loop = asyncio.get_running_loop()
     while True:
         try:
@@ -145,7 +184,8 @@ async def simulate(url: str, serial: str, secret: str, rate: float, router: str 
         say(f"got a token valid {token['expires_in']} s; joining {websocket_url}")
         lost = loop.create_future()
         factory = WampWebSocketClientFactory(
-            lambda: SimulatedRobot(ComponentConfig(token["realm"]), token["token"], motion, rate, lost), url=websocket_url
+            lambda: SimulatedRobot(ComponentConfig(token["realm"]), token["token"], motion, outbox, rate, batch, lost),
+            url=websocket_url,
         )
         try:
             transport, _ = await loop.create_connection(factory, factory.host, factory.port)
@@ -159,7 +199,7 @@ async def simulate(url: str, serial: str, secret: str, rate: float, router: str 
 
 def run(args: argparse.Namespace) -> None:
     try:
-        asyncio.run(simulate(args.url.rstrip("/"), args.serial, args.secret, args.rate, args.router))
+        asyncio.run(simulate(args.url.rstrip("/"), args.serial, args.secret, args.rate, args.batch, args.router))
     except KeyboardInterrupt:
         say("stopped")
 
@@ -169,6 +209,9 @@ def add_command(subparsers: Any) -> None:
     parser.add_argument("--serial", required=True)
     parser.add_argument("--secret", required=True)
     parser.add_argument("--rate", type=float, default=1.0, help="position frames per second (default 1)")
+    parser.add_argument(
+        "--batch", type=int, default=1, help="frames per call at most: more than 1 sends what accumulated in one call (default 1)"
+    )
     parser.add_argument("--url", default="http://127.0.0.1:6543", help="the platform's web address (default http://127.0.0.1:6543)")
     parser.add_argument("--router", help="the router's WebSocket address (default: as the platform says)")
     parser.set_defaults(func=run)

@@ -7,6 +7,7 @@ in an app and in the backend session.
 
 from __future__ import annotations
 
+import asyncio
 import queue
 from decimal import Decimal
 from typing import Any
@@ -47,6 +48,7 @@ class Demo:
     def pyramidion_realtime(self, session: Any) -> None:
         session.register_procedure("pyramidion.demo.whoami", self.whoami)
         session.register_procedure("pyramidion.demo.report", self.report, roles=("gadget",))
+        session.register_async_procedure("pyramidion.demo.count", self.count, roles=("gadget",))
         session.add_authenticator(self.gadget_principal, role="gadget")
         session.add_authorizer(self.may_watch)
         session.on_session_join(lambda request, caller: self.joined.put(caller))
@@ -60,6 +62,14 @@ class Demo:
         if not isinstance(reading, int):
             raise ApplicationError("pyramidion.demo.invalid_reading", "a reading is an integer")
         return f"gadget {caller.id} read {reading}"
+
+    async def count(self, caller: Caller, *readings: Any) -> dict[str, Any]:
+        if not all(isinstance(reading, int) for reading in readings):
+            raise ApplicationError("pyramidion.demo.invalid_reading", "a reading is an integer")
+        if not readings:
+            raise RuntimeError("a bug in the plugin")
+        await asyncio.sleep(0)  # on the backend's event loop: it may await
+        return {"gadget": caller.id, "readings": len(readings), "total": Decimal(sum(readings))}
 
     def gadget_principal(self, request: Any, ticket: str) -> Principal | None:
         gadget_id = GADGET_TICKETS.get(ticket)

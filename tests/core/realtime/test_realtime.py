@@ -13,8 +13,8 @@ import requests
 from autobahn.wamp.exception import ApplicationError
 
 from pyramidion.auth.models import Session as AuthSession
-from pyramidion.realtime import Caller, Publisher, owned_uri, realtime_settings, user_topic
-from pyramidion.realtime.backend import INVALID_TICKET
+from pyramidion.realtime import BackendSession, Caller, Publisher, owned_uri, realtime_settings, user_topic
+from pyramidion.realtime.backend import INTERNAL_ERROR, INVALID_TICKET
 from pyramidion.realtime.publisher import event_body, signed_query
 from realtime_fixtures import TIMEOUT, JoinRefused
 
@@ -113,6 +113,47 @@ def test_a_plugin_authenticates_and_authorizes_its_own_principals(backend, demo,
 
     backend.session.publish(owned_uri("demo", "gadget", 7, "command"), "idle")
     assert commands.get(timeout=TIMEOUT) == (("idle",), {})
+
+
+def test_an_async_procedure_answers_from_the_event_loop(backend, make_user, ticket, wamp_client):
+    gadget = wamp_client("gadget-ticket-7")
+
+    assert gadget.call("pyramidion.demo.count", 2, 3) == {"gadget": "7", "readings": 2, "total": "5"}
+    with pytest.raises(ApplicationError) as error:
+        gadget.call("pyramidion.demo.count", "two")
+    assert error.value.error == "pyramidion.demo.invalid_reading"
+    with pytest.raises(ApplicationError) as error:
+        gadget.call("pyramidion.demo.count")  # the procedure fails: the client learns nothing of why
+    assert error.value.error == INTERNAL_ERROR
+    assert gadget.call("pyramidion.demo.count", 1) == {"gadget": "7", "readings": 1, "total": "1"}  # still connected
+
+
+def test_a_procedure_allowed_to_one_role_stays_closed_to_the_others(backend, make_user, ticket, wamp_client):
+    user = wamp_client(ticket(make_user("alice")))
+    with pytest.raises(ApplicationError) as error:
+        user.call("pyramidion.demo.count", 1)  # refused before any gadget called it
+    assert error.value.error == "wamp.error.not_authorized"
+
+    # The router now keeps "gadgets may call it" (it depends on the role alone)...
+    for gadget_ticket in ("gadget-ticket-7", "gadget-ticket-8"):
+        assert wamp_client(gadget_ticket).call("pyramidion.demo.count", 1)["readings"] == 1
+
+    # ...and still asks, and refuses, for any other role.
+    with pytest.raises(ApplicationError) as error:
+        user.call("pyramidion.demo.count", 1)
+    assert error.value.error == "wamp.error.not_authorized"
+
+
+def test_a_procedure_is_declared_as_what_it_is(registry):
+    session = BackendSession(registry)
+
+    async def on_the_loop(caller):
+        return None
+
+    with pytest.raises(TypeError):
+        session.register_procedure("pyramidion.demo.wrong", on_the_loop)
+    with pytest.raises(TypeError):
+        session.register_async_procedure("pyramidion.demo.wrong", lambda request, caller: None)
 
 
 def next_of(session_id: int, callers: queue.Queue[Caller]) -> Caller:

@@ -10,7 +10,15 @@ from sqlalchemy import func, select
 
 from pyramidion.realtime.backend import INVALID_TICKET
 from pyramidion_robots.models import Frame
-from pyramidion_robots.realtime import COMMAND_STATUS, FRAME, INVALID_FRAME, PENDING_COMMANDS, command_topic, status_topic
+from pyramidion_robots.realtime import (
+    COMMAND_STATUS,
+    FRAME,
+    FRAMES,
+    INVALID_FRAME,
+    PENDING_COMMANDS,
+    command_topic,
+    status_topic,
+)
 from realtime_fixtures import TIMEOUT, JoinRefused
 
 pytestmark = [pytest.mark.router, pytest.mark.slow]
@@ -68,6 +76,36 @@ def test_frames_are_acknowledged_stored_once_and_bad_ones_refused(backend, regis
 
     # Still connected: the next frame goes through.
     assert client.call(FRAME, position(5)) == {"status": "ok", "id": 5}
+    assert stored_frames(db, robot["id"]) == 4
+
+
+def test_a_list_of_frames_gets_one_answer_per_frame(backend, register_robot, join_token, wamp_client, db):
+    robot = register_robot("UR-1")
+    client = wamp_client(join_token(robot))
+    assert client.call(FRAME, position(1)) == {"status": "ok", "id": 1}
+
+    answers = client.call(FRAMES, [
+        position(1),  # sent before, its acknowledgement lost: acknowledged again
+        position(2),
+        {**position(3), "data": {"speed": 1}},
+        position(4),
+        position(4),  # twice in one list
+        "not a frame",
+    ])
+
+    assert answers[:2] == [{"status": "ok", "id": 1}, {"status": "ok", "id": 2}]
+    assert answers[2]["status"] == "error" and answers[2]["id"] == 3 and answers[2]["error"] == INVALID_FRAME
+    assert "data.position_x" in answers[2]["message"]
+    assert answers[3:5] == [{"status": "ok", "id": 4}] * 2
+    assert answers[5]["status"] == "error" and answers[5]["id"] is None and answers[5]["error"] == INVALID_FRAME
+    assert stored_frames(db, robot["id"]) == 3  # 1, 2 and 4, once each
+
+    for wrong in (position(5), [position(5)] * 501):  # not a list; more than robots.frame_batch_size
+        with pytest.raises(ApplicationError) as refused:
+            client.call(FRAMES, wrong)
+        assert refused.value.error == INVALID_FRAME
+    assert client.call(FRAMES, []) == []
+    assert client.call(FRAMES, [position(5)]) == [{"status": "ok", "id": 5}]  # still connected
     assert stored_frames(db, robot["id"]) == 4
 
 
