@@ -97,7 +97,7 @@ def add_commands(sub: Any, ini_argument: Callable[[argparse.ArgumentParser], Non
 
     install = actions.add_parser("install", help="create the router's virtualenv with the pinned Crossbar (idempotent)")
     ini_argument(install)
-    install.add_argument("--venv", help="where (default realtime.crossbar_venv, or ~/.cache/pyramidion/crossbar-<version>)")
+    install.add_argument("--venv", help="where (default realtime.crossbar_venv, or ~/.cache/pyramidion/crossbar-<version>-r<recipe>)")
     install.set_defaults(func=cmd_router_install)
 
     start = actions.add_parser("start", help="write the router configuration from the settings and run the router")

@@ -2,7 +2,7 @@
 
 Crossbar pins old libraries (idna 2.5 among them) that must not enter the
 app's environment, so it lives in a virtualenv of its own, by default
-``~/.cache/pyramidion/crossbar-<version>`` (``realtime.crossbar_venv`` or
+``~/.cache/pyramidion/crossbar-<version>-r<recipe>`` (``realtime.crossbar_venv`` or
 ``PYRAMIDION_REALTIME_CROSSBAR_VENV`` elsewhere). The app only speaks to it
 over the network, with autobahn.
 
@@ -33,6 +33,11 @@ from .settings import RealtimeSettings
 from .uris import AUTHORIZE, AUTHENTICATE, BACKEND_ROLE, PUBLISHER_ROLE
 
 CROSSBAR_VERSION = "26.10.1"
+# What the router's virtualenv holds. Crossbar's bjdata codec is built for
+# NumPy 1 and prints a traceback at every start next to NumPy 2.
+ROUTER_REQUIREMENTS = (f"crossbar=={CROSSBAR_VERSION}", "numpy<2")
+# Part of the virtualenv's name: a new recipe gets a fresh virtualenv.
+ROUTER_RECIPE = 2
 CONFIG_FILE = "config.json"
 
 _EVERYTHING = {"call": True, "register": True, "publish": True, "subscribe": True}
@@ -45,7 +50,7 @@ def crossbar_venv(location: str = "") -> Path:
     if location:
         return Path(location).expanduser()
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    return cache / "pyramidion" / f"crossbar-{CROSSBAR_VERSION}"
+    return cache / "pyramidion" / f"crossbar-{CROSSBAR_VERSION}-r{ROUTER_RECIPE}"
 
 
 def crossbar_executable(venv: Path) -> Path:
@@ -75,7 +80,7 @@ def install_router(venv: Path) -> bool:
         if not python.is_file():
             subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
         pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-        subprocess.run([*pip, f"crossbar=={CROSSBAR_VERSION}"], check=True)
+        subprocess.run([*pip, *ROUTER_REQUIREMENTS], check=True)
         # Crossbar imports a great deal at start: prove it can.
         subprocess.run([str(crossbar_executable(venv)), "version"], check=True, capture_output=True)
         return True

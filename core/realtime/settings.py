@@ -20,7 +20,7 @@ class RealtimeSettings(Section):
     # (signed HTTP bridge). Empty: derived from jwt.secret, so a development
     # setup needs no secret of its own.
     secret: str = Field("", description="at least 32 characters, or empty to derive it from jwt.secret")
-    crossbar_venv: str = Field("", description="the router's virtualenv; empty: ~/.cache/pyramidion/crossbar-<version>")
+    crossbar_venv: str = Field("", description="the router's virtualenv; empty: ~/.cache/pyramidion/crossbar-<version>-r<recipe>")
     node_dir: str = Field("", description="the router's node directory; empty: var/router next to the ini file")
     backend_threads: int = Field(8, gt=0, description="threads of the backend session for database work")
 
