@@ -62,11 +62,14 @@ def run_script(name: str, seconds: int) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
-    parser.add_argument("names", nargs="*", choices=ALL, help="benchmarks to run (default: all)")
+    parser.add_argument("names", nargs="*", metavar="name", help=f"benchmarks to run: {', '.join(ALL)} (default: all)")
     parser.add_argument("--seconds", type=int, default=10, help="duration of each load (default 10)")
     parser.add_argument("--server", choices=[PRODUCTION, *SERVERS], default=PRODUCTION,
                         help="WSGI server of http and auth (default: production.ini's [server:main])")
     args = parser.parse_args()
+    unknown = sorted(set(args.names) - set(ALL))
+    if unknown:  # not argparse's choices: with nargs="*" they refuse an empty list
+        parser.error(f"unknown benchmark(s): {', '.join(unknown)}; choose from {', '.join(ALL)}")
     started = time.monotonic()
     print(f"machine: {machine()}", flush=True)
     for name in args.names or ALL:

@@ -82,11 +82,12 @@ def write_ini(folder: Path, settings: dict[str, str], factory: str = "egg:pyrami
 SERVERS: dict[str, dict[str, str]] = {
     "waitress": {"use": "egg:waitress#main", "threads": "8"},
     "gunicorn-sync-2": {"use": "egg:gunicorn#main", "worker_class": "sync", "workers": "2"},
-    "gunicorn-sync-5": {"use": "egg:gunicorn#main", "worker_class": "sync", "workers": "5"},  # gunicorn's 2 x cores + 1
+    "gunicorn-sync-3": {"use": "egg:gunicorn#main", "worker_class": "sync", "workers": "3"},
     "gunicorn-gthread-2x4": {"use": "egg:gunicorn#main", "worker_class": "gthread", "workers": "2", "threads": "4"},
     "gunicorn-gthread-4x2": {"use": "egg:gunicorn#main", "worker_class": "gthread", "workers": "4", "threads": "2"},
 }
 PRODUCTION = "production"
+WARM_UP = 2  # seconds of load before each measured one
 
 
 def server_section(kind: str) -> dict[str, str]:
@@ -142,6 +143,18 @@ class Server:
                     raise RuntimeError(f"{self.kind} server did not start: {' / '.join(tail)}") from None
                 time.sleep(0.1)
 
+    def load(self, path: str, headers: dict[str, str] | None = None, seconds: int = 10) -> Load:
+        """``wrk`` on ``path`` after a warm-up, with the server's CPU time per request."""
+        wrk(self.url + path, headers, seconds=WARM_UP)
+        before = self.cpu_seconds()
+        load = wrk(self.url + path, headers, seconds=seconds)
+        load.server_cpu_ms = (self.cpu_seconds() - before) / max(load.requests, 1) * 1000
+        return load
+
+    def cpu_seconds(self) -> float:
+        """User and system CPU time of the server and its workers so far."""
+        return sum(cpu_seconds(pid) for pid in [self.process.pid, *_children(self.process.pid)])
+
     def peak_memory_mib(self) -> float:
         """Peak resident memory of the largest process: the server, or one of its workers."""
         return max(peak_memory_mib(pid) for pid in [self.process.pid, *_children(self.process.pid)])
@@ -158,6 +171,16 @@ class Server:
 def _children(pid: int) -> list[int]:
     out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
     return [int(p) for p in out.split()]
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a running process."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return 0.0
+    fields = stat.rpartition(")")[2].split()  # after the command name, which may hold spaces
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def peak_memory_mib(pid: int) -> float:
@@ -187,6 +210,10 @@ class Load:
     p50_ms: float
     p99_ms: float
     errors: int
+    requests: int
+    # CPU time the server's processes spent per request: unlike requests/s,
+    # barely moved by what else the machine runs.
+    server_cpu_ms: float | None = None
 
 
 def _ms(value: str) -> float:
@@ -194,17 +221,16 @@ def _ms(value: str) -> float:
     return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-def wrk(url: str, headers: dict[str, str] | None = None, seconds: int = 10, connections: int = 16, warmup: int = 2) -> Load:
+def wrk(url: str, headers: dict[str, str] | None = None, seconds: int = 10, connections: int = 16) -> Load:
     """Requests per second and latency of ``url`` under ``connections`` concurrent connections."""
     if shutil.which("wrk") is None:
         raise RuntimeError("wrk is not installed (apt-get install wrk)")
     header_args = [arg for name, value in (headers or {}).items() for arg in ("-H", f"{name}: {value}")]
-    base = ["wrk", "-t", "2", "-c", str(connections), "--latency", *header_args]
-    if warmup:
-        subprocess.run(base + ["-d", f"{warmup}s", url], capture_output=True, check=True)
-    out = subprocess.run(base + ["-d", f"{seconds}s", url], capture_output=True, text=True, check=True).stdout
+    command = ["wrk", "-t", "2", "-c", str(connections), "-d", f"{seconds}s", "--latency", *header_args, url]
+    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     if "Latency Distribution" not in out:
         raise RuntimeError(f"wrk measured nothing at {url}:\n{out}")
+    requests_done = int(re.search(r"(\d+) requests in", out).group(1))
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     p50 = _ms(re.search(r"^\s*50%\s+(\S+)", out, re.M).group(1))
     p99 = _ms(re.search(r"^\s*99%\s+(\S+)", out, re.M).group(1))
@@ -213,4 +239,4 @@ def wrk(url: str, headers: dict[str, str] | None = None, seconds: int = 10, conn
     total_errors = int(errors.group(1)) if errors else 0
     if socket_errors:
         total_errors += sum(int(g) for g in socket_errors.groups())
-    return Load(rps, p50, p99, total_errors)
+    return Load(rps, p50, p99, total_errors, requests_done)
