@@ -10,13 +10,14 @@ from __future__ import annotations
 from typing import Any
 
 from .errors import APIError, Conflict, Invalid
-from .listing import Filter, Listing, Page
+from .listing import Argument, Filter, Listing, Page
 from .types import Money, Timestamp, money
 from .views import AUTHENTICATED, add_api_view, api_view
 
 __all__ = [
     "AUTHENTICATED",
     "APIError",
+    "Argument",
     "Conflict",
     "Filter",
     "Invalid",

@@ -73,6 +73,17 @@ class Filter:
         return LOOKUPS[self.lookup](self.column, value)
 
 
+@dataclasses.dataclass(frozen=True)
+class Argument:
+    """A query parameter the view reads itself (``query.arguments[name]``), not a
+    filter: checked and documented like one, for choices a plain clause cannot
+    make, such as whose records to list."""
+
+    type: Any = str
+    default: Any = None
+    description: str = ""
+
+
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
@@ -92,6 +103,7 @@ class Listing:
         default_ordering: str,
         search: Sequence[Any] = (),
         filters: dict[str, Filter] | None = None,
+        arguments: dict[str, Argument] | None = None,
         default_limit: int = 25,
         max_limit: int = 100,
     ) -> None:
@@ -100,16 +112,17 @@ class Listing:
         self.default_ordering = default_ordering
         self.search = list(search)
         self.filters = filters or {}
+        self.arguments = arguments or {}
         self.default_limit = default_limit
         self.max_limit = max_limit
-        self._adapters = {name: TypeAdapter(f.type) for name, f in self.filters.items()}
+        self._adapters = {name: TypeAdapter(f.type) for name, f in {**self.filters, **self.arguments}.items()}
 
     @property
     def parameters(self) -> list[str]:
         names = ["limit", "offset", "ordering"]
         if self.search:
             names.append("search")
-        return names + list(self.filters)
+        return names + list(self.filters) + list(self.arguments)
 
     def parse(self, request: Any) -> "ListQuery":
         params = request.GET
@@ -127,14 +140,16 @@ class Listing:
         if search and self.search:
             clauses.append(search_clause(search, self.search))
         for name, spec in self.filters.items():
-            if name not in params:
-                continue
-            try:
-                value = self._adapters[name].validate_strings(params[name])
-            except ValidationError as exc:
-                raise Invalid.field(name, exc.errors()[0]["msg"], "query") from None
-            clauses.append(spec.clause(value))
-        return ListQuery(request, self, limit, offset, order, clauses)
+            if name in params:
+                clauses.append(spec.clause(self._value(params, name)))
+        arguments = {name: self._value(params, name) if name in params else spec.default for name, spec in self.arguments.items()}
+        return ListQuery(request, self, limit, offset, order, clauses, arguments)
+
+    def _value(self, params: Any, name: str) -> Any:
+        try:
+            return self._adapters[name].validate_strings(params[name])
+        except ValidationError as exc:
+            raise Invalid.field(name, exc.errors()[0]["msg"], "query") from None
 
     @staticmethod
     def _int(params: Any, name: str, default: int, low: int, high: int) -> int:
@@ -175,8 +190,10 @@ class Listing:
         ]
         if self.search:
             params.append({"name": "search", "in": "query", "schema": {"type": "string"}})
-        for name, spec in self.filters.items():
+        for name, spec in {**self.filters, **self.arguments}.items():
             schema = self._adapters[name].json_schema()
+            if getattr(spec, "default", None) is not None:
+                schema = {**schema, "default": spec.default}
             params.append({"name": name, "in": "query", "description": spec.description, "schema": schema})
         return params
 
@@ -189,13 +206,23 @@ def _ordering_pattern(fields: dict[str, Any]) -> str:
 class ListQuery:
     """A parsed list request; ``page(stmt)`` runs it."""
 
-    def __init__(self, request: Any, listing: Listing, limit: int, offset: int, order: list[Any], clauses: list[Any]) -> None:
+    def __init__(
+        self,
+        request: Any,
+        listing: Listing,
+        limit: int,
+        offset: int,
+        order: list[Any],
+        clauses: list[Any],
+        arguments: dict[str, Any],
+    ) -> None:
         self.request = request
         self.listing = listing
         self.limit = limit
         self.offset = offset
         self.order = order
         self.clauses = clauses
+        self.arguments = arguments
 
     def filter(self, stmt: Select) -> Select:
         return stmt.where(and_(*self.clauses)) if self.clauses else stmt

@@ -20,10 +20,10 @@ from urllib.parse import quote
 
 from pyramid.httpexceptions import HTTPForbidden, HTTPNotFound
 from pyramid.response import FileResponse
-from sqlalchemy import or_, select, true
+from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from pyramidion.api import Conflict, Filter, Invalid, Listing, Page, api_view
+from pyramidion.api import Argument, Conflict, Filter, Invalid, Listing, Page, api_view
 from pyramidion.auth.models import User
 from pyramidion.db import utcnow
 
@@ -43,11 +43,7 @@ WITH_PEOPLE = (joinedload(Task.creator), selectinload(Task.performers))
 
 
 class Caller:
-    """The calling user and what they may do with a task.
-
-    Made once per request: Pyramid asks the security policy again on every
-    ``request.identity``, and each time costs a query.
-    """
+    """The calling user and what they may do with a task: the rules above, in code."""
 
     def __init__(self, request: Any) -> None:
         self.identity = request.identity
@@ -132,13 +128,14 @@ task_listing = Listing(
     },
     default_ordering="-due_date",
     search=[Task.name, lambda term: Task.performers.any(User.username.icontains(term, autoescape=True))],
-    filters={
-        # Read by the view, which needs the caller; allow-listed and documented here.
-        "scope": Filter(
-            lambda _scope: true(),
+    arguments={
+        "scope": Argument(
             Literal["mine", "all"],
-            description=f"mine (default): tasks you created or perform; all: every task (needs {VIEW_ALL})",
+            "mine",
+            f"mine: tasks you created or perform; all: every task (needs {VIEW_ALL})",
         ),
+    },
+    filters={
         "status": Filter(Task.status, Status),
         "due_after": Filter(Task.due_date, dt.date, "gte", "due on or after this date"),
         "due_before": Filter(Task.due_date, dt.date, "lte", "due on or before this date"),
@@ -155,7 +152,7 @@ def list_tasks(request: Any, query: Any) -> dict[str, Any]:
     """Tasks, latest due date first: yours by default, every task with ``?scope=all``."""
     caller = Caller(request)
     stmt = select(Task).options(*WITH_PEOPLE)
-    if request.GET.get("scope", "mine") == "mine":
+    if query.arguments["scope"] == "mine":
         stmt = stmt.where(_mine(caller.user.id))
     else:
         _require(caller.holds(VIEW_ALL), f"listing every task requires the permission {VIEW_ALL!r}")

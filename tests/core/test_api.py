@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import urllib.parse
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import select
 
 from pyramidion import hookimpl
-from pyramidion.api import Filter, Listing, Money, Page, Timestamp, money
+from pyramidion.api import Argument, Filter, Listing, Money, Page, Timestamp, money
 from pyramidion.auth.models import User
 
 # -- a plugin using the toolkit ------------------------------------------------------
@@ -35,6 +35,7 @@ members = Listing(
         "joined_after": Filter(User.created_at, Timestamp, "gte"),
         "name_contains": Filter(User.username, str, "contains"),
     },
+    arguments={"whose": Argument(Literal["everyone", "mine"], "everyone", "mine: only yourself")},
     default_limit=2,
     max_limit=5,
 )
@@ -42,7 +43,10 @@ members = Listing(
 
 def list_members(request: Any, query: Any) -> dict[str, Any]:
     """Users as a plugin would list its things."""
-    return query.page(select(User))
+    stmt = select(User)
+    if query.arguments["whose"] == "mine":  # an argument the view applies, knowing the caller
+        stmt = stmt.where(User.id == request.identity.user.id)
+    return query.page(stmt)
 
 
 class Price(BaseModel):
@@ -195,6 +199,15 @@ def test_search_and_filters(api, headers, five_members):
     assert get_list(api, headers, "?search=r&active=true").json["count"] == 2  # carol, frank
     details = error_of(get_list(api, headers, "?active=maybe", status=422), 422)["details"]
     assert details[0]["field"] == "active"
+
+
+def test_a_list_argument_is_checked_documented_and_defaulted(api, headers, five_members):
+    assert get_list(api, headers, "?limit=5").json["count"] == 5  # default: everyone
+    assert [m["username"] for m in get_list(api, headers, "?whose=mine").json["results"]] == ["alice"]
+    assert error_of(get_list(api, headers, "?whose=theirs", status=422), 422)["details"][0]["field"] == "whose"
+    parameters = api.get("/api/openapi.json").json["paths"]["/api/apitest/members"]["get"]["parameters"]
+    whose = next(p for p in parameters if p["name"] == "whose")
+    assert whose["schema"]["enum"] == ["everyone", "mine"] and whose["schema"]["default"] == "everyone"
 
 
 def test_unknown_query_parameter_is_422_naming_it(api, headers):
