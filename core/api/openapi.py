@@ -125,7 +125,11 @@ def build_document(registry: Any) -> dict[str, Any]:
                 content["application/x-www-form-urlencoded"] = {"schema": body_schema}
             operation["requestBody"] = {"required": True, "content": content}
             operation["responses"]["400"] = _error(400)
-        if op.body is not None or op.query is not None:
+        if op.upload is not None:
+            file_field = {"type": "string", "contentMediaType": "application/octet-stream"}
+            upload_schema = {"type": "object", "required": [op.upload], "properties": {op.upload: file_field}}
+            operation["requestBody"] = {"required": True, "content": {"multipart/form-data": {"schema": upload_schema}}}
+        if op.body is not None or op.query is not None or op.upload is not None:
             operation["responses"]["422"] = _error(422)
         if protected:
             operation["security"] = [{"bearerAuth": []}, {"apiKey": []}]

@@ -264,6 +264,7 @@ def add_comment(request: Any, body: CommentIn) -> Comment:
     request_method="POST",
     response=AttachmentOut,
     status=201,
+    upload="file",
     responses={413: "File too large", 415: "File type not allowed"},
 )
 def upload_attachment(request: Any) -> Attachment:

@@ -71,3 +71,11 @@ def test_deleting_an_attachment_or_its_task_removes_the_files(create_task, tasks
     assert len(_stored_files(tasks_settings)) == 1
     tasks_app.delete(f"/api/tasks/{task['id']}", headers=login(alice), status=204)
     assert _stored_files(tasks_settings) == []
+
+
+def test_the_upload_is_documented_as_a_multipart_file(app):
+    operation = app.get("/api/openapi.json").json["paths"]["/api/tasks/{id}/attachments"]["post"]
+    schema = operation["requestBody"]["content"]["multipart/form-data"]["schema"]
+    assert schema["required"] == ["file"]
+    assert schema["properties"]["file"]["contentMediaType"] == "application/octet-stream"
+    assert "422" in operation["responses"]  # a request without the file
