@@ -1,4 +1,4 @@
-"""users, groups, sessions, API keys
+"""users, groups, sessions, API keys, failed attempts
 
 Revision ID: 0001
 Revises: 
@@ -27,16 +27,17 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_auth_group')),
     sa.UniqueConstraint('name', name=op.f('uq_auth_group_name'))
     )
-    op.create_table('auth_login_attempt',
+    op.create_table('auth_failed_attempt',
     sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('username', sa.String(length=150), nullable=False),
+    sa.Column('scope', sa.String(length=50), nullable=False),
+    sa.Column('name', sa.String(length=150), nullable=False),
     sa.Column('address', sa.String(length=64), nullable=False),
     sa.Column('at', pyramidion.db.UTCDateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_auth_login_attempt'))
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_auth_failed_attempt'))
     )
-    with op.batch_alter_table('auth_login_attempt', schema=None) as batch_op:
-        batch_op.create_index('ix_auth_login_attempt_address_at', ['address', 'at'], unique=False)
-        batch_op.create_index('ix_auth_login_attempt_username_at', ['username', 'at'], unique=False)
+    with op.batch_alter_table('auth_failed_attempt', schema=None) as batch_op:
+        batch_op.create_index('ix_auth_failed_attempt_scope_address_at', ['scope', 'address', 'at'], unique=False)
+        batch_op.create_index('ix_auth_failed_attempt_scope_name_at', ['scope', 'name', 'at'], unique=False)
 
     op.create_table('auth_user',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -127,10 +128,10 @@ def downgrade() -> None:
 
     op.drop_table('auth_api_key')
     op.drop_table('auth_user')
-    with op.batch_alter_table('auth_login_attempt', schema=None) as batch_op:
-        batch_op.drop_index('ix_auth_login_attempt_username_at')
-        batch_op.drop_index('ix_auth_login_attempt_address_at')
+    with op.batch_alter_table('auth_failed_attempt', schema=None) as batch_op:
+        batch_op.drop_index('ix_auth_failed_attempt_scope_name_at')
+        batch_op.drop_index('ix_auth_failed_attempt_scope_address_at')
 
-    op.drop_table('auth_login_attempt')
+    op.drop_table('auth_failed_attempt')
     op.drop_table('auth_group')
     

@@ -118,16 +118,17 @@ class APIKey(Base):
     user: Mapped[User] = relationship()
 
 
-class LoginAttempt(Base):
-    """Failed logins, counted per username and per address to slow guessing."""
+class FailedAttempt(Base):
+    """A refused attempt (a login, a plugin's credentials), see :mod:`.throttle`."""
 
-    __tablename__ = "auth_login_attempt"
+    __tablename__ = "auth_failed_attempt"
     __table_args__ = (
-        Index("ix_auth_login_attempt_username_at", "username", "at"),
-        Index("ix_auth_login_attempt_address_at", "address", "at"),
+        Index("ix_auth_failed_attempt_scope_name_at", "scope", "name", "at"),
+        Index("ix_auth_failed_attempt_scope_address_at", "scope", "address", "at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    username: Mapped[str] = mapped_column(String(150))
+    scope: Mapped[str] = mapped_column(String(50))
+    name: Mapped[str] = mapped_column(String(150))
     address: Mapped[str] = mapped_column(String(64))
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

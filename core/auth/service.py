@@ -10,12 +10,13 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from pydantic import Field
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import select, update
 
 from ..db import utcnow
 from ..settings import Section, section
-from .models import APIKey, LoginAttempt, RefreshToken, Session, User
+from .models import APIKey, RefreshToken, Session, User
 from .policy import hash_secret
+from .throttle import Throttle
 
 
 class AuthSettings(Section):
@@ -44,33 +45,9 @@ class Passwords:
         return stored is not None
 
 
-class TooManyAttempts(Exception):
-    def __init__(self, retry_after: int) -> None:
-        super().__init__("too many failed logins; try again later")
-        self.retry_after = retry_after
-
-
-def check_login_rate(request: Any, username: str) -> None:
+def login_throttle(request: Any) -> Throttle:
     config: AuthSettings = request.registry.auth_settings
-    since = utcnow() - dt.timedelta(seconds=config.login_window)
-    address = request.client_addr or "unknown"
-    # Two separate counts: one guesser trying many names from one address, and
-    # many addresses trying one name, each hit the limit on their own.
-    by_username, by_address = request.db.execute(
-        select(
-            func.count().filter(LoginAttempt.username == username),
-            func.count().filter(LoginAttempt.address == address),
-        ).where(LoginAttempt.at >= since, (LoginAttempt.username == username) | (LoginAttempt.address == address))
-    ).one()
-    if max(by_username, by_address) >= config.login_max_failures:
-        raise TooManyAttempts(config.login_window)
-
-
-def record_failed_login(request: Any, username: str) -> None:
-    request.db.add(LoginAttempt(username=username, address=request.client_addr or "unknown"))
-    # Old attempts no longer count; drop them as we go so the table stays small.
-    horizon = utcnow() - dt.timedelta(seconds=request.registry.auth_settings.login_window)
-    request.db.execute(delete(LoginAttempt).where(LoginAttempt.at < horizon))
+    return Throttle("login", config.login_max_failures, config.login_window)
 
 
 def authenticate(request: Any, username: str, password: str) -> User | None:

@@ -17,15 +17,14 @@ from ..db import utcnow
 from .models import APIKey, Group, GroupPermission, User
 from .service import (
     RefreshRejected,
-    TooManyAttempts,
     authenticate,
-    check_login_rate,
     create_api_key,
+    login_throttle,
     logout as logout_session,
-    record_failed_login,
     rotate,
     start_session,
 )
+from .throttle import TooManyAttempts
 
 ADMIN = "auth.admin"
 
@@ -179,14 +178,15 @@ def register(request: Any, body: RegisterIn) -> User:
 @api_view("auth.token", request_method="POST", body=Credentials, form=True, response=TokenPair, permission=NO_PERMISSION_REQUIRED, responses={401: "Wrong username or password", 429: "Too many failed logins"})
 def token(request: Any, body: Credentials) -> Any:
     """Log in: exchange a username and password for an access and a refresh token."""
+    throttle = login_throttle(request)
     try:
-        check_login_rate(request, body.username)
+        throttle.check(request.db, body.username, request.client_addr)
     except TooManyAttempts as exc:
         return error_response(429, str(exc), headers={"Retry-After": str(exc.retry_after)})
     user = authenticate(request, body.username, body.password)
     if user is None:
         # Returned, not raised, so the failed attempt is committed and counts.
-        record_failed_login(request, body.username)
+        throttle.record(request.db, body.username, request.client_addr)
         return error_response(401, "wrong username or password", headers={"WWW-Authenticate": 'Bearer realm="api"'})
     return start_session(request, user)
 

@@ -7,7 +7,6 @@ simulated robot, ``pyramidion robot-sim`` (``sim.py``). See ``README.md``.
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -72,13 +71,9 @@ def pyramidion_realtime(session: Any) -> None:
 
 @periodic_task(crontab(minute="17"))
 def purge_join_records(request: Any) -> None:
-    """Hourly: spent and expired join tokens, and refused token requests older than the window."""
-    config = robots_settings(request.registry.settings)
-    now = utcnow()
+    """Hourly: spent and expired join tokens."""
     token = models.JoinToken
-    request.db.execute(delete(token).where(or_(token.expires_at < now, token.used_at.is_not(None))))
-    failure = models.TokenFailure
-    request.db.execute(delete(failure).where(failure.at < now - dt.timedelta(seconds=config.token_failure_window)))
+    request.db.execute(delete(token).where(or_(token.expires_at < utcnow(), token.used_at.is_not(None))))
 
 
 @hookimpl

@@ -15,11 +15,12 @@ import hmac
 import secrets
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, select, update
 
+from pyramidion.auth.throttle import Throttle
 from pyramidion.db import utcnow
 
-from .models import JoinToken, Robot, TokenFailure
+from .models import JoinToken, Robot
 from .settings import RobotsSettings
 
 SECRET_BYTES = 32
@@ -43,12 +44,6 @@ def rotate_secret(db: Any, robot: Robot) -> str:
     return secret
 
 
-class TooManyFailures(Exception):
-    def __init__(self, retry_after: int) -> None:
-        super().__init__("too many refused token requests; try again later")
-        self.retry_after = retry_after
-
-
 class WrongCredentials(Exception):
     """Serial or secret wrong; deliberately not saying which."""
 
@@ -56,24 +51,17 @@ class WrongCredentials(Exception):
 def issue_token(db: Any, config: RobotsSettings, serial: str, secret: str, address: str) -> tuple[str, Robot]:
     """A join token for the robot ``serial`` if ``secret`` is its secret.
 
-    Raises :class:`TooManyFailures` once the serial or the address reached the
-    limit of refused requests in the window (even with the right secret: a
-    guesser must not learn when they hit it), :class:`WrongCredentials` for a
-    wrong serial or secret, recording the failure (the caller commits it).
+    Raises :class:`~pyramidion.auth.throttle.TooManyAttempts` once the serial
+    or the address reached the limit of refused requests in the window,
+    :class:`WrongCredentials` for a wrong serial or secret, recording the
+    refusal (the caller commits it).
     """
-    since = utcnow() - dt.timedelta(seconds=config.token_failure_window)
-    failures = db.execute(
-        select(
-            func.count().filter(TokenFailure.serial == serial),
-            func.count().filter(TokenFailure.address == address),
-        ).where(TokenFailure.at >= since, or_(TokenFailure.serial == serial, TokenFailure.address == address))
-    ).one()
-    if max(failures) >= config.token_max_failures:
-        raise TooManyFailures(config.token_failure_window)
+    throttle = Throttle("robots.token", config.token_max_failures, config.token_failure_window)
+    throttle.check(db, serial, address)
     robot = db.scalar(select(Robot).where(Robot.serial == serial))
     # Compared even for an unknown serial, so timing does not tell serials apart.
     if not hmac.compare_digest(robot.secret_hash if robot else digest(""), digest(secret)) or robot is None:
-        db.add(TokenFailure(serial=serial, address=address))
+        throttle.record(db, serial, address)
         raise WrongCredentials()
     token = secrets.token_urlsafe(SECRET_BYTES)
     db.add(JoinToken(robot_id=robot.id, token_hash=digest(token), expires_at=utcnow() + dt.timedelta(seconds=config.token_ttl)))

@@ -113,20 +113,6 @@ class JoinToken(Base):
     used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
-class TokenFailure(Base):
-    """A refused ``POST /api/robots/token``, counted per serial and per address to slow guessing."""
-
-    __tablename__ = "robots_token_failure"
-    __table_args__ = (
-        Index("ix_robots_token_failure_serial_at", "serial", "at"),
-        Index("ix_robots_token_failure_address_at", "address", "at"),
-    )
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    serial: Mapped[str] = mapped_column(String(100))
-    address: Mapped[str] = mapped_column(String(64))
-    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
-
 
 class Connection(Base):
     """A WAMP session of a robot, open now as far as the router told the backend."""

@@ -21,11 +21,12 @@ from sqlalchemy.orm import joinedload
 from pyramidion.api import Conflict, Filter, Invalid, Listing, Page, Timestamp, api_view
 from pyramidion.api.errors import error_response
 from pyramidion.auth.models import User
+from pyramidion.auth.throttle import TooManyAttempts
 from pyramidion.db import utcnow
 from pyramidion.realtime import realtime_settings
 
 from .access import MANAGE, robots_of
-from .credentials import TooManyFailures, WrongCredentials, issue_token, new_secret, rotate_secret
+from .credentials import WrongCredentials, issue_token, new_secret, rotate_secret
 from .models import Command, CommandStatus, Frame, FrameType, Robot, RobotState, Share
 from .realtime import command_message, command_topic
 from .schemas import (
@@ -192,7 +193,7 @@ def join_token(request: Any, body: TokenIn) -> Any:
     config = robots_settings(request.registry.settings)
     try:
         token, _ = issue_token(request.db, config, body.serial, body.secret, request.client_addr or "unknown")
-    except TooManyFailures as exc:
+    except TooManyAttempts as exc:
         return error_response(429, str(exc), headers={"Retry-After": str(exc.retry_after)})
     except WrongCredentials:
         # Returned, not raised, so the recorded failure is committed and counts.

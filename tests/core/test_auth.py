@@ -11,7 +11,7 @@ import jwt
 import pytest
 from sqlalchemy import func, select
 
-from pyramidion.auth.models import APIKey, LoginAttempt, Session as AuthSession, User
+from pyramidion.auth.models import APIKey, FailedAttempt, Session as AuthSession, User
 
 ME = "/api/auth/me"
 
@@ -333,7 +333,7 @@ def test_failed_logins_for_one_username_are_limited_from_any_address(limited, ma
     # Another user from a fresh address is not affected.
     make_user("bob")
     assert log_in(limited, "bob", **from_address("10.0.1.1")).status_int == 200
-    assert db.scalar(select(func.count()).select_from(LoginAttempt).where(LoginAttempt.username == "alice")) == 3
+    assert db.scalar(select(func.count()).select_from(FailedAttempt).where(FailedAttempt.name == "alice")) == 3
 
 
 def test_failed_logins_from_one_address_are_limited_for_any_username(limited, make_user):

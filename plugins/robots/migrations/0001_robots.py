@@ -18,17 +18,6 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.create_table('robots_token_failure',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('serial', sa.String(length=100), nullable=False),
-    sa.Column('address', sa.String(length=64), nullable=False),
-    sa.Column('at', pyramidion.db.UTCDateTime(timezone=True), nullable=False),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_robots_token_failure'))
-    )
-    with op.batch_alter_table('robots_token_failure', schema=None) as batch_op:
-        batch_op.create_index('ix_robots_token_failure_address_at', ['address', 'at'], unique=False)
-        batch_op.create_index('ix_robots_token_failure_serial_at', ['serial', 'at'], unique=False)
-
     op.create_table('robots_robot',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('serial', sa.String(length=100), nullable=False),
@@ -146,8 +135,3 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_robots_robot_owner_id'))
 
     op.drop_table('robots_robot')
-    with op.batch_alter_table('robots_token_failure', schema=None) as batch_op:
-        batch_op.drop_index('ix_robots_token_failure_serial_at')
-        batch_op.drop_index('ix_robots_token_failure_address_at')
-
-    op.drop_table('robots_token_failure')

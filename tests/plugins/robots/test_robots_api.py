@@ -136,3 +136,11 @@ def test_position_history_is_paginated_and_bounded_in_time(app, register_robot, 
     ranged = app.get(url, {"since": "2026-01-01T12:00:01Z", "until": "2026-01-01T13:00:03+01:00", "ordering": "timestamp"}, headers=as_operator).json
     assert [p["frame_id"] for p in ranged["results"]] == [1, 2, 3]
     app.get(url, {"since": "yesterday"}, headers=as_operator, status=422)
+
+
+def test_refused_token_requests_do_not_count_against_logins(app, make_user):
+    """Robots and people share the core's throttle, each in a scope of its own."""
+    for _ in range(12):
+        app.post_json("/api/robots/token", {"serial": "nobody", "secret": "wrong"}, status=(401, 429))
+    make_user("alice")
+    assert app.post_json("/api/auth/token", {"username": "alice", "password": "password123"}).status_int == 200
