@@ -1,8 +1,8 @@
 """Benchmark: wallet purchases per second through the bar API, then a ledger check.
 
-    PYTHONWARNINGS=ignore .venv/bin/python bench/bar.py [--clients 16] [--seconds 10]
+    PYTHONWARNINGS=ignore .venv/bin/python -m bench.bar [--clients 16] [--seconds 10]
 
-A scratch database (``pyramidion_bench_bar``) on the PostgreSQL server named by
+A scratch database (``bench.common.scratch_database``) on the PostgreSQL server named by
 ``PYRAMIDION_BENCH_DATABASE_URL`` (default
 ``postgresql://postgres@127.0.0.1:5432/test``) is created, migrated and
 dropped again. The app (bar plugin only) runs under waitress on 127.0.0.1 in a
@@ -22,9 +22,7 @@ from __future__ import annotations
 import argparse
 import logging
 import multiprocessing
-import os
 import random
-import socket
 import sys
 import threading
 import time
@@ -33,25 +31,13 @@ from decimal import Decimal
 from typing import Any
 
 import requests
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import func, select
 
-DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/test"
-SCRATCH = "pyramidion_bench_bar"
+from .common import free_port, scratch_database
+
 PRICE = Decimal("2.20")
 START_BALANCE = Decimal("1000.00")
 PASSWORD = "bench-password"
-
-
-def scratch_database(server_url: str, create: bool) -> str:
-    url = make_url(server_url).set(drivername="postgresql+psycopg")
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{SCRATCH}" WITH (FORCE)'))
-        if create:
-            conn.execute(text(f'CREATE DATABASE "{SCRATCH}"'))
-    admin.dispose()
-    return url.set(database=SCRATCH).render_as_string(hide_password=False)
 
 
 def app_settings(database_url: str, clients: int) -> dict[str, Any]:
@@ -112,12 +98,6 @@ def serve(settings: dict[str, Any], port: int, threads: int) -> None:
 
     logging.getLogger("waitress.queue").setLevel(logging.ERROR)  # "task queue depth" is expected under load
     waitress_serve(make_app(settings), host="127.0.0.1", port=port, threads=threads, _quiet=True)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def wait_until_up(base: str, deadline: float) -> None:
@@ -203,23 +183,22 @@ def main() -> None:
     parser.add_argument("--wallets", type=int, default=64)
     args = parser.parse_args()
 
-    database_url = scratch_database(os.environ.get("PYRAMIDION_BENCH_DATABASE_URL", DEFAULT_URL), create=True)
-    settings = app_settings(database_url, args.clients)
-    holders, product = arrange(settings, args.wallets)
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    server = multiprocessing.get_context("spawn").Process(target=serve, args=(settings, port, args.clients), daemon=True)
-    server.start()
-    try:
-        wait_until_up(base, time.monotonic() + 60)
-        login = requests.post(f"{base}/api/auth/token", json={"username": "seller", "password": PASSWORD}, timeout=10)
-        login.raise_for_status()
-        confirmed, statuses, elapsed = run_clients(base, login.json()["access"], holders, product, args.clients, args.seconds)
-    finally:
-        server.terminate()
-        server.join(timeout=10)
-    lost, double, problems = check_ledger(database_url, confirmed)
-    scratch_database(os.environ.get("PYRAMIDION_BENCH_DATABASE_URL", DEFAULT_URL), create=False)
+    with scratch_database("postgresql") as database_url:
+        settings = app_settings(database_url, args.clients)
+        holders, product = arrange(settings, args.wallets)
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        server = multiprocessing.get_context("spawn").Process(target=serve, args=(settings, port, args.clients), daemon=True)
+        server.start()
+        try:
+            wait_until_up(base, time.monotonic() + 60)
+            login = requests.post(f"{base}/api/auth/token", json={"username": "seller", "password": PASSWORD}, timeout=10)
+            login.raise_for_status()
+            confirmed, statuses, elapsed = run_clients(base, login.json()["access"], holders, product, args.clients, args.seconds)
+        finally:
+            server.terminate()
+            server.join(timeout=10)
+        lost, double, problems = check_ledger(database_url, confirmed)
 
     purchases = sum(confirmed.values())
     unexpected = {status: n for status, n in statuses.items() if status != 201}

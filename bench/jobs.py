@@ -6,7 +6,7 @@ every host's result stored. Plain Nornir runs the same template over the same
 hosts from SimpleInventory YAML files. Both use the threaded runner with the
 same number of workers; each side's best of a few rounds counts.
 
-    .venv/bin/python bench/jobs.py [--hosts 1000] [--rounds 3]
+    .venv/bin/python -m bench.jobs [--hosts 1000] [--rounds 3]
 
 Prints ``jobs: platform 1.23 s, plain nornir 1.05 s, overhead 17% (target <= 25%)``.
 """

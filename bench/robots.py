@@ -1,9 +1,9 @@
 """Benchmark: robot data frames acknowledged and stored per second, through the real router.
 
-    PYTHONWARNINGS=ignore .venv/bin/python bench/robots.py [--robots 50] [--seconds 10]
+    PYTHONWARNINGS=ignore .venv/bin/python -m bench.robots [--robots 50] [--seconds 10]
         [--batch 20] [--processes 1] [--database sqlite|postgresql]
 
-A scratch database (a SQLite file, or ``pyramidion_bench_robots`` on the
+A scratch database (a SQLite file, or a database on the
 PostgreSQL server named by ``PYRAMIDION_BENCH_DATABASE_URL``) is migrated and
 given ``--robots`` robots. A Crossbar router (configured as ``pyramidion router
 start`` does) and the backend (``pyramidion realtime``) run as processes of
@@ -33,7 +33,6 @@ import asyncio
 import datetime as dt
 import multiprocessing
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -41,36 +40,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-# Run as a script, this folder comes first on sys.path, and bench/http.py would
-# shadow the standard library's http (which requests and autobahn import).
-sys.path[:] = [entry for entry in sys.path if Path(entry or ".").resolve() != Path(__file__).resolve().parent]
+from .common import free_port, scratch_database
 
 TARGET = 5000
-DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
-SCRATCH = "pyramidion_bench_robots"
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def scratch_database(kind: str, folder: Path, create: bool = True) -> str:
-    if kind == "sqlite":
-        return f"sqlite:///{folder / 'bench.sqlite'}"
-    from sqlalchemy import create_engine, make_url, text
-
-    url = make_url(os.environ.get("PYRAMIDION_BENCH_DATABASE_URL", DEFAULT_POSTGRES)).set(drivername="postgresql+psycopg")
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{SCRATCH}" WITH (FORCE)'))
-        if create:
-            conn.execute(text(f'CREATE DATABASE "{SCRATCH}"'))
-    admin.dispose()
-    return url.set(database=SCRATCH).render_as_string(hide_password=False)
 
 
 def bench_settings(database_url: str, port: int, node_dir: Path, threads: int) -> dict[str, str]:
@@ -268,10 +242,10 @@ def main() -> None:
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, scratch_database(args.database) as database_url:
         folder = Path(tmp)
         port = free_port()
-        settings = bench_settings(scratch_database(args.database, folder), port, folder / "router", args.threads)
+        settings = bench_settings(database_url, port, folder / "router", args.threads)
         tokens = arrange(settings, args.robots)
         router = start_router(settings, folder / "router")
         backend = start_backend(write_ini(folder, settings))
@@ -302,8 +276,6 @@ def main() -> None:
         order = [i for share in [list(range(len(tokens)))[n::args.processes] for n in range(args.processes)] for i in share]
         ids = robot_ids(settings)
         stored = stored_frames(settings)
-        if args.database == "postgresql":
-            scratch_database(args.database, folder, create=False)
 
     for phase, (batch, _) in enumerate(phases):
         acked = {ids[i]: set(robot_outcomes[phase][0]) for i, robot_outcomes in zip(order, outcomes)}
