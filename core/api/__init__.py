@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .errors import APIError, Conflict, Invalid
+from .errors import APIError, Conflict, Invalid, ensure_unique
 from .listing import Argument, Filter, Listing, Page
 from .types import Money, Timestamp, money
 from .views import AUTHENTICATED, add_api_view, api_view
@@ -27,6 +27,7 @@ __all__ = [
     "Timestamp",
     "add_api_view",
     "api_view",
+    "ensure_unique",
     "money",
 ]
 

@@ -15,6 +15,7 @@ from pyramid.httpexceptions import HTTPException
 from pyramid.exceptions import PredicateMismatch
 from pyramid.response import Response
 from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
+from sqlalchemy import select
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
 from .render import dumps
@@ -47,6 +48,23 @@ class Conflict(APIError):
     """409: the input clashes with what is stored (a duplicate unique value, a book out on loan)."""
 
     status = 409
+
+
+def ensure_unique(db: Any, column: Any, value: Any, *where: Any, exclude: Any = None, field: str | None = None) -> None:
+    """Raise :class:`Conflict` (409) when a row other than ``exclude`` (the
+    primary key of the row being changed) holds ``value`` in ``column``.
+
+    ``where`` narrows the rows that count (names unique per inventory, say).
+    The database's unique constraint still backs it: a race between this
+    check and the insert is the 409 of :func:`integrity_error`.
+    """
+    key = column.parent.primary_key[0]
+    query = select(key).where(column == value, *where)
+    if exclude is not None:
+        query = query.where(key != exclude)
+    if db.scalar(query.limit(1)) is not None:
+        name = field or column.key
+        raise Conflict(f"{name} {value!r} is already taken", [{"field": name, "location": "body", "message": "already taken"}])
 
 
 def error_response(status: int, message: str, details: Iterable[Any] = (), headers: dict[str, str] | None = None) -> Response:

@@ -11,7 +11,7 @@ from pyramid.httpexceptions import HTTPForbidden, HTTPNotFound
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from ..api import Conflict, Invalid, Listing, Page, api_view
+from ..api import Invalid, Listing, Page, api_view, ensure_unique
 from ..api.errors import error_response
 from ..db import utcnow
 from .models import APIKey, Group, GroupPermission, User
@@ -152,23 +152,13 @@ class APIKeyCreated(APIKeyOut):
 # -- login and tokens --------------------------------------------------------
 
 
-def _unique_user(db: Any, username: str | None, email: str | None, exclude: int | None = None) -> None:
-    if username is not None:
-        other = db.scalar(select(User.id).where(User.username == username))
-        if other is not None and other != exclude:
-            raise Conflict("username already taken", [{"field": "username", "message": "already taken"}])
-    if email is not None:
-        other = db.scalar(select(User.id).where(User.email == email))
-        if other is not None and other != exclude:
-            raise Conflict("email already registered", [{"field": "email", "message": "already registered"}])
-
-
 @api_view("auth.register", request_method="POST", body=RegisterIn, response=UserOut, status=201, permission=NO_PERMISSION_REQUIRED, responses={409: "Username or email taken"})
 def register(request: Any, body: RegisterIn) -> User:
     """Create an account."""
     if not request.registry.auth_settings.registration_open:
         raise HTTPForbidden("registration is closed")
-    _unique_user(request.db, body.username, body.email)
+    ensure_unique(request.db, User.username, body.username)
+    ensure_unique(request.db, User.email, body.email)
     user = User(username=body.username, email=body.email, password_hash=request.registry.passwords.hash(body.password))
     request.db.add(user)
     request.db.flush()
@@ -260,7 +250,8 @@ def list_users(request: Any, query: Any) -> dict[str, Any]:
 @api_view("users", request_method="POST", body=UserCreate, response=UserDetail, status=201, permission=ADMIN, responses={409: "Username or email taken"})
 def create_user(request: Any, body: UserCreate) -> User:
     """Create a user (administrators)."""
-    _unique_user(request.db, body.username, body.email)
+    ensure_unique(request.db, User.username, body.username)
+    ensure_unique(request.db, User.email, body.email)
     user = User(
         username=body.username,
         email=body.email,
@@ -283,7 +274,8 @@ def get_user(request: Any) -> User:
 def update_user(request: Any, body: UserUpdate) -> User:
     """Change a user: email, password, active flag, superuser flag, groups (administrators)."""
     user = _user(request)
-    _unique_user(request.db, None, body.email, exclude=user.id)
+    if body.email is not None:
+        ensure_unique(request.db, User.email, body.email, exclude=user.id)
     if body.email is not None:
         user.email = body.email
     if body.password is not None:
@@ -324,12 +316,6 @@ def _group(request: Any) -> Group:
     return group
 
 
-def _unique_group(db: Any, name: str, exclude: int | None = None) -> None:
-    other = db.scalar(select(Group.id).where(Group.name == name))
-    if other is not None and other != exclude:
-        raise Conflict("group name already taken", [{"field": "name", "message": "already taken"}])
-
-
 @api_view("groups", response=list[GroupOut], permission=ADMIN)
 def list_groups(request: Any) -> list[Group]:
     """All groups with their permissions (administrators)."""
@@ -339,7 +325,7 @@ def list_groups(request: Any) -> list[Group]:
 @api_view("groups", request_method="POST", body=GroupIn, response=GroupOut, status=201, permission=ADMIN, responses={409: "Name taken"})
 def create_group(request: Any, body: GroupIn) -> Group:
     """Create a group (administrators)."""
-    _unique_group(request.db, body.name)
+    ensure_unique(request.db, Group.name, body.name)
     group = Group(
         name=body.name,
         description=body.description,
@@ -361,7 +347,7 @@ def update_group(request: Any, body: GroupUpdate) -> Group:
     """Rename a group or replace its permissions (administrators)."""
     group = _group(request)
     if body.name is not None:
-        _unique_group(request.db, body.name, exclude=group.id)
+        ensure_unique(request.db, Group.name, body.name, exclude=group.id)
         group.name = body.name
     if body.description is not None:
         group.description = body.description

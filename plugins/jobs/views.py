@@ -12,7 +12,7 @@ from pyramid.httpexceptions import HTTPNotFound
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from pyramidion.api import Conflict, Filter, Invalid, Listing, Page, api_view
+from pyramidion.api import Conflict, Filter, Invalid, Listing, Page, api_view, ensure_unique
 from pyramidion.db import utcnow
 
 from . import schemas as s
@@ -48,14 +48,6 @@ def _member(request: Any, model: type[InventoryHost] | type[InventoryGroup]) -> 
         what = "host" if model is InventoryHost else "group"
         raise HTTPNotFound(f"no {what} {name!r} in inventory {inventory.id}")
     return row
-
-
-def _unique(request: Any, model: type, field: str, value: str, *where: Any, exclude: int | None = None) -> None:
-    query = select(model.id).where(getattr(model, field) == value, *where)
-    if exclude is not None:
-        query = query.where(model.id != exclude)
-    if request.db.scalar(query) is not None:
-        raise Conflict(f"{field} {value!r} is taken", [{"field": field, "location": "body", "message": "already exists"}])
 
 
 # -- templates -------------------------------------------------------------------------
@@ -105,7 +97,7 @@ def list_inventories(request: Any, query: Any) -> dict[str, Any]:
 @api_view("jobs.inventories", request_method="POST", body=s.InventoryIn, response=s.InventoryOut, status=201, permission="jobs.inventory")
 def create_inventory(request: Any, body: s.InventoryIn) -> Inventory:
     """Create an empty inventory."""
-    _unique(request, Inventory, "name", body.name)
+    ensure_unique(request.db, Inventory.name, body.name)
     inventory = Inventory(name=body.name, description=body.description, created_by_id=_user_id(request))
     inventory.defaults = InventoryDefaults(data={})
     request.db.add(inventory)
@@ -116,7 +108,7 @@ def create_inventory(request: Any, body: s.InventoryIn) -> Inventory:
 @api_view("jobs.inventory_import", request_method="POST", body=s.InventoryImport, response=s.ImportOut, status=201, permission="jobs.inventory")
 def import_inventory(request: Any, body: s.InventoryImport) -> dict[str, Any]:
     """Create an inventory from Nornir SimpleInventory YAML (hosts, groups, defaults)."""
-    _unique(request, Inventory, "name", body.name)
+    ensure_unique(request.db, Inventory.name, body.name)
     inventory = Inventory(name=body.name, description=body.description, created_by_id=_user_id(request))
     request.db.add(inventory)
     try:
@@ -140,7 +132,7 @@ def change_inventory(request: Any, body: s.InventoryPatch) -> Inventory:
     """Rename or describe an inventory."""
     inventory = _inventory(request)
     if body.name is not None:
-        _unique(request, Inventory, "name", body.name, exclude=inventory.id)
+        ensure_unique(request.db, Inventory.name, body.name, exclude=inventory.id)
         inventory.name = body.name
     if body.description is not None:
         inventory.description = body.description
@@ -243,7 +235,7 @@ def list_groups(request: Any, query: Any) -> dict[str, Any]:
 
 def _create_member(request: Any, model: type[InventoryHost] | type[InventoryGroup], body: s.MemberIn) -> InventoryHost | InventoryGroup:
     inventory = _inventory(request)
-    _unique(request, model, "name", body.name, model.inventory_id == inventory.id)
+    ensure_unique(request.db, model.name, body.name, model.inventory_id == inventory.id)
     row = model(inventory_id=inventory.id, name=body.name, data={})
     set_element_fields(row, body.element_values(), request.registry.jobs_cipher)
     request.db.add(row)
@@ -255,7 +247,7 @@ def _create_member(request: Any, model: type[InventoryHost] | type[InventoryGrou
 def _change_member(request: Any, model: type[InventoryHost] | type[InventoryGroup], body: s.MemberPatch) -> InventoryHost | InventoryGroup:
     row = _member(request, model)
     if body.name is not None and body.name != row.name:
-        _unique(request, model, "name", body.name, model.inventory_id == row.inventory_id)
+        ensure_unique(request.db, model.name, body.name, model.inventory_id == row.inventory_id)
         row.name = body.name
     set_element_fields(row, body.element_values(), request.registry.jobs_cipher)
     if body.groups is not None:
@@ -447,7 +439,7 @@ def list_presets(request: Any, query: Any) -> dict[str, Any]:
 @api_view("jobs.presets", request_method="POST", body=s.PresetIn, response=s.PresetOut, status=201, permission="jobs.run")
 def create_preset(request: Any, body: s.PresetIn) -> Preset:
     """Save a launch configuration (templates with sensitive parameters cannot be saved)."""
-    _unique(request, Preset, "name", body.name)
+    ensure_unique(request.db, Preset.name, body.name)
     preset = _fill_preset(request, Preset(created_by_id=_user_id(request)), body)
     request.db.add(preset)
     request.db.flush()
@@ -464,7 +456,7 @@ def show_preset(request: Any) -> Preset:
 def replace_preset(request: Any, body: s.PresetIn) -> Preset:
     """Replace a preset."""
     preset = _get(request, Preset, int(request.matchdict["id"]), "preset")
-    _unique(request, Preset, "name", body.name, exclude=preset.id)
+    ensure_unique(request.db, Preset.name, body.name, exclude=preset.id)
     return _fill_preset(request, preset, body)
 
 
@@ -511,7 +503,7 @@ def list_schedules(request: Any, query: Any) -> dict[str, Any]:
 @api_view("jobs.schedules", request_method="POST", body=s.ScheduleIn, response=s.ScheduleOut, status=201, permission="jobs.run")
 def create_schedule(request: Any, body: s.ScheduleIn) -> Schedule:
     """Schedule a preset."""
-    _unique(request, Schedule, "name", body.name)
+    ensure_unique(request.db, Schedule.name, body.name)
     schedule = _fill_schedule(request, Schedule(created_by_id=_user_id(request)), body)
     request.db.add(schedule)
     request.db.flush()
@@ -528,7 +520,7 @@ def show_schedule(request: Any) -> Schedule:
 def replace_schedule(request: Any, body: s.ScheduleIn) -> Schedule:
     """Replace a schedule; its next run is worked out again when its timing changed."""
     schedule = _get(request, Schedule, int(request.matchdict["id"]), "schedule")
-    _unique(request, Schedule, "name", body.name, exclude=schedule.id)
+    ensure_unique(request.db, Schedule.name, body.name, exclude=schedule.id)
     return _fill_schedule(request, schedule, body)
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import exists, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager
 
-from pyramidion.api import Conflict, Filter, Invalid, Listing, Page, api_view
+from pyramidion.api import Conflict, Filter, Invalid, Listing, Page, api_view, ensure_unique
 from pyramidion.auth.models import User
 from pyramidion.db import utcnow
 
@@ -62,12 +62,6 @@ def _book(request: Any) -> Book:
     return book
 
 
-def _unique_name(db: Any, name: str, exclude: int | None = None) -> None:
-    other = db.scalar(select(Book.id).where(Book.name == name))
-    if other is not None and other != exclude:
-        raise Conflict("a book with this name exists", [{"field": "name", "message": "already taken"}])
-
-
 @api_view("rentals.books", query=books_listing, response=Page[BookOut])
 def list_books(request: Any, query: Any) -> dict[str, Any]:
     """Books, with whether each is on the shelf; search by name, author and description."""
@@ -77,7 +71,7 @@ def list_books(request: Any, query: Any) -> dict[str, Any]:
 @api_view("rentals.books", request_method="POST", body=BookIn, response=BookOut, status=201, permission=STAFF, responses={409: "Name taken"})
 def create_book(request: Any, body: BookIn) -> Book:
     """Add a book (staff)."""
-    _unique_name(request.db, body.name)
+    ensure_unique(request.db, Book.name, body.name)
     book = Book(**body.model_dump())
     request.db.add(book)
     request.db.flush()
@@ -96,7 +90,7 @@ def update_book(request: Any, body: BookUpdate) -> Book:
     book = _book(request)
     changes = body.model_dump(exclude_unset=True)
     if changes.get("name") is not None:
-        _unique_name(request.db, changes["name"], exclude=book.id)
+        ensure_unique(request.db, Book.name, changes["name"], exclude=book.id)
     for field, value in changes.items():
         setattr(book, field, value)
     request.db.flush()

@@ -18,7 +18,7 @@ from pyramid.security import NO_PERMISSION_REQUIRED
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
-from pyramidion.api import Conflict, Filter, Invalid, Listing, Page, Timestamp, api_view
+from pyramidion.api import Conflict, Filter, Invalid, Listing, Page, Timestamp, api_view, ensure_unique
 from pyramidion.api.errors import error_response
 from pyramidion.auth.models import User
 from pyramidion.auth.throttle import TooManyAttempts
@@ -114,8 +114,7 @@ def my_robots(request: Any) -> list[Robot]:
 )
 def register_robot(request: Any, body: RobotIn) -> dict[str, Any]:
     """Register a robot; its secret is in this answer and nowhere else."""
-    if request.db.scalar(select(Robot.id).where(Robot.serial == body.serial)):
-        raise Conflict("a robot with this serial exists", [{"field": "serial", "message": "already taken"}])
+    ensure_unique(request.db, Robot.serial, body.serial)
     owner = _user(request, body.owner_id, "owner_id") if body.owner_id is not None else request.identity.user
     secret, secret_hash = new_secret()
     robot = Robot(serial=body.serial, name=body.name, owner=owner, secret_hash=secret_hash)

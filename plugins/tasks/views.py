@@ -23,7 +23,7 @@ from pyramid.response import FileResponse
 from sqlalchemy import or_, select
 from sqlalchemy.orm import joinedload, selectinload
 
-from pyramidion.api import Argument, Conflict, Filter, Invalid, Listing, Page, api_view
+from pyramidion.api import Argument, Conflict, Filter, Invalid, Listing, Page, api_view, ensure_unique
 from pyramidion.auth.models import User
 from pyramidion.db import utcnow
 
@@ -102,12 +102,6 @@ def _users(request: Any, ids: list[int], field: str) -> list[User]:
     return users
 
 
-def _unique_name(request: Any, name: str, exclude: int | None = None) -> None:
-    other = request.db.scalar(select(Task.id).where(Task.name == name))
-    if other is not None and other != exclude:
-        raise Conflict("a task with this name exists", [{"field": "name", "location": "body", "message": "already taken"}])
-
-
 # -- tasks --------------------------------------------------------------------
 
 
@@ -163,7 +157,7 @@ def list_tasks(request: Any, query: Any) -> dict[str, Any]:
 def create_task(request: Any, body: TaskIn) -> Task:
     """Create a task; you are its creator. Its people are mailed."""
     me = request.identity.user
-    _unique_name(request, body.name)
+    ensure_unique(request.db, Task.name, body.name)
     task = Task(
         name=body.name,
         specification=body.specification,
@@ -199,7 +193,7 @@ def update_task(request: Any, body: TaskUpdate) -> Task:
         task.performers = _users(request, body.performer_ids, "performer_ids")
         changed.append("performers")
     if body.name is not None and body.name != task.name:
-        _unique_name(request, body.name, exclude=task.id)
+        ensure_unique(request.db, Task.name, body.name, exclude=task.id)
     for field in ("name", "specification", "due_date", "status"):
         value = getattr(body, field)
         if value is not None and value != getattr(task, field):

@@ -274,3 +274,16 @@ def test_numbers_beyond_what_the_database_stores_are_refused_not_a_500(app, head
     assert details[0]["field"] == "offset"
     # SQLite cannot even bind such an id (422); PostgreSQL compares it and finds nothing (404).
     assert app.get("/api/users/99999999999999999999999", headers=admin, expect_errors=True).status_int in (404, 422)
+
+
+def test_a_duplicate_is_409_naming_the_field_and_changing_nothing(app, make_user, login, db):
+    from pyramidion.auth.models import Group
+
+    admin = login(make_user("root", superuser=True))
+    app.post_json("/api/groups", {"name": "bar staff"}, headers=admin, status=201)
+    other = app.post_json("/api/groups", {"name": "kitchen"}, headers=admin, status=201).json
+    duplicate = app.post_json("/api/groups", {"name": "bar staff"}, headers=admin, status=409).json["error"]
+    assert duplicate["details"] == [{"field": "name", "location": "body", "message": "already taken"}]
+    app.patch_json(f"/api/groups/{other['id']}", {"name": "bar staff"}, headers=admin, status=409)
+    app.patch_json(f"/api/groups/{other['id']}", {"name": "kitchen"}, headers=admin, status=200)  # its own name is fine
+    assert sorted(db.scalars(select(Group.name).where(Group.name.in_(["bar staff", "kitchen"])))) == ["bar staff", "kitchen"]

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
-from pyramidion.api import Conflict, Filter, Invalid, Listing, Page, api_view
+from pyramidion.api import Filter, Invalid, Listing, Page, api_view, ensure_unique
 
 from ..access import MANAGE, SELL, get_or_404
 from ..models import Category, Product, Stock, StockMutation
@@ -25,12 +25,6 @@ from ..schemas import (
 )
 
 
-def _unique_name(request: Any, model: Any, name: str, exclude: int | None = None) -> None:
-    other = request.db.scalar(select(model.id).where(model.name == name))
-    if other is not None and other != exclude:
-        raise Conflict("name already taken", [{"field": "name", "message": "already taken"}])
-
-
 # -- stock ---------------------------------------------------------------------------
 
 
@@ -44,7 +38,7 @@ def list_stock(request: Any) -> list[Stock]:
           responses={409: "Name taken"})
 def create_stock(request: Any, body: StockIn) -> Stock:
     """Add a stock, empty (bar managers); deliveries are mutations."""
-    _unique_name(request, Stock, body.name)
+    ensure_unique(request.db, Stock.name, body.name)
     stock = Stock(**body.model_dump())
     request.db.add(stock)
     request.db.flush()
@@ -125,7 +119,7 @@ def list_products(request: Any, query: Any) -> dict[str, Any]:
           responses={409: "Name taken"})
 def create_product(request: Any, body: ProductIn) -> Product:
     """Add a product (bar managers)."""
-    _unique_name(request, Product, body.name)
+    ensure_unique(request.db, Product.name, body.name)
     _check_stock(request, body.stock_id)
     product = Product(**body.model_dump(exclude={"category_ids"}), categories=_categories(request, body.category_ids))
     request.db.add(product)
@@ -149,7 +143,7 @@ def update_product(request: Any, body: ProductPatch) -> Product:
         if required in changes and changes[required] is None:
             raise Invalid.field(required, "may not be null")
     if "name" in changes:
-        _unique_name(request, Product, changes["name"], exclude=product.id)
+        ensure_unique(request.db, Product.name, changes["name"], exclude=product.id)
     if "stock_id" in changes:
         _check_stock(request, changes["stock_id"])
     if "category_ids" in changes:
@@ -173,7 +167,7 @@ def list_categories(request: Any) -> list[Category]:
           permission=MANAGE, responses={409: "Name taken"})
 def create_category(request: Any, body: CategoryIn) -> Category:
     """Add a category (bar managers); products join it through their ``category_ids``."""
-    _unique_name(request, Category, body.name)
+    ensure_unique(request.db, Category.name, body.name)
     category = Category(**body.model_dump(), products=[])
     request.db.add(category)
     request.db.flush()
@@ -186,7 +180,7 @@ def update_category(request: Any, body: CategoryPatch) -> Category:
     """Rename or describe a category (bar managers)."""
     category = get_or_404(request, Category)
     if body.name is not None:
-        _unique_name(request, Category, body.name, exclude=category.id)
+        ensure_unique(request.db, Category.name, body.name, exclude=category.id)
     for field, value in body.model_dump(exclude_unset=True, exclude_none=True).items():
         setattr(category, field, value)
     request.db.flush()

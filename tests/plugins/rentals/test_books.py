@@ -34,7 +34,7 @@ def test_book_names_are_unique(app, add_book, as_librarian):
     add_book("Dune")
     other = add_book("Emma")
     duplicate = app.post_json("/api/rentals/v1/books", {"name": "Dune"}, headers=as_librarian, status=409).json
-    assert duplicate["error"]["details"] == [{"field": "name", "message": "already taken"}]
+    assert duplicate["error"]["details"] == [{"field": "name", "location": "body", "message": "already taken"}]
     app.patch_json(f"/api/rentals/v1/books/{other['id']}", {"name": "Dune"}, headers=as_librarian, status=409)
 
 
