@@ -1,0 +1,48 @@
+"""An installed copy (``pip install .``, not editable) holds everything the checkout runs."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+FOLDERS = {"core": "pyramidion", **{f"plugins/{p.name}": f"pyramidion_{p.name}" for p in (ROOT / "plugins").iterdir() if p.is_dir()}}
+
+
+@pytest.fixture(scope="module")
+def wheel_files(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
+    # Built from a copy: setuptools would reuse what an earlier build left in build/.
+    source = tmp_path_factory.mktemp("source") / "pyramidion"
+    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(".git", ".venv", "var", "build", "*.egg-info", "__pycache__", ".hypothesis"))
+    out = tmp_path_factory.mktemp("wheel")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w", str(out), str(source)],
+        check=True,
+    )
+    (wheel,) = out.glob("pyramidion-*.whl")
+    return set(zipfile.ZipFile(wheel).namelist())
+
+
+def _installed_name(source: Path) -> str:
+    relative = source.relative_to(ROOT)
+    for folder, package in FOLDERS.items():
+        if relative.is_relative_to(folder):
+            return str(Path(package) / relative.relative_to(folder))
+    raise AssertionError(f"{relative} is in no package folder")
+
+
+def test_every_module_and_migration_is_in_the_wheel(wheel_files: set[str]) -> None:
+    sources = [path for folder in FOLDERS for path in (ROOT / folder).rglob("*.py") if "__pycache__" not in path.parts]
+    missing = sorted(_installed_name(path) for path in sources if _installed_name(path) not in wheel_files)
+    assert missing == []
+
+
+def test_the_alembic_environment_and_core_revisions_are_in_the_wheel(wheel_files: set[str]) -> None:
+    shared = {name.split("/data/", 1)[1] for name in wheel_files if ".data/data/" in name}
+    expected = {f"share/pyramidion/alembic/{p.relative_to(ROOT / 'alembic')}" for p in (ROOT / "alembic").rglob("*") if p.is_file() and "__pycache__" not in p.parts}
+    assert expected <= shared
