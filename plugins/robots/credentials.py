@@ -31,8 +31,12 @@ def digest(value: str) -> str:
 
 
 def new_secret() -> tuple[str, str]:
-    """A fresh secret and the hash to store."""
-    secret = secrets.token_urlsafe(SECRET_BYTES)
+    """A fresh secret and the hash to store.
+
+    Hexadecimal: a URL-safe secret may begin with "-", which a command line
+    (``robot-sim --secret ...``) takes for an option.
+    """
+    secret = secrets.token_hex(SECRET_BYTES)
     return secret, digest(secret)
 
 

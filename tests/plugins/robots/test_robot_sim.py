@@ -32,8 +32,7 @@ class Sim:
     """A running ``pyramidion robot-sim``; its output (stdout and stderr) is collected line by line."""
 
     def __init__(self, url: str, robot: dict[str, Any], options: tuple[str, ...]) -> None:
-        # --secret=X, not --secret X: one secret in 64 starts with "-", which argparse would take for an option.
-        command = [str(PYRAMIDION), "robot-sim", "--serial", robot["serial"], f"--secret={robot['secret']}", "--url", url, *options]
+        command = [str(PYRAMIDION), "robot-sim", "--serial", robot["serial"], "--secret", robot["secret"], "--url", url, *options]
         self.process = subprocess.Popen(
             command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"}
         )

@@ -144,3 +144,12 @@ def test_refused_token_requests_do_not_count_against_logins(app, make_user):
         app.post_json("/api/robots/token", {"serial": "nobody", "secret": "wrong"}, status=(401, 429))
     make_user("alice")
     assert app.post_json("/api/auth/token", {"username": "alice", "password": "password123"}).status_int == 200
+
+
+def test_a_secret_can_be_typed_on_a_command_line():
+    """``robot-sim --secret X`` must never see X as an option: no secret begins with "-"."""
+    from pyramidion_robots.credentials import new_secret
+
+    secrets = [new_secret()[0] for _ in range(200)]
+    assert not any(secret.startswith("-") for secret in secrets)
+    assert len(set(secrets)) == 200 and min(map(len, secrets)) >= 64
