@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Annotated, Any
 
@@ -56,3 +57,15 @@ def _aware(value: dt.datetime) -> dt.datetime:
 
 # A timestamp with its time zone, normalised to UTC.
 Timestamp = Annotated[dt.datetime, AfterValidator(_aware)]
+
+
+def _known_zone(name: str) -> str:
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{name!r} is not a time zone name") from None
+    return name
+
+
+# An IANA time zone name ("Europe/Zurich"), checked against the zone database.
+TimeZoneName = Annotated[str, AfterValidator(_known_zone)]

@@ -6,7 +6,6 @@ permissions and tasks.
 
 from __future__ import annotations
 
-import zoneinfo
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from pydantic import Field, field_validator
 from sqlalchemy import select
 
 from pyramidion import hookimpl
+from pyramidion.api import TimeZoneName
 from pyramidion.settings import Section, section
 
 from . import models  # noqa: F401  (the tables must be known to migrations)
@@ -23,7 +23,7 @@ from .access import MANAGE, MEMBER, SELL, TOP_UP
 
 class BarSettings(Section):
     wallet_minimum_balance: Decimal = Field(Decimal("0.00"), alias="wallet.minimum_balance", decimal_places=2)
-    time_zone: str = Field("UTC", description="days and months of the revenue overview")
+    time_zone: TimeZoneName = Field("UTC", description="days and months of the revenue overview")
     mollie_api_key: str = Field("", alias="mollie.api_key", description="empty: online top-ups are off")
     mollie_api_url: str = Field("https://api.mollie.com", alias="mollie.api_url")
     mollie_public_url: str = Field(
@@ -32,15 +32,6 @@ class BarSettings(Section):
     members_url: str = Field("", alias="members.url", description="login endpoint of the member database; empty: off")
     members_token: str = Field("", alias="members.token")
     members_timeout: float = Field(5.0, alias="members.timeout", gt=0)
-
-    @field_validator("time_zone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        try:
-            zoneinfo.ZoneInfo(value)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"{value!r} is not a time zone name") from None
-        return value
 
     @field_validator("mollie_api_key")
     @classmethod

@@ -287,3 +287,14 @@ def test_a_duplicate_is_409_naming_the_field_and_changing_nothing(app, make_user
     app.patch_json(f"/api/groups/{other['id']}", {"name": "bar staff"}, headers=admin, status=409)
     app.patch_json(f"/api/groups/{other['id']}", {"name": "kitchen"}, headers=admin, status=200)  # its own name is fine
     assert sorted(db.scalars(select(Group.name).where(Group.name.in_(["bar staff", "kitchen"])))) == ["bar staff", "kitchen"]
+
+
+def test_a_time_zone_name_is_checked_against_the_zone_database():
+    from pydantic import TypeAdapter, ValidationError
+
+    from pyramidion.api import TimeZoneName
+
+    zone = TypeAdapter(TimeZoneName)
+    assert zone.validate_python("Europe/Zurich") == "Europe/Zurich"
+    with pytest.raises(ValidationError, match="'Mars/Base' is not a time zone name"):
+        zone.validate_python("Mars/Base")
