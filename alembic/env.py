@@ -8,19 +8,18 @@ autogenerate and check see only the tables it owns.
 from __future__ import annotations
 
 from alembic import context
-
 from pyramidion.db import Base
 
 config = context.config
 source = config.attributes["source"]
 
 
-def include_object(obj, name, type_, reflected, compare_to):  # noqa: ANN001, ANN201  (Alembic's signature)
+def include_object(obj, name, type_, reflected, compare_to):
     table = obj if type_ == "table" else getattr(obj, "table", None)
     return table is None or source.owns(table.name)
 
 
-def include_name(name, type_, parent_names):  # noqa: ANN001, ANN201
+def include_name(name, type_, parent_names):
     if type_ == "table":
         return source.owns(name)
     return True

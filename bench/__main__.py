@@ -35,7 +35,9 @@ def run_script(name: str, seconds: int) -> list[str]:
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         # A session of its own, so a script that overruns is stopped with every server it started.
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=err, text=True, start_new_session=True)
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=out, stderr=err, text=True, start_new_session=True
+        )
         deadline = time.monotonic() + SCRIPT_TIME_LIMIT
         # Reaped here rather than by Popen: wait4 also tells the peak resident
         # memory of the largest process of the script's tree (itself, or a
@@ -64,8 +66,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("names", nargs="*", metavar="name", help=f"benchmarks to run: {', '.join(ALL)} (default: all)")
     parser.add_argument("--seconds", type=int, default=10, help="duration of each load (default 10)")
-    parser.add_argument("--server", choices=[PRODUCTION, *SERVERS], default=PRODUCTION,
-                        help="WSGI server of http and auth (default: production.ini's [server:main])")
+    parser.add_argument(
+        "--server",
+        choices=[PRODUCTION, *SERVERS],
+        default=PRODUCTION,
+        help="WSGI server of http and auth (default: production.ini's [server:main])",
+    )
     args = parser.parse_args()
     unknown = sorted(set(args.names) - set(ALL))
     if unknown:  # not argparse's choices: with nargs="*" they refuse an empty list

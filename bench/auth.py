@@ -35,7 +35,11 @@ def _measure(server_kind: str, seconds: int, plugins: str, **settings: str) -> l
             jwt = server.load("/api/auth/me", headers, seconds)
             memory = server.peak_memory_mib()
     ratio = jwt.requests_per_second / anonymous.requests_per_second
-    verdict = f"(target >= {TARGET:.0%}) {'ok' if ratio >= TARGET else 'MISSED'}" if plugins == "core alone" else "(no target)"
+    verdict = (
+        f"(target >= {TARGET:.0%}) {'ok' if ratio >= TARGET else 'MISSED'}"
+        if plugins == "core alone"
+        else "(no target)"
+    )
     errors = f", {jwt.errors + anonymous.errors} ERRORS" if jwt.errors or anonymous.errors else ""
     return [
         f"auth {plugins} ({server_kind}): /api/auth/me with JWT {jwt.requests_per_second:.0f} req/s "

@@ -67,8 +67,12 @@ def arrange(settings: dict[str, Any], wallets: int) -> tuple[list[int], int]:
     manager = transaction.TransactionManager(explicit=True)
     with manager:
         db = transactional_session(registry.db_session_factory, manager)
-        seller = User(username="seller", email="seller@bench.example", password_hash=registry.passwords.hash(PASSWORD),
-                      groups=[Group(name="bench-sellers", grants=[GroupPermission(permission="bar.sell")])])
+        seller = User(
+            username="seller",
+            email="seller@bench.example",
+            password_hash=registry.passwords.hash(PASSWORD),
+            groups=[Group(name="bench-sellers", grants=[GroupPermission(permission="bar.sell")])],
+        )
         db.add(seller)
         db.flush()
         db.add(Personnel(user_id=seller.id, nickname="Seller"))
@@ -110,7 +114,9 @@ def wait_until_up(base: str, deadline: float) -> None:
     raise SystemExit("bar bench: the server did not start")
 
 
-def run_clients(base: str, token: str, holders: list[int], product: int, clients: int, seconds: float) -> tuple[Counter, Counter, float]:
+def run_clients(
+    base: str, token: str, holders: list[int], product: int, clients: int, seconds: float
+) -> tuple[Counter, Counter, float]:
     """Buy until time is up; returns (confirmed purchases per wallet, statuses, elapsed seconds)."""
     confirmed: Counter = Counter()
     statuses: Counter = Counter()
@@ -127,7 +133,11 @@ def run_clients(base: str, token: str, holders: list[int], product: int, clients
             go.wait()
             while time.monotonic() < stop_at[0]:
                 holder = rng.choice(holders)
-                body = {"payment_method": "wallet", "holder_id": holder, "lines": [{"product_id": product, "quantity": 1}]}
+                body = {
+                    "payment_method": "wallet",
+                    "holder_id": holder,
+                    "lines": [{"product_id": product, "quantity": 1}],
+                }
                 try:
                     status = http.post(f"{base}/api/bar/purchases", json=body, timeout=30).status_code
                 except requests.RequestException:
@@ -152,17 +162,23 @@ def run_clients(base: str, token: str, holders: list[int], product: int, clients
 
 def check_ledger(database_url: str, confirmed: Counter) -> tuple[int, int, list[str]]:
     """(lost, double, other problems) comparing confirmed purchases with the ledger and balances."""
-    from pyramidion.db import make_engine
     from sqlalchemy.orm import Session
 
+    from pyramidion.db import make_engine
     from pyramidion_bar.models import Holder, LedgerEntry, LedgerKind
     from pyramidion_bar.wallet import ledger_mismatches
 
     engine = make_engine({"sqlalchemy.url": database_url})
     with Session(engine) as db:
-        booked = Counter(dict(db.execute(
-            select(LedgerEntry.holder_id, func.count()).where(LedgerEntry.kind == LedgerKind.purchase).group_by(LedgerEntry.holder_id)
-        ).all()))
+        booked = Counter(
+            dict(
+                db.execute(
+                    select(LedgerEntry.holder_id, func.count())
+                    .where(LedgerEntry.kind == LedgerKind.purchase)
+                    .group_by(LedgerEntry.holder_id)
+                ).all()
+            )
+        )
         balances = dict(db.execute(select(Holder.id, Holder.balance)).all())
         problems = [f"wallet {h}: balance {b} but ledger {t}" for h, b, t in ledger_mismatches(db)]
     engine.dispose()
@@ -188,13 +204,19 @@ def main() -> None:
         holders, product = arrange(settings, args.wallets)
         port = free_port()
         base = f"http://127.0.0.1:{port}"
-        server = multiprocessing.get_context("spawn").Process(target=serve, args=(settings, port, args.clients), daemon=True)
+        server = multiprocessing.get_context("spawn").Process(
+            target=serve, args=(settings, port, args.clients), daemon=True
+        )
         server.start()
         try:
             wait_until_up(base, time.monotonic() + 60)
-            login = requests.post(f"{base}/api/auth/token", json={"username": "seller", "password": PASSWORD}, timeout=10)
+            login = requests.post(
+                f"{base}/api/auth/token", json={"username": "seller", "password": PASSWORD}, timeout=10
+            )
             login.raise_for_status()
-            confirmed, statuses, elapsed = run_clients(base, login.json()["access"], holders, product, args.clients, args.seconds)
+            confirmed, statuses, elapsed = run_clients(
+                base, login.json()["access"], holders, product, args.clients, args.seconds
+            )
         finally:
             server.terminate()
             server.join(timeout=10)
@@ -203,8 +225,10 @@ def main() -> None:
     purchases = sum(confirmed.values())
     unexpected = {status: n for status, n in statuses.items() if status != 201}
     verdict = "ok" if not (lost or double or problems) else "NOT ok"
-    print(f"bar: {purchases / elapsed:.0f} purchases/s ({args.clients} clients, postgresql), "
-          f"ledger {verdict}: {lost} lost, {double} double")
+    print(
+        f"bar: {purchases / elapsed:.0f} purchases/s ({args.clients} clients, postgresql), "
+        f"ledger {verdict}: {lost} lost, {double} double"
+    )
     if unexpected:
         print(f"bar: answers other than 201: {unexpected}", file=sys.stderr)
     for problem in problems[:20]:

@@ -16,9 +16,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 import requests
 from sqlalchemy import create_engine, make_url, text
@@ -121,16 +121,19 @@ class Server:
         address = "listen" if "waitress" in section["use"] else "bind"
         section[address] = f"127.0.0.1:{self.port}"
         served = self.ini.with_name(f"{self.ini.stem}-{self.port}.ini")
-        served.write_text(self.ini.read_text() + "\n[server:main]\n" + "".join(f"{k} = {v}\n" for k, v in section.items()))
+        served.write_text(
+            self.ini.read_text() + "\n[server:main]\n" + "".join(f"{k} = {v}\n" for k, v in section.items())
+        )
         return served
 
-    def __enter__(self) -> "Server":
+    def __enter__(self) -> Server:
         # PYTHONPATH: the bare app is bench.bare, and pserve does not look in the working directory.
         env = {**os.environ, "PYTHONWARNINGS": "ignore", "PYTHONPATH": str(ROOT)}
         self.log = self.ini.with_name(f"server-{self.port}.log")
         with open(self.log, "wb") as log:
-            self.process = subprocess.Popen([str(BIN / "pserve"), str(self._served_ini())], cwd=ROOT, env=env,
-                                            stdout=subprocess.DEVNULL, stderr=log)
+            self.process = subprocess.Popen(
+                [str(BIN / "pserve"), str(self._served_ini())], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log
+            )
         deadline = time.monotonic() + 60
         while True:
             try:

@@ -36,7 +36,10 @@ TARGET = 0.25
 
 
 def hosts_yaml(count: int) -> str:
-    return "".join(f"host-{i:04d}:\n  hostname: 10.{i // 256}.{i % 256}.1\n  platform: ios\n  groups: [core]\n" for i in range(count))
+    return "".join(
+        f"host-{i:04d}:\n  hostname: 10.{i // 256}.{i % 256}.1\n  platform: ios\n  groups: [core]\n"
+        for i in range(count)
+    )
 
 
 GROUPS_YAML = "core:\n  data: {role: core}\n"

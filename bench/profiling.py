@@ -30,12 +30,16 @@ PATHS = {"list": "/api/tasks?limit=10", "detail": "/api/tasks/{task_id}", "me": 
 
 def seeded_app(database_url: str) -> tuple[TestApp, dict[str, str], int]:
     """The tasks app with figure 1's data: (app, headers of the caller, id of the task with comments)."""
-    settings = app_settings(database_url, **{"pyramidion.plugins.enabled": "tasks", "tasks.smtp.port": "1", "tasks.notify.retries": "0"})
+    settings = app_settings(
+        database_url, **{"pyramidion.plugins.enabled": "tasks", "tasks.smtp.port": "1", "tasks.notify.retries": "0"}
+    )
     migrated(settings)
     app = TestApp(make_app(settings))
 
     def login(name: str) -> tuple[dict[str, str], int]:
-        app.post_json("/api/auth/register", {"username": name, "email": f"{name}@example.com", "password": "password123"})
+        app.post_json(
+            "/api/auth/register", {"username": name, "email": f"{name}@example.com", "password": "password123"}
+        )
         token = app.post_json("/api/auth/token", {"username": name, "password": "password123"}).json["access"]
         headers = {"Authorization": f"Bearer {token}"}
         return headers, app.get("/api/auth/me", headers=headers).json["id"]
@@ -44,7 +48,11 @@ def seeded_app(database_url: str) -> tuple[TestApp, dict[str, str], int]:
     performers = [login(name)[1] for name in ("pia", "per")]
     due = dt.date.today() + dt.timedelta(days=30)
     for number in range(30):
-        body = {"name": f"task {number}", "due_date": (due + dt.timedelta(days=number)).isoformat(), "performer_ids": performers}
+        body = {
+            "name": f"task {number}",
+            "due_date": (due + dt.timedelta(days=number)).isoformat(),
+            "performer_ids": performers,
+        }
         task_id = app.post_json("/api/tasks", body, headers=headers).json["id"]
     for number in range(20):
         app.post_json(f"/api/tasks/{task_id}/comments", {"text": f"comment {number}"}, headers=headers)
@@ -98,8 +106,10 @@ def main() -> None:
         if profiler is not None:
             profiler.stop()
             print(profiler.output_text(color=False, show_all=args.all))
-        print(f"profile {args.endpoint} ({args.database}): {args.requests / elapsed:.0f} requests/s in one thread, in process; "
-              f"{cpu / args.requests * 1000:.2f} ms of this process's CPU per request")
+        print(
+            f"profile {args.endpoint} ({args.database}): {args.requests / elapsed:.0f} requests/s in one thread, in process; "
+            f"{cpu / args.requests * 1000:.2f} ms of this process's CPU per request"
+        )
         app.app.registry.db_engine.dispose()
 
 

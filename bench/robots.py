@@ -91,7 +91,13 @@ def start_router(settings: dict[str, str], node_dir: Path) -> subprocess.Popen:
     import requests
 
     from pyramidion.realtime import realtime_settings
-    from pyramidion.realtime.router import crossbar_venv, router_config, router_installed, start_command, write_node_config
+    from pyramidion.realtime.router import (
+        crossbar_venv,
+        router_config,
+        router_installed,
+        start_command,
+        write_node_config,
+    )
 
     if not router_installed():
         raise SystemExit(f"robots: the router is not installed in {crossbar_venv()}: run `pyramidion router install`")
@@ -113,16 +119,38 @@ def start_router(settings: dict[str, str], node_dir: Path) -> subprocess.Popen:
 def start_backend(ini: Path) -> subprocess.Popen:
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     log = open(ini.parent / "backend.log", "ab")
-    return subprocess.Popen([str(BIN / "pyramidion"), "realtime", str(ini)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    return subprocess.Popen(
+        [str(BIN / "pyramidion"), "realtime", str(ini)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+    )
 
 
 def write_ini(folder: Path, settings: dict[str, str]) -> Path:
     ini = folder / "bench.ini"
     lines = ["[app:main]", "use = egg:pyramidion", *(f"{key} = {value}" for key, value in settings.items())]
-    lines += ["", "[loggers]", "keys = root", "", "[handlers]", "keys = console", "", "[formatters]", "keys = generic", "",
-              "[logger_root]", "level = WARN", "handlers = console", "", "[handler_console]", "class = StreamHandler",
-              "args = (sys.stderr,)", "level = NOTSET", "formatter = generic", "", "[formatter_generic]",
-              "format = %(asctime)s %(levelname)-5.5s [%(name)s] %(message)s"]
+    lines += [
+        "",
+        "[loggers]",
+        "keys = root",
+        "",
+        "[handlers]",
+        "keys = console",
+        "",
+        "[formatters]",
+        "keys = generic",
+        "",
+        "[logger_root]",
+        "level = WARN",
+        "handlers = console",
+        "",
+        "[handler_console]",
+        "class = StreamHandler",
+        "args = (sys.stderr,)",
+        "level = NOTSET",
+        "formatter = generic",
+        "",
+        "[formatter_generic]",
+        "format = %(asctime)s %(levelname)-5.5s [%(name)s] %(message)s",
+    ]
     ini.write_text("\n".join(lines) + "\n")
     return ini
 
@@ -148,7 +176,10 @@ def run_robots(
 
     def frame(frame_id: int) -> dict[str, Any]:
         return {
-            "id": frame_id, "type": 1, "state": "auto", "timestamp": dt.datetime.now(dt.timezone.utc).isoformat(),
+            "id": frame_id,
+            "type": 1,
+            "state": "auto",
+            "timestamp": dt.datetime.now(dt.UTC).isoformat(),
             "data": {"speed": 0.5, "position_x": frame_id * 0.01, "position_y": 1.0, "angle_theta": 0.1},
         }
 
@@ -256,7 +287,7 @@ def main() -> None:
             start_at = time.time() + 3 + args.robots * 0.02  # everyone joined by then
             # The second phase starts once the first one's last calls have come back.
             phases = [(1, start_at), (args.batch, start_at + args.seconds + 2)]
-            shares = [tokens[n::args.processes] for n in range(args.processes)]
+            shares = [tokens[n :: args.processes] for n in range(args.processes)]
             workers = [
                 multiprocessing.Process(target=run_robots, args=(n, url, realm, share, phases, args.seconds, results))
                 for n, share in enumerate(shares)
@@ -273,7 +304,9 @@ def main() -> None:
                 process.terminate()
                 process.wait(timeout=30)
         # Robots were spread over processes in a known order: token i belongs to the i-th robot by serial.
-        order = [i for share in [list(range(len(tokens)))[n::args.processes] for n in range(args.processes)] for i in share]
+        order = [
+            i for share in [list(range(len(tokens)))[n :: args.processes] for n in range(args.processes)] for i in share
+        ]
         ids = robot_ids(settings)
         stored = stored_frames(settings)
 

@@ -17,6 +17,8 @@ def user_token(base_url: str, username: str = "bench", password: str = "bench-pa
         json={"username": username, "email": f"{username}@example.com", "password": password},
         timeout=10,
     )
-    response = requests.post(f"{base_url}/api/auth/token", json={"username": username, "password": password}, timeout=10)
+    response = requests.post(
+        f"{base_url}/api/auth/token", json={"username": username, "password": password}, timeout=10
+    )
     response.raise_for_status()
     return response.json()["access"]

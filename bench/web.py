@@ -22,8 +22,19 @@ from pathlib import Path
 
 import requests
 
-from .common import (BIN, PRODUCTION, ROOT, SERVERS, Load, Server, app_settings, free_port, peak_memory_mib,
-                     scratch_database, write_ini)
+from .common import (
+    BIN,
+    PRODUCTION,
+    ROOT,
+    SERVERS,
+    Load,
+    Server,
+    app_settings,
+    free_port,
+    peak_memory_mib,
+    scratch_database,
+    write_ini,
+)
 from .setup import migrated, user_token
 
 TARGET = 0.50
@@ -35,27 +46,37 @@ def _seed(base: str, headers: dict[str, str]) -> int:
     performer_ids = []
     for name in ("pia", "per"):
         token = user_token(base, name, "password123")
-        performer_ids.append(requests.get(f"{base}/api/auth/me", headers={"Authorization": f"Bearer {token}"}, timeout=10).json()["id"])
+        performer_ids.append(
+            requests.get(f"{base}/api/auth/me", headers={"Authorization": f"Bearer {token}"}, timeout=10).json()["id"]
+        )
     due = dt.date.today() + dt.timedelta(days=30)
     task_id = 0
     for number in range(30):
         response = requests.post(
             f"{base}/api/tasks",
-            json={"name": f"task {number}", "specification": "benchmark", "due_date": (due + dt.timedelta(days=number)).isoformat(),
-                  "performer_ids": performer_ids},
+            json={
+                "name": f"task {number}",
+                "specification": "benchmark",
+                "due_date": (due + dt.timedelta(days=number)).isoformat(),
+                "performer_ids": performer_ids,
+            },
             headers=headers,
             timeout=10,
         )
         response.raise_for_status()
         task_id = response.json()["id"]
     for number in range(20):
-        requests.post(f"{base}/api/tasks/{task_id}/comments", json={"text": f"comment {number}"}, headers=headers, timeout=10).raise_for_status()
+        requests.post(
+            f"{base}/api/tasks/{task_id}/comments", json={"text": f"comment {number}"}, headers=headers, timeout=10
+        ).raise_for_status()
     return task_id
 
 
 def _line(name: str, load: Load, ceiling: Load | None = None) -> str:
-    text = (f"{load.requests_per_second:.0f} req/s, p50 {load.p50_ms:.1f} ms, p99 {load.p99_ms:.1f} ms, "
-            f"server CPU {load.server_cpu_ms:.2f} ms/request")
+    text = (
+        f"{load.requests_per_second:.0f} req/s, p50 {load.p50_ms:.1f} ms, p99 {load.p99_ms:.1f} ms, "
+        f"server CPU {load.server_cpu_ms:.2f} ms/request"
+    )
     if load.errors:
         text += f", {load.errors} ERRORS"
     if ceiling is not None:
@@ -67,8 +88,15 @@ def _line(name: str, load: Load, ceiling: Load | None = None) -> str:
 def _tasks_settings(url: str, folder: Path) -> dict[str, str]:
     # Notifications go through a real queue to a mail server that is not
     # there (port 1), once: the worker has work, and no mail leaves.
-    return app_settings(url, **{"pyramidion.plugins.enabled": "tasks", "huey.url": f"sqlite:///{folder}/huey.sqlite",
-                                "tasks.smtp.port": "1", "tasks.notify.retries": "0"})
+    return app_settings(
+        url,
+        **{
+            "pyramidion.plugins.enabled": "tasks",
+            "huey.url": f"sqlite:///{folder}/huey.sqlite",
+            "tasks.smtp.port": "1",
+            "tasks.notify.retries": "0",
+        },
+    )
 
 
 def _bare_ini(folder: Path) -> Path:
@@ -125,8 +153,12 @@ def run(seconds: int = 10, server_kind: str = PRODUCTION) -> list[str]:
             ini = write_ini(folder, settings)
             with Server(server_kind, _bare_ini(folder), free_port()) as bare:
                 ceiling = bare.load("/", seconds=seconds)
-            worker = subprocess.Popen([str(BIN / "pyramidion"), "worker", str(ini)], cwd=ROOT,
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            worker = subprocess.Popen(
+                [str(BIN / "pyramidion"), "worker", str(ini)],
+                cwd=ROOT,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
             try:
                 with Server(server_kind, ini, free_port()) as server:
                     headers = {"Authorization": f"Bearer {user_token(server.url)}"}
@@ -143,5 +175,7 @@ def run(seconds: int = 10, server_kind: str = PRODUCTION) -> list[str]:
             lines.append(_line(f"{name}: bare ceiling", ceiling))
             lines.append(_line(f"{name}: GET {LIST}", listed, ceiling))
             lines.append(_line(f"{name}: GET /api/tasks/<id> with 20 comments", detail))
-            lines.append(f"memory after http {database}: web process peak {web_mib:.0f} MiB, worker peak {worker_mib:.0f} MiB")
+            lines.append(
+                f"memory after http {database}: web process peak {web_mib:.0f} MiB, worker peak {worker_mib:.0f} MiB"
+            )
     return lines

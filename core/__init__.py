@@ -8,11 +8,12 @@ its routes under ``/api/<name>``.
 from __future__ import annotations
 
 import sys
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from pyramid.config import Configurator
 
-from .plugins import core_version, hookimpl, load_plugins  # noqa: F401  (hookimpl is the plugin authors' import)
+from .plugins import core_version, hookimpl, load_plugins
 from .settings import SettingsError, resolve
 
 __all__ = ["hookimpl", "main", "make_app", "make_config"]
@@ -27,6 +28,7 @@ def make_config(settings: dict[str, Any], extra_plugins: Iterable[tuple[str, Any
     config = Configurator(settings=settings)
     config.registry.pm = pm
     config.registry.pyramidion_version = core_version()
+    config.include("pyramid_services")
     config.include(".db")
     config.include(".api")
     config.include(".auth")
@@ -34,8 +36,8 @@ def make_config(settings: dict[str, Any], extra_plugins: Iterable[tuple[str, Any
     config.include(".realtime")
     config.commit()
 
-    from .queue import register_plugin_tasks
     from .auth.permissions import collect_permissions
+    from .queue import register_plugin_tasks
 
     collect_permissions(config.registry)
     register_plugin_tasks(config.registry)

@@ -14,8 +14,9 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from pyramid.paster import get_appsettings, setup_logging
 from sqlalchemy import select
@@ -127,8 +128,14 @@ def cmd_demo_data(args: argparse.Namespace) -> None:
 
         create_default_groups(db, registry)
         if db.scalar(select(User).where(User.username == DEMO_ADMIN)) is None:
-            db.add(User(username=DEMO_ADMIN, email="admin@example.com", is_superuser=True,
-                        password_hash=registry.passwords.hash(DEMO_ADMIN_PASSWORD)))
+            db.add(
+                User(
+                    username=DEMO_ADMIN,
+                    email="admin@example.com",
+                    is_superuser=True,
+                    password_hash=registry.passwords.hash(DEMO_ADMIN_PASSWORD),
+                )
+            )
             db.flush()
         registry.pm.hook.pyramidion_demo_data(db=db, registry=registry)
 
@@ -155,7 +162,9 @@ def cmd_worker(args: argparse.Namespace) -> None:
         raise CommandError("huey.url is 'immediate': tasks run in the web process, there is nothing to consume")
     periodic = registry.settings["huey.periodic"] if args.periodic is None else args.periodic
     workers = args.workers or registry.settings["huey.workers"]
-    print(f"worker: {workers} thread(s), periodic tasks {'on' if periodic else 'off'}, {len(registry.huey_tasks)} task(s)")
+    print(
+        f"worker: {workers} thread(s), periodic tasks {'on' if periodic else 'off'}, {len(registry.huey_tasks)} task(s)"
+    )
     consumer = huey.create_consumer(workers=workers, worker_type="thread", periodic=periodic, check_worker_health=True)
     consumer.run()
 
@@ -184,7 +193,9 @@ def cmd_run(args: argparse.Namespace) -> None:
             children.append(subprocess.Popen(me + ["router", "start", args.ini]))
             children.append(subprocess.Popen(me + ["realtime", args.ini]))
         else:
-            print(f"router not installed in {venv} (run `pyramidion router install {args.ini}`); starting without real time")
+            print(
+                f"router not installed in {venv} (run `pyramidion router install {args.ini}`); starting without real time"
+            )
     if not registry.huey.immediate:
         children.append(subprocess.Popen(me + ["worker", args.ini]))
     children.append(subprocess.Popen([str(Path(sys.executable).with_name("pserve")), args.ini]))
@@ -248,8 +259,12 @@ def build_parser(plugin_commands: bool = True) -> argparse.ArgumentParser:
     worker = sub.add_parser("worker", help="run a Huey consumer for background tasks")
     ini_argument(worker)
     worker.add_argument("-w", "--workers", type=int, help="worker threads (default huey.workers)")
-    worker.add_argument("--periodic", dest="periodic", action="store_true", default=None, help="run the periodic scheduler")
-    worker.add_argument("--no-periodic", dest="periodic", action="store_false", help="do not run periodic tasks (all consumers but one)")
+    worker.add_argument(
+        "--periodic", dest="periodic", action="store_true", default=None, help="run the periodic scheduler"
+    )
+    worker.add_argument(
+        "--no-periodic", dest="periodic", action="store_false", help="do not run periodic tasks (all consumers but one)"
+    )
     worker.set_defaults(func=cmd_worker)
 
     run = sub.add_parser("run", help="migrate, then run web server, worker, router and realtime backend together")
@@ -285,8 +300,10 @@ def _add_plugin_commands(sub: Any) -> None:
         try:
             impl.function(*(sub for _ in impl.argnames))  # the hook's one argument, if taken
         except Exception as exc:
-            print(f"pyramidion: warning: commands of plugin {impl.plugin_name!r} unavailable: {type(exc).__name__}: {exc}",
-                  file=sys.stderr)
+            print(
+                f"pyramidion: warning: commands of plugin {impl.plugin_name!r} unavailable: {type(exc).__name__}: {exc}",
+                file=sys.stderr,
+            )
 
 
 def main(argv: list[str] | None = None) -> None:

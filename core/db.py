@@ -14,17 +14,17 @@ import datetime as dt
 import functools
 import os
 import weakref
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import zope.sqlalchemy
 from pyramid.request import Request
 from pyramid.scripting import prepare
-from sqlalchemy import DateTime, MetaData, event, types
+from sqlalchemy import DateTime, MetaData, create_engine, event, types
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
-from sqlalchemy import create_engine
 
 from .settings import Section, SettingsError, section
 
@@ -56,18 +56,18 @@ class UTCDateTime(types.TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given; use an aware one (UTC)")
-        return value.astimezone(dt.timezone.utc)
+        return value.astimezone(dt.UTC)
 
     def process_result_value(self, value: dt.datetime | None, dialect: Any) -> dt.datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
-            return value.replace(tzinfo=dt.timezone.utc)
-        return value.astimezone(dt.timezone.utc)
+            return value.replace(tzinfo=dt.UTC)
+        return value.astimezone(dt.UTC)
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 class DatabaseSettings(Section):
@@ -168,8 +168,15 @@ def _forward(name: str) -> Any:
 
 _FORWARDERS = {
     name: _forward(name)
-    for name in ("after_begin", "after_attach", "after_flush", "after_bulk_update", "after_bulk_delete",
-                 "before_commit", "do_orm_execute")
+    for name in (
+        "after_begin",
+        "after_attach",
+        "after_flush",
+        "after_bulk_update",
+        "after_bulk_delete",
+        "before_commit",
+        "do_orm_execute",
+    )
 }
 
 
@@ -182,7 +189,9 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
 
 def transactional_session(factory: sessionmaker[Session], transaction_manager: Any) -> Session:
     """A session that commits and rolls back with ``transaction_manager``."""
-    session = factory(info={_TRANSACTION_EVENTS: zope.sqlalchemy.ZopeTransactionEvents(transaction_manager=transaction_manager)})
+    session = factory(
+        info={_TRANSACTION_EVENTS: zope.sqlalchemy.ZopeTransactionEvents(transaction_manager=transaction_manager)}
+    )
     if not event.contains(factory, "after_begin", _FORWARDERS["after_begin"]):
         # A factory not made by session_factory(): listen on this session alone.
         for name, listener in _FORWARDERS.items():

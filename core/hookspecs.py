@@ -8,13 +8,13 @@ arguments never break old plugins.
 
 Order of the calls at startup::
 
-    pyramidion_addhooks      plugins add hookspecs of their own
-    pyramidion_settings      each plugin checks and fills in its settings
+    pyramidion_addhooks          plugins add hookspecs of their own
+    pyramidion_settings          each plugin checks and fills in its settings
     (core configured and committed: db, auth, api, queue, realtime)
-    pyramidion_permissions   the permission names plugins define
-    pyramidion_groups        default groups (used by `pyramidion create-groups`)
-    pyramidion_tasks         Huey tasks, in the web process and the worker alike
-    pyramidion_includeme     routes and views, under the route prefix /api/<name>
+    pyramidion_permissions       the permission names plugins define
+    pyramidion_groups            default groups (used by `pyramidion create-groups`)
+    pyramidion_background_tasks  Huey tasks, in the web process and the worker alike
+    pyramidion_includeme         routes and views, under the route prefix /api/<name>
 
 Called later, when needed: ``pyramidion_migrations`` (``pyramidion db``),
 ``pyramidion_realtime`` (the backend WAMP session), ``pyramidion_demo_data``
@@ -84,7 +84,7 @@ def pyramidion_groups() -> dict[str, list[str]]:
 
 
 @hookspec
-def pyramidion_tasks(huey: Any) -> list[Any]:
+def pyramidion_background_tasks(huey: Any) -> list[Any]:
     """The plugin's background tasks: functions made with :func:`pyramidion.queue.task`
     or :func:`pyramidion.queue.periodic_task`.
 

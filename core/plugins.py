@@ -10,9 +10,11 @@ message naming it.
 from __future__ import annotations
 
 import dataclasses
-from importlib.metadata import EntryPoint, entry_points, version as dist_version
+from collections.abc import Iterable
+from importlib.metadata import EntryPoint, entry_points
+from importlib.metadata import version as dist_version
 from types import ModuleType
-from typing import Any, Iterable
+from typing import Any
 
 import pluggy
 from packaging.specifiers import InvalidSpecifier, SpecifierSet

@@ -6,7 +6,7 @@ A plugin writes a task as a plain function that takes a request first::
     def send_notification(request, task_id: int) -> None:
         ...  # request.db, request.registry.settings, request.realtime
 
-and returns it from its ``pyramidion_tasks`` hook. The worker calls it with a
+and returns it from its ``pyramidion_background_tasks`` hook. The worker calls it with a
 request of its own, inside a transaction that commits when it returns (and
 rolls back when it raises, so Huey's retry starts from a clean state).
 
@@ -24,8 +24,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import uuid
+from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey, crontab  # noqa: F401  (crontab re-exported)
 from huey.api import TaskWrapper
@@ -74,7 +75,7 @@ def make_huey(settings: dict[str, Any]) -> Huey:
     if url == "memory":
         return MemoryHuey(config.name, utc=True)
     if url.startswith("sqlite:///"):
-        filename = Path(url[len("sqlite:///"):])
+        filename = Path(url[len("sqlite:///") :])
         filename.parent.mkdir(parents=True, exist_ok=True)
         return SqliteHuey(config.name, filename=str(filename), utc=True)
     if url.startswith(("redis://", "rediss://", "unix://")):
@@ -99,10 +100,14 @@ def register_tasks(registry: Any, huey: Huey, functions: Iterable[Callable]) -> 
 
 
 def declared_tasks(declared: Any) -> list[Callable]:
-    """The task functions in what a ``pyramidion_tasks`` hook returned."""
+    """The task functions in what a ``pyramidion_background_tasks`` hook returned."""
     if declared is None:
         return []
-    items = vars(declared).values() if hasattr(declared, "__dict__") and not isinstance(declared, (list, tuple)) else declared
+    items = (
+        vars(declared).values()
+        if hasattr(declared, "__dict__") and not isinstance(declared, (list, tuple))
+        else declared
+    )
     return [item for item in items if callable(item) and hasattr(item, _OPTIONS)]
 
 
@@ -155,7 +160,7 @@ def request_task(request: Any, fn: Callable) -> AfterCommitTask:
     try:
         wrapper = request.registry.huey_tasks[fn]
     except KeyError:
-        raise LookupError(f"{task_name(fn)} is not a registered task; return it from pyramidion_tasks") from None
+        raise LookupError(f"{task_name(fn)} is not a registered task; return it from pyramidion_background_tasks") from None
     return AfterCommitTask(request, wrapper)
 
 
@@ -167,5 +172,5 @@ def includeme(config: Any) -> None:
 
 
 def register_plugin_tasks(registry: Any) -> None:
-    for declared in registry.pm.hook.pyramidion_tasks(huey=registry.huey):
+    for declared in registry.pm.hook.pyramidion_background_tasks(huey=registry.huey):
         register_tasks(registry, registry.huey, declared_tasks(declared))

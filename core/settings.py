@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any, Mapping, TypeVar
+from collections.abc import Mapping
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -47,9 +48,7 @@ def resolve(raw: Mapping[str, Any], environ: Mapping[str, str] | None = None) ->
         if match:
             name = match.group(1)
             if name not in environ:
-                raise SettingsError(
-                    f"setting {key!r} must come from the environment variable {name}, which is not set"
-                )
+                raise SettingsError(f"setting {key!r} must come from the environment variable {name}, which is not set")
             settings[key] = environ[name]
     return settings
 
@@ -106,9 +105,7 @@ def section(settings: dict[str, Any], prefix: str, model: type[M]) -> M:
     try:
         parsed = model.model_validate(values)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{keys.get(str(err['loc'][0]), prefix)}: {err['msg']}" for err in exc.errors()
-        )
+        problems = "; ".join(f"{keys.get(str(err['loc'][0]), prefix)}: {err['msg']}" for err in exc.errors())
         raise SettingsError(f"invalid settings: {problems}") from None
     for name, key in keys.items():
         settings[key] = getattr(parsed, name)

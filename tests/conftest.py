@@ -24,17 +24,18 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 import transaction
 from sqlalchemy import create_engine, inspect, make_url, text
 from webtest import TestApp
 
-from pyramidion import make_config
-from pyramidion import migrations
-from pyramidion.auth.models import Group, GroupPermission, Session as AuthSession, User
+from pyramidion import make_config, migrations
+from pyramidion.auth.models import Group, GroupPermission, User
+from pyramidion.auth.models import Session as AuthSession
 from pyramidion.db import Base, transactional_session
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -214,5 +215,3 @@ def in_transaction(registry: Any) -> Callable[[Callable[[Any], Any]], Any]:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "router: needs the Crossbar router environment (pyramidion router install)")
     config.addinivalue_line("markers", "slow: takes more than a few seconds")
-
-

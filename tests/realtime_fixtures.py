@@ -27,8 +27,9 @@ import socket
 import subprocess
 import threading
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 import requests
@@ -88,7 +89,9 @@ class Router:
                     return
                 except requests.RequestException:
                     time.sleep(0.25)  # polling for readiness, bounded
-        raise RuntimeError(f"the router did not start within {ROUTER_START_TIMEOUT} s; see {self.node_dir / 'router.log'}")
+        raise RuntimeError(
+            f"the router did not start within {ROUTER_START_TIMEOUT} s; see {self.node_dir / 'router.log'}"
+        )
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -254,10 +257,12 @@ class Client:
         """Publish with acknowledgement, so a denial raises ApplicationError."""
         self._run(self.session.publish, uri, *args, options=PublishOptions(acknowledge=True), **kwargs)
 
-    def subscribe(self, uri: str, match: str = "exact") -> "queue.Queue[tuple[tuple, dict]]":
+    def subscribe(self, uri: str, match: str = "exact") -> queue.Queue[tuple[tuple, dict]]:
         """Subscribe; events arrive in the returned queue as ``(args, kwargs)``."""
         events: queue.Queue = queue.Queue()
-        self._run(self.session.subscribe, lambda *a, **kw: events.put((a, kw)), uri, options=SubscribeOptions(match=match))
+        self._run(
+            self.session.subscribe, lambda *a, **kw: events.put((a, kw)), uri, options=SubscribeOptions(match=match)
+        )
         return events
 
     def register(self, uri: str, fn: Callable[..., Any]) -> None:

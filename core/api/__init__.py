@@ -11,7 +11,7 @@ from typing import Any
 
 from .errors import APIError, Conflict, Invalid, ensure_unique
 from .listing import Argument, Filter, Listing, Page
-from .types import Money, TimeZoneName, Timestamp, money
+from .types import Money, Timestamp, TimeZoneName, money
 from .views import AUTHENTICATED, add_api_view, api_view
 
 __all__ = [

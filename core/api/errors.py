@@ -8,11 +8,12 @@ HTTP exceptions, validation errors and anything unexpected into that body.
 from __future__ import annotations
 
 import logging
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from pydantic import ValidationError
-from pyramid.httpexceptions import HTTPException
 from pyramid.exceptions import PredicateMismatch
+from pyramid.httpexceptions import HTTPException
 from pyramid.response import Response
 from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
 from sqlalchemy import select
@@ -40,7 +41,7 @@ class Invalid(APIError):
     status = 422
 
     @classmethod
-    def field(cls, field: str, message: str, location: str = "body") -> "Invalid":
+    def field(cls, field: str, message: str, location: str = "body") -> Invalid:
         return cls(f"{field}: {message}", [{"field": field, "location": location, "message": message}])
 
 
@@ -64,10 +65,14 @@ def ensure_unique(db: Any, column: Any, value: Any, *where: Any, exclude: Any = 
         query = query.where(key != exclude)
     if db.scalar(query.limit(1)) is not None:
         name = field or column.key
-        raise Conflict(f"{name} {value!r} is already taken", [{"field": name, "location": "body", "message": "already taken"}])
+        raise Conflict(
+            f"{name} {value!r} is already taken", [{"field": name, "location": "body", "message": "already taken"}]
+        )
 
 
-def error_response(status: int, message: str, details: Iterable[Any] = (), headers: dict[str, str] | None = None) -> Response:
+def error_response(
+    status: int, message: str, details: Iterable[Any] = (), headers: dict[str, str] | None = None
+) -> Response:
     body = {"error": {"status": status, "message": message, "details": list(details)}}
     response = Response(body=dumps(body), status=status, content_type="application/json", charset=None)
     if headers:
@@ -155,7 +160,9 @@ def http_exception(exc: HTTPException, request: Any) -> Response:
     if exc.code is not None and exc.code < 400:
         return exc
     message = exc.detail if isinstance(exc.detail, str) and exc.detail else exc.title.lower()
-    headers = {k: v for k, v in exc.headers.items() if k.lower() in {"allow", "www-authenticate", "retry-after", "location"}}
+    headers = {
+        k: v for k, v in exc.headers.items() if k.lower() in {"allow", "www-authenticate", "retry-after", "location"}
+    }
     return error_response(exc.code or 500, message, headers=headers)
 
 

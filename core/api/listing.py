@@ -24,7 +24,8 @@ so a query string never reaches the ORM unchecked. The page is
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable, Generic, Sequence, TypeVar
+from collections.abc import Callable, Sequence
+from typing import Any, Generic, TypeVar
 from urllib.parse import urlencode
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
@@ -68,7 +69,11 @@ class Filter:
     description: str = ""
 
     def clause(self, value: Any) -> ColumnElement[bool]:
-        if callable(self.column) and not isinstance(self.column, ColumnElement) and not hasattr(self.column, "__clause_element__"):
+        if (
+            callable(self.column)
+            and not isinstance(self.column, ColumnElement)
+            and not hasattr(self.column, "__clause_element__")
+        ):
             return self.column(value)
         return LOOKUPS[self.lookup](self.column, value)
 
@@ -90,7 +95,10 @@ def _escape_like(text: str) -> str:
 
 def search_clause(term: str, columns: Sequence[Any]) -> ColumnElement[bool]:
     pattern = f"%{_escape_like(term)}%"
-    clauses = [col(term) if callable(col) and not hasattr(col, "__clause_element__") else col.ilike(pattern, escape="\\") for col in columns]
+    clauses = [
+        col(term) if callable(col) and not hasattr(col, "__clause_element__") else col.ilike(pattern, escape="\\")
+        for col in columns
+    ]
     return or_(*clauses)
 
 
@@ -124,7 +132,7 @@ class Listing:
             names.append("search")
         return names + list(self.filters) + list(self.arguments)
 
-    def parse(self, request: Any) -> "ListQuery":
+    def parse(self, request: Any) -> ListQuery:
         params = request.GET
         unknown = sorted(set(params) - set(self.parameters))
         if unknown:
@@ -142,7 +150,9 @@ class Listing:
         for name, spec in self.filters.items():
             if name in params:
                 clauses.append(spec.clause(self._value(params, name)))
-        arguments = {name: self._value(params, name) if name in params else spec.default for name, spec in self.arguments.items()}
+        arguments = {
+            name: self._value(params, name) if name in params else spec.default for name, spec in self.arguments.items()
+        }
         return ListQuery(request, self, limit, offset, order, clauses, arguments)
 
     def _value(self, params: Any, name: str) -> Any:
@@ -179,13 +189,25 @@ class Listing:
 
     def openapi_parameters(self) -> list[dict[str, Any]]:
         params = [
-            {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": self.max_limit, "default": self.default_limit}},
-            {"name": "offset", "in": "query", "schema": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0}},
+            {
+                "name": "limit",
+                "in": "query",
+                "schema": {"type": "integer", "minimum": 1, "maximum": self.max_limit, "default": self.default_limit},
+            },
+            {
+                "name": "offset",
+                "in": "query",
+                "schema": {"type": "integer", "minimum": 0, "maximum": MAX_OFFSET, "default": 0},
+            },
             {
                 "name": "ordering",
                 "in": "query",
                 "description": f"comma-separated, '-' for descending; fields: {', '.join(sorted(self.ordering))}",
-                "schema": {"type": "string", "default": self.default_ordering, "pattern": _ordering_pattern(self.ordering)},
+                "schema": {
+                    "type": "string",
+                    "default": self.default_ordering,
+                    "pattern": _ordering_pattern(self.ordering),
+                },
             },
         ]
         if self.search:

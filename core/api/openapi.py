@@ -11,8 +11,8 @@ from typing import Any
 
 import swagger_ui_bundle
 from pydantic import TypeAdapter
-from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.response import Response
+from pyramid.security import NO_PERMISSION_REQUIRED
 
 from .listing import Listing
 
@@ -142,7 +142,9 @@ def build_document(registry: Any) -> dict[str, Any]:
         success: dict[str, Any] = {"description": "Success"}
         if op.status != 204:
             if op.content_type:
-                success["content"] = {op.content_type: {"schema": {"type": "string", "contentMediaType": op.content_type}}}
+                success["content"] = {
+                    op.content_type: {"schema": {"type": "string", "contentMediaType": op.content_type}}
+                }
             elif op.response is not None:
                 success["content"] = {"application/json": {"schema": schemas[(index, "response")]}}
             else:

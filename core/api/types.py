@@ -52,7 +52,7 @@ Money = Annotated[
 def _aware(value: dt.datetime) -> dt.datetime:
     if value.tzinfo is None:
         raise ValueError("must include a time zone (e.g. 2026-01-31T12:00:00Z)")
-    return value.astimezone(dt.timezone.utc)
+    return value.astimezone(dt.UTC)
 
 
 # A timestamp with its time zone, normalised to UTC.

@@ -34,7 +34,8 @@ from __future__ import annotations
 import dataclasses
 import functools
 import inspect
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import orjson
 import venusian
@@ -106,9 +107,7 @@ def _renderer(response: Any) -> Callable[[Any], Any]:
     def render(result: Any) -> Any:
         if isinstance(result, Response):
             return result
-        return adapter.dump_python(
-            adapter.validate_python(result, from_attributes=True), mode="json", by_alias=True
-        )
+        return adapter.dump_python(adapter.validate_python(result, from_attributes=True), mode="json", by_alias=True)
 
     return render
 

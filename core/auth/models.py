@@ -27,7 +27,7 @@ class User(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
-    groups: Mapped[list["Group"]] = relationship(
+    groups: Mapped[list[Group]] = relationship(
         secondary="auth_user_group", back_populates="users", order_by=lambda: Group.name
     )
 
@@ -43,7 +43,7 @@ class Group(Base):
     description: Mapped[str] = mapped_column(String(500), default="")
 
     users: Mapped[list[User]] = relationship(secondary="auth_user_group", back_populates="groups")
-    grants: Mapped[list["GroupPermission"]] = relationship(
+    grants: Mapped[list[GroupPermission]] = relationship(
         cascade="all, delete-orphan", order_by=lambda: GroupPermission.permission
     )
 

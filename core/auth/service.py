@@ -65,7 +65,9 @@ def _new_refresh(request: Any, session_id: str) -> str:
     token = secrets.token_urlsafe(32)
     ttl = request.registry.token_codec.config.refresh_ttl
     request.db.add(
-        RefreshToken(session_id=session_id, token_hash=hash_secret(token), expires_at=utcnow() + dt.timedelta(seconds=ttl))
+        RefreshToken(
+            session_id=session_id, token_hash=hash_secret(token), expires_at=utcnow() + dt.timedelta(seconds=ttl)
+        )
     )
     return token
 
@@ -93,7 +95,11 @@ class RefreshRejected(Exception):
 
 
 def revoke_session(db: Any, session_id: str, reason: str) -> None:
-    db.execute(update(Session).where(Session.id == session_id, Session.revoked_at.is_(None)).values(revoked_at=utcnow(), revoked_reason=reason))
+    db.execute(
+        update(Session)
+        .where(Session.id == session_id, Session.revoked_at.is_(None))
+        .values(revoked_at=utcnow(), revoked_reason=reason)
+    )
 
 
 def rotate(request: Any, refresh: str) -> dict[str, Any]:

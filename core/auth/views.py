@@ -6,8 +6,8 @@ import datetime as dt
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
-from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.httpexceptions import HTTPForbidden, HTTPNotFound
+from pyramid.security import NO_PERMISSION_REQUIRED
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
@@ -20,9 +20,11 @@ from .service import (
     authenticate,
     create_api_key,
     login_throttle,
-    logout as logout_session,
     rotate,
     start_session,
+)
+from .service import (
+    logout as logout_session,
 )
 from .throttle import TooManyAttempts
 
@@ -30,6 +32,7 @@ ADMIN = "auth.admin"
 
 
 # -- schemas -----------------------------------------------------------------
+
 
 class RegisterIn(BaseModel):
     username: str = Field(min_length=1, max_length=150, pattern=r"^[\w.@+-]+$")
@@ -152,7 +155,15 @@ class APIKeyCreated(APIKeyOut):
 # -- login and tokens --------------------------------------------------------
 
 
-@api_view("auth.register", request_method="POST", body=RegisterIn, response=UserOut, status=201, permission=NO_PERMISSION_REQUIRED, responses={409: "Username or email taken"})
+@api_view(
+    "auth.register",
+    request_method="POST",
+    body=RegisterIn,
+    response=UserOut,
+    status=201,
+    permission=NO_PERMISSION_REQUIRED,
+    responses={409: "Username or email taken"},
+)
 def register(request: Any, body: RegisterIn) -> User:
     """Create an account."""
     if not request.registry.auth_settings.registration_open:
@@ -165,7 +176,15 @@ def register(request: Any, body: RegisterIn) -> User:
     return user
 
 
-@api_view("auth.token", request_method="POST", body=Credentials, form=True, response=TokenPair, permission=NO_PERMISSION_REQUIRED, responses={401: "Wrong username or password", 429: "Too many failed logins"})
+@api_view(
+    "auth.token",
+    request_method="POST",
+    body=Credentials,
+    form=True,
+    response=TokenPair,
+    permission=NO_PERMISSION_REQUIRED,
+    responses={401: "Wrong username or password", 429: "Too many failed logins"},
+)
 def token(request: Any, body: Credentials) -> Any:
     """Log in: exchange a username and password for an access and a refresh token."""
     throttle = login_throttle(request)
@@ -181,7 +200,14 @@ def token(request: Any, body: Credentials) -> Any:
     return start_session(request, user)
 
 
-@api_view("auth.refresh", request_method="POST", body=RefreshIn, response=TokenPair, permission=NO_PERMISSION_REQUIRED, responses={401: "Refresh token unknown, used, expired or revoked"})
+@api_view(
+    "auth.refresh",
+    request_method="POST",
+    body=RefreshIn,
+    response=TokenPair,
+    permission=NO_PERMISSION_REQUIRED,
+    responses={401: "Refresh token unknown, used, expired or revoked"},
+)
 def refresh(request: Any, body: RefreshIn) -> Any:
     """Rotate a refresh token: the old one is spent; using it again revokes the session."""
     try:
@@ -202,7 +228,9 @@ def me(request: Any) -> dict[str, Any]:
     """Who am I: the calling user with groups, permissions and what plugins add."""
     identity = request.identity
     user = identity.user
-    permissions = sorted(request.registry.permissions) if user.is_superuser else sorted(identity.permissions(request.db))
+    permissions = (
+        sorted(request.registry.permissions) if user.is_superuser else sorted(identity.permissions(request.db))
+    )
     result: dict[str, Any] = {
         "id": user.id,
         "username": user.username,
@@ -247,7 +275,15 @@ def list_users(request: Any, query: Any) -> dict[str, Any]:
     return query.page(select(User).options(selectinload(User.groups)))
 
 
-@api_view("users", request_method="POST", body=UserCreate, response=UserDetail, status=201, permission=ADMIN, responses={409: "Username or email taken"})
+@api_view(
+    "users",
+    request_method="POST",
+    body=UserCreate,
+    response=UserDetail,
+    status=201,
+    permission=ADMIN,
+    responses={409: "Username or email taken"},
+)
 def create_user(request: Any, body: UserCreate) -> User:
     """Create a user (administrators)."""
     ensure_unique(request.db, User.username, body.username)
@@ -270,7 +306,14 @@ def get_user(request: Any) -> User:
     return _user(request)
 
 
-@api_view("user", request_method="PATCH", body=UserUpdate, response=UserDetail, permission=ADMIN, responses={409: "Email taken"})
+@api_view(
+    "user",
+    request_method="PATCH",
+    body=UserUpdate,
+    response=UserDetail,
+    permission=ADMIN,
+    responses={409: "Email taken"},
+)
 def update_user(request: Any, body: UserUpdate) -> User:
     """Change a user: email, password, active flag, superuser flag, groups (administrators)."""
     user = _user(request)
@@ -322,7 +365,15 @@ def list_groups(request: Any) -> list[Group]:
     return list(request.db.scalars(select(Group).options(selectinload(Group.grants)).order_by(Group.name)))
 
 
-@api_view("groups", request_method="POST", body=GroupIn, response=GroupOut, status=201, permission=ADMIN, responses={409: "Name taken"})
+@api_view(
+    "groups",
+    request_method="POST",
+    body=GroupIn,
+    response=GroupOut,
+    status=201,
+    permission=ADMIN,
+    responses={409: "Name taken"},
+)
 def create_group(request: Any, body: GroupIn) -> Group:
     """Create a group (administrators)."""
     ensure_unique(request.db, Group.name, body.name)
@@ -342,7 +393,14 @@ def get_group(request: Any) -> Group:
     return _group(request)
 
 
-@api_view("group", request_method="PATCH", body=GroupUpdate, response=GroupOut, permission=ADMIN, responses={409: "Name taken"})
+@api_view(
+    "group",
+    request_method="PATCH",
+    body=GroupUpdate,
+    response=GroupOut,
+    permission=ADMIN,
+    responses={409: "Name taken"},
+)
 def update_group(request: Any, body: GroupUpdate) -> Group:
     """Rename a group or replace its permissions (administrators)."""
     group = _group(request)

@@ -34,7 +34,8 @@ import functools
 import inspect
 import logging
 import threading
-from typing import Any, Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Any
 
 from autobahn.asyncio.wamp import ApplicationSession
 from autobahn.asyncio.websocket import WampWebSocketClientFactory
@@ -92,7 +93,7 @@ class Caller:
         return owner_of(uri) == (self.role, self.id)
 
     @classmethod
-    def from_details(cls, details: dict[str, Any]) -> "Caller":
+    def from_details(cls, details: dict[str, Any]) -> Caller:
         """From the session details the router sends (authorizer, meta events)."""
         return cls(session=details["session"], role=details["authrole"], authid=details["authid"])
 
@@ -261,7 +262,9 @@ class BackendSession:
     async def run(self) -> None:
         """Stay joined to the router until cancelled, reconnecting when it goes away."""
         self._loop = asyncio.get_running_loop()
-        self._executor = concurrent.futures.ThreadPoolExecutor(self.config.backend_threads, thread_name_prefix="realtime")
+        self._executor = concurrent.futures.ThreadPoolExecutor(
+            self.config.backend_threads, thread_name_prefix="realtime"
+        )
         attempt = 0
         try:
             while True:
@@ -322,7 +325,10 @@ class BackendSession:
         self.joined.set()
         log.info(
             "backend joined realm %s: %d procedure(s), %d subscription(s), %d client(s) connected",
-            self.config.realm, len(self._procedures), len(self._subscriptions), len(connected),
+            self.config.realm,
+            len(self._procedures),
+            len(self._subscriptions),
+            len(connected),
         )
 
     def _detach(self) -> None:

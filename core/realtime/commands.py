@@ -7,8 +7,9 @@ import asyncio
 import os
 import signal
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from pyramid.paster import get_appsettings
 
@@ -97,12 +98,16 @@ def add_commands(sub: Any, ini_argument: Callable[[argparse.ArgumentParser], Non
 
     install = actions.add_parser("install", help="create the router's virtualenv with the pinned Crossbar (idempotent)")
     ini_argument(install)
-    install.add_argument("--venv", help="where (default realtime.crossbar_venv, or ~/.cache/pyramidion/crossbar-<version>-r<recipe>)")
+    install.add_argument(
+        "--venv", help="where (default realtime.crossbar_venv, or ~/.cache/pyramidion/crossbar-<version>-r<recipe>)"
+    )
     install.set_defaults(func=cmd_router_install)
 
     start = actions.add_parser("start", help="write the router configuration from the settings and run the router")
     ini_argument(start)
-    start.add_argument("--loglevel", default="warn", choices=["error", "warn", "info", "debug"], help="Crossbar's (default warn)")
+    start.add_argument(
+        "--loglevel", default="warn", choices=["error", "warn", "info", "debug"], help="Crossbar's (default warn)"
+    )
     start.set_defaults(func=cmd_router_start)
 
     realtime = sub.add_parser("realtime", help="run the backend WAMP session (authentication, plugins' procedures)")

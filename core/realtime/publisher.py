@@ -31,7 +31,7 @@ PUBLISHER_KEY = "pyramidion"
 
 def signed_query(secret: str, body: bytes, seq: int) -> dict[str, str]:
     """The query parameters that make ``body`` acceptable to the bridge."""
-    timestamp = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    timestamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
     nonce = str(secrets.randbelow(2**53))
     digest = hmac.new(secret.encode(), digestmod=hashlib.sha256)
     for part in (PUBLISHER_KEY.encode(), timestamp.encode(), str(seq).encode(), nonce.encode(), body):
@@ -93,5 +93,7 @@ class Publisher:
         response.raise_for_status()
         realm = response.json().get("realm")
         if realm != self.config.realm:
-            raise RuntimeError(f"the router at {self.config.base_url} serves realm {realm!r}, not {self.config.realm!r}")
+            raise RuntimeError(
+                f"the router at {self.config.base_url} serves realm {realm!r}, not {self.config.realm!r}"
+            )
         return f"reachable, realm {realm}; this process published {self.published}, lost {self.failures}"

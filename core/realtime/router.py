@@ -24,13 +24,14 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from ..settings import env_name
 from .publisher import PUBLISHER_KEY
 from .settings import RealtimeSettings
-from .uris import AUTHORIZE, AUTHENTICATE, BACKEND_ROLE, PUBLISHER_ROLE
+from .uris import AUTHENTICATE, AUTHORIZE, BACKEND_ROLE, PUBLISHER_ROLE
 
 CROSSBAR_VERSION = "26.10.1"
 # What the router's virtualenv holds. Crossbar's bjdata codec is built for
@@ -168,8 +169,12 @@ def start_command(venv: Path, node_dir: Path, loglevel: str = "warn") -> list[st
     return [
         str(crossbar_executable(venv)),
         "start",
-        "--cbdir", str(node_dir),
-        "--config", CONFIG_FILE,
-        "--loglevel", loglevel,
-        "--color", "false",
+        "--cbdir",
+        str(node_dir),
+        "--config",
+        CONFIG_FILE,
+        "--loglevel",
+        loglevel,
+        "--color",
+        "false",
     ]

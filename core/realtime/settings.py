@@ -20,7 +20,9 @@ class RealtimeSettings(Section):
     # (signed HTTP bridge). Empty: derived from jwt.secret, so a development
     # setup needs no secret of its own.
     secret: str = Field("", description="at least 32 characters, or empty to derive it from jwt.secret")
-    crossbar_venv: str = Field("", description="the router's virtualenv; empty: ~/.cache/pyramidion/crossbar-<version>-r<recipe>")
+    crossbar_venv: str = Field(
+        "", description="the router's virtualenv; empty: ~/.cache/pyramidion/crossbar-<version>-r<recipe>"
+    )
     node_dir: str = Field("", description="the router's node directory; empty: var/router next to the ini file")
     backend_threads: int = Field(8, gt=0, description="threads of the backend session for database work")
 
@@ -37,7 +39,9 @@ def realtime_settings(settings: dict[str, Any]) -> RealtimeSettings:
     """The validated ``realtime.*`` settings, with the secret filled in."""
     config = section(settings, "realtime", RealtimeSettings)
     if config.secret and len(config.secret) < 32:
-        raise SettingsError("realtime.secret: must have at least 32 characters, or be empty to derive it from jwt.secret")
+        raise SettingsError(
+            "realtime.secret: must have at least 32 characters, or be empty to derive it from jwt.secret"
+        )
     if not config.secret:
         derived = hmac.new(str(settings["jwt.secret"]).encode(), b"pyramidion realtime", hashlib.sha256).hexdigest()
         config = config.model_copy(update={"secret": derived})

@@ -17,7 +17,7 @@ from pyramidion import hookimpl
 from pyramidion.api import TimeZoneName
 from pyramidion.settings import Section, section
 
-from . import models  # noqa: F401  (the tables must be known to migrations)
+from . import models
 from .access import MANAGE, MEMBER, SELL, TOP_UP
 
 
@@ -117,7 +117,7 @@ def pyramidion_migrations() -> str:
 
 
 @hookimpl
-def pyramidion_tasks(huey: Any) -> list[Any]:
+def pyramidion_background_tasks(huey: Any) -> list[Any]:
     from .events import charge_event
 
     return [charge_event]

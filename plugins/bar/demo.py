@@ -9,7 +9,11 @@ from sqlalchemy import select
 
 from .models import Category, Product, Stock, StockUnit
 
-STOCK = [("Beer keg", StockUnit.litres, Decimal("50")), ("Soft drinks", StockUnit.pieces, Decimal("48")), ("Crisps", StockUnit.pieces, Decimal("30"))]
+STOCK = [
+    ("Beer keg", StockUnit.litres, Decimal("50")),
+    ("Soft drinks", StockUnit.pieces, Decimal("48")),
+    ("Crisps", StockUnit.pieces, Decimal("30")),
+]
 PRODUCTS = [
     # name, price, colour, stock, units per sale, category
     ("Beer", Decimal("2.20"), "#f5c542", "Beer keg", Decimal("0.25"), "Drinks"),
@@ -33,6 +37,14 @@ def add_demo_data(db: Any) -> None:
             categories[category] = Category(name=category)
             db.add(categories[category])
         if name not in existing:
-            db.add(Product(name=name, price=price, colour=colour, stock=stocks[stock], units=units,
-                           categories=[categories[category]]))
+            db.add(
+                Product(
+                    name=name,
+                    price=price,
+                    colour=colour,
+                    stock=stocks[stock],
+                    units=units,
+                    categories=[categories[category]],
+                )
+            )
     db.flush()

@@ -43,8 +43,13 @@ def charge_registrations(db: Any, minimum: Any, event: Event) -> dict[str, int]:
         holder_id, quantity = claimed
         amount = event.cost * quantity
         paid = amount == 0 or wallet.try_debit(
-            db, minimum, holder_id, amount, LedgerKind.event_charge,
-            registration_id=registration_id, comment=event.title[:500],
+            db,
+            minimum,
+            holder_id,
+            amount,
+            LedgerKind.event_charge,
+            registration_id=registration_id,
+            comment=event.title[:500],
         )
         if paid:
             charged += 1

@@ -67,10 +67,16 @@ def _link(db: Any, member: Member) -> User | None:
         if clash is None:
             user.username, user.email = member.username, member.email
         else:
-            log.warning("member %s renamed to %s, which a local user has; kept the old name", member_id, member.username)
+            log.warning(
+                "member %s renamed to %s, which a local user has; kept the old name", member_id, member.username
+            )
         return user
     if db.scalar(taken) is not None:
-        log.warning("member %s (%s) clashes with a local user; not logged in through the member database", member_id, member.username)
+        log.warning(
+            "member %s (%s) clashes with a local user; not logged in through the member database",
+            member_id,
+            member.username,
+        )
         return None
     user = User(username=member.username, email=member.email, password_hash=None)
     group = db.scalar(select(Group).where(Group.name == MEMBERS_GROUP))

@@ -14,7 +14,20 @@ import datetime as dt
 import enum
 from decimal import Decimal
 
-from sqlalchemy import Boolean, Column, Enum, ForeignKey, Integer, Numeric, String, Table, Text, UniqueConstraint, func, select
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Enum,
+    ForeignKey,
+    Integer,
+    Numeric,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    func,
+    select,
+)
 from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from pyramidion.auth.models import User
@@ -26,8 +39,14 @@ QUANTITY = Numeric(12, 3)
 
 def _enum(cls: type[enum.Enum], name: str) -> Enum:
     # Stored by value ("wallet"), checked by a constraint on SQLite and PostgreSQL alike.
-    return Enum(cls, name=name, native_enum=False, create_constraint=True, length=20,
-                values_callable=lambda members: [m.value for m in members])
+    return Enum(
+        cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=20,
+        values_callable=lambda members: [m.value for m in members],
+    )
 
 
 class PaymentMethod(str, enum.Enum):
@@ -158,7 +177,7 @@ class Product(Base):
     ledger_account: Mapped[str] = mapped_column(String(50), default="")
 
     stock: Mapped[Stock | None] = relationship()
-    categories: Mapped[list["Category"]] = relationship(
+    categories: Mapped[list[Category]] = relationship(
         secondary=category_product, back_populates="products", order_by="Category.name"
     )
 
@@ -187,8 +206,8 @@ class Purchase(Base):
     total: Mapped[Decimal] = mapped_column(MONEY)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
 
-    lines: Mapped[list["PurchaseLine"]] = relationship(order_by="PurchaseLine.id", cascade="all")
-    wallet_entry: Mapped["LedgerEntry | None"] = relationship(viewonly=True)
+    lines: Mapped[list[PurchaseLine]] = relationship(order_by="PurchaseLine.id", cascade="all")
+    wallet_entry: Mapped[LedgerEntry | None] = relationship(viewonly=True)
 
     @property
     def balance_after(self) -> Decimal | None:

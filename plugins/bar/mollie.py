@@ -42,7 +42,7 @@ class MollieGateway:
             self.client.set_api_key(api_key)
 
     @classmethod
-    def from_settings(cls, settings: dict[str, Any]) -> "MollieGateway":
+    def from_settings(cls, settings: dict[str, Any]) -> MollieGateway:
         return cls(settings["bar.mollie.api_key"], settings["bar.mollie.api_url"], settings["bar.mollie.public_url"])
 
     def _url(self, request: Any, route: str, **kw: Any) -> str:
@@ -90,7 +90,13 @@ class MollieGateway:
             return payment
         paid = remote.amount or {}
         if paid.get("currency") != CURRENCY or money(paid.get("value", "0")) != payment.amount:
-            log.error("Mollie payment %s paid %s, expected %s %s: not credited", payment.mollie_id, paid, CURRENCY, payment.amount)
+            log.error(
+                "Mollie payment %s paid %s, expected %s %s: not credited",
+                payment.mollie_id,
+                paid,
+                CURRENCY,
+                payment.amount,
+            )
             return payment
         now = utcnow()
         claimed = request.db.execute(
@@ -101,8 +107,12 @@ class MollieGateway:
         ).rowcount
         if claimed:
             wallet.credit(
-                request.db, payment.holder_id, payment.amount, LedgerKind.online_top_up,
-                online_payment_id=payment.id, comment=f"Mollie {payment.mollie_id}",
+                request.db,
+                payment.holder_id,
+                payment.amount,
+                LedgerKind.online_top_up,
+                online_payment_id=payment.id,
+                comment=f"Mollie {payment.mollie_id}",
             )
         request.db.refresh(payment)
         return payment

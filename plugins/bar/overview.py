@@ -76,7 +76,7 @@ def revenue_overview(request: Any, query: OverviewQuery) -> dict[str, Any]:
     period_format = "%Y-%m-%d" if query.period == "day" else "%Y-%m"
     buckets: dict[tuple[str, str, PaymentMethod], list[Any]] = defaultdict(lambda: [0, Decimal("0")])
     for utc_hour, category_name, method, quantity, revenue in rows:
-        local = dt.datetime.strptime(utc_hour, "%Y-%m-%dT%H").replace(tzinfo=dt.timezone.utc).astimezone(zone)
+        local = dt.datetime.strptime(utc_hour, "%Y-%m-%dT%H").replace(tzinfo=dt.UTC).astimezone(zone)
         bucket = buckets[(local.strftime(period_format), category_name, method)]
         bucket[0] += int(quantity)
         bucket[1] += money(revenue)
@@ -92,8 +92,16 @@ def revenue_overview(request: Any, query: OverviewQuery) -> dict[str, Any]:
         "period": query.period,
         "time_zone": zone_name,
         "rows": [
-            {"period": period, "category": name, "payment_method": method, "quantity": quantity, "revenue": money(revenue)}
-            for (period, name, method), (quantity, revenue) in sorted(buckets.items(), key=lambda item: (item[0][0], item[0][1], item[0][2].value))
+            {
+                "period": period,
+                "category": name,
+                "payment_method": method,
+                "quantity": quantity,
+                "revenue": money(revenue),
+            }
+            for (period, name, method), (quantity, revenue) in sorted(
+                buckets.items(), key=lambda item: (item[0][0], item[0][1], item[0][2].value)
+            )
         ],
         "totals": totals,
     }
@@ -104,7 +112,9 @@ def overview_workbook(overview: dict[str, Any]) -> bytes:
     book = Workbook()
     sheet = book.active
     sheet.title = "Revenue"
-    sheet.append([f"Revenue {overview['start']} to {overview['end']} per {overview['period']} ({overview['time_zone']})"])
+    sheet.append(
+        [f"Revenue {overview['start']} to {overview['end']} per {overview['period']} ({overview['time_zone']})"]
+    )
     sheet["A1"].font = Font(bold=True)
     sheet.append(["Period", "Category", "Payment method", "Quantity", "Revenue"])
     for row in overview["rows"]:

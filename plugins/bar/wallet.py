@@ -39,7 +39,9 @@ def _new_balance(amount: Decimal) -> Any:
     return func.round(Holder.balance + amount, 2)
 
 
-def _book(db: Any, holder_id: int, amount: Decimal, condition: Any, kind: LedgerKind, **entry: Any) -> LedgerEntry | None:
+def _book(
+    db: Any, holder_id: int, amount: Decimal, condition: Any, kind: LedgerKind, **entry: Any
+) -> LedgerEntry | None:
     balance_after = db.execute(
         update(Holder)
         .where(Holder.id == holder_id, condition)
@@ -54,7 +56,9 @@ def _book(db: Any, holder_id: int, amount: Decimal, condition: Any, kind: Ledger
     return row
 
 
-def try_debit(db: Any, minimum: Decimal, holder_id: int, amount: Decimal, kind: LedgerKind, **entry: Any) -> LedgerEntry | None:
+def try_debit(
+    db: Any, minimum: Decimal, holder_id: int, amount: Decimal, kind: LedgerKind, **entry: Any
+) -> LedgerEntry | None:
     """Take ``amount`` (> 0) from the wallet if it stays at or above ``minimum``; None if not."""
     return _book(db, holder_id, -amount, _new_balance(-amount) >= minimum, kind, **entry)
 
@@ -84,7 +88,9 @@ def ledger_mismatches(db: Any) -> list[tuple[int, Decimal, Decimal]]:
         .subquery()
     )
     rows = db.execute(
-        select(Holder.id, Holder.balance, sums.c.total).outerjoin(sums, sums.c.holder_id == Holder.id).order_by(Holder.id)
+        select(Holder.id, Holder.balance, sums.c.total)
+        .outerjoin(sums, sums.c.holder_id == Holder.id)
+        .order_by(Holder.id)
     )
     # Compared in Python as Decimals: SQLite would compare its binary floats.
     return [

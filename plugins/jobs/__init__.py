@@ -54,7 +54,7 @@ def pyramidion_groups() -> dict[str, list[str]]:
 
 
 @hookimpl
-def pyramidion_tasks(huey: Any) -> Any:
+def pyramidion_background_tasks(huey: Any) -> Any:
     from . import tasks
 
     return tasks

@@ -34,7 +34,7 @@ class Cipher:
         self._fernet = MultiFernet([Fernet(key) for key in keys])
 
     @classmethod
-    def from_settings(cls, settings: dict[str, Any]) -> "Cipher":
+    def from_settings(cls, settings: dict[str, Any]) -> Cipher:
         keys = as_list(settings.get("jobs.credentials_key"))
         if not keys:
             secret = settings.get("jwt.secret")
@@ -44,7 +44,9 @@ class Cipher:
         try:
             return cls([key.encode() for key in keys])
         except ValueError:
-            raise SettingsError("jobs.credentials_key: each key must be a Fernet key (32 url-safe base64-encoded bytes)") from None
+            raise SettingsError(
+                "jobs.credentials_key: each key must be a Fernet key (32 url-safe base64-encoded bytes)"
+            ) from None
 
     def encrypt(self, value: Any) -> str | None:
         """A token for ``value`` (anything JSON can hold); ``None`` stays ``None``."""

@@ -97,7 +97,15 @@ def add_demo_data(db: Any) -> None:
         inventories[name] = inventory
     for name, template, inventory, variables in PRESETS:
         if db.scalar(select(Preset).where(Preset.name == name)) is None:
-            db.add(Preset(name=name, template=template, inventory_id=inventories[inventory].id, variables=variables, filters={}))
+            db.add(
+                Preset(
+                    name=name,
+                    template=template,
+                    inventory_id=inventories[inventory].id,
+                    variables=variables,
+                    filters={},
+                )
+            )
     hasher = PasswordHasher()
     for username, group_name in USERS.items():
         if db.scalar(select(User).where(User.username == username)) is not None:

@@ -218,12 +218,16 @@ def _claim(session_factory: Any, run_id: int) -> Run | None:
         return db.get(Run, run_id)
 
 
-def _finish(session_factory: Any, run_id: int, status: RunStatus, recorder: RunRecorder | None, error: str | None = None) -> RunStatus:
+def _finish(
+    session_factory: Any, run_id: int, status: RunStatus, recorder: RunRecorder | None, error: str | None = None
+) -> RunStatus:
     """Record the outcome; a run aborted meanwhile keeps its status. Returns the status it has."""
     with session_factory.begin() as db:
         if recorder is not None:
             # Counted either way: the hosts that ran did run.
-            db.execute(update(Run).where(Run.id == run_id).values(hosts_total=recorder.total, hosts_failed=recorder.failed))
+            db.execute(
+                update(Run).where(Run.id == run_id).values(hosts_total=recorder.total, hosts_failed=recorder.failed)
+            )
         db.execute(
             update(Run)
             .where(Run.id == run_id, Run.status == RunStatus.running)
@@ -256,7 +260,10 @@ def execute_run(registry: Any, run_id: int, sensitive_token: str | None = None) 
     try:
         with session_factory() as db:
             runner = RunnerConfiguration.current(db)
-            runner_config = {"plugin": runner.runner, "options": {"num_workers": runner.num_workers} if runner.runner == "threaded" else {}}
+            runner_config = {
+                "plugin": runner.runner,
+                "options": {"num_workers": runner.num_workers} if runner.runner == "threaded" else {},
+            }
         nr = InitNornir(
             runner=runner_config,
             inventory={
@@ -272,7 +279,9 @@ def execute_run(registry: Any, run_id: int, sensitive_token: str | None = None) 
         )
         nr = _select_hosts(nr, run.filters)
         try:
-            outcome = nr.with_processors([recorder]).run(task=_guarded(template, recorder), name=template.name, **variables)
+            outcome = nr.with_processors([recorder]).run(
+                task=_guarded(template, recorder), name=template.name, **variables
+            )
         finally:
             nr.close_connections(on_good=True, on_failed=True)  # without the recorder: not part of the results
         recorder.flush()

@@ -9,7 +9,8 @@ three YAML documents.
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import ruamel.yaml
 from nornir.core import inventory as nornir_inventory
@@ -17,7 +18,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from .credentials import Cipher
-from .models import InventoryDefaults, ElementFields, InventoryGroup, InventoryGroupParent, InventoryHost, InventoryHostGroup, Inventory
+from .models import (
+    ElementFields,
+    Inventory,
+    InventoryDefaults,
+    InventoryGroup,
+    InventoryGroupParent,
+    InventoryHost,
+    InventoryHostGroup,
+)
 
 ELEMENT_FIELDS = ("hostname", "port", "username", "platform")
 
@@ -57,7 +66,9 @@ def load_inventory(
     """Nornir's inventory for ``inventory_id``; only ``host_names`` when given (every group either way)."""
     defaults = nornir_inventory.Defaults(**_element_kwargs(db.get(InventoryDefaults, inventory_id), cipher))
     group_rows = db.scalars(
-        select(InventoryGroup).where(InventoryGroup.inventory_id == inventory_id).options(selectinload(InventoryGroup.parent_links))
+        select(InventoryGroup)
+        .where(InventoryGroup.inventory_id == inventory_id)
+        .options(selectinload(InventoryGroup.parent_links))
     ).all()
     groups = nornir_inventory.Groups(
         (row.name, nornir_inventory.Group(name=row.name, defaults=defaults, **_element_kwargs(row, cipher)))
@@ -79,7 +90,10 @@ def load_inventory(
         .order_by(InventoryHostGroup.host_id, InventoryHostGroup.position)
     ):
         memberships.setdefault(host_id, []).append(group_id)
-    host_columns = [getattr(InventoryHost, name) for name in ("id", "name", *ELEMENT_FIELDS, "data", "password_encrypted", "connection_options_encrypted")]
+    host_columns = [
+        getattr(InventoryHost, name)
+        for name in ("id", "name", *ELEMENT_FIELDS, "data", "password_encrypted", "connection_options_encrypted")
+    ]
     hosts = nornir_inventory.Hosts()
     for row in db.execute(select(*host_columns).where(*host_filter)):
         hosts[row.name] = nornir_inventory.Host(
@@ -160,7 +174,12 @@ def set_element_fields(row: ElementFields, values: dict[str, Any], cipher: Ciphe
 
 def set_group_links(db: Session, row: InventoryHost | InventoryGroup, inventory_id: int, names: list[str]) -> list[str]:
     """Point ``row`` at the groups ``names`` in order; returns the names that do not exist."""
-    found = {g.name: g for g in db.scalars(select(InventoryGroup).where(InventoryGroup.inventory_id == inventory_id, InventoryGroup.name.in_(names)))}
+    found = {
+        g.name: g
+        for g in db.scalars(
+            select(InventoryGroup).where(InventoryGroup.inventory_id == inventory_id, InventoryGroup.name.in_(names))
+        )
+    }
     missing = [name for name in names if name not in found]
     if missing:
         return missing
@@ -205,7 +224,12 @@ def _element_values(raw: Any, where: str) -> dict[str, Any]:
 
 
 def import_simple_inventory(
-    db: Session, inventory: Inventory, cipher: Cipher | None, hosts: str, groups: str | None = None, defaults: str | None = None
+    db: Session,
+    inventory: Inventory,
+    cipher: Cipher | None,
+    hosts: str,
+    groups: str | None = None,
+    defaults: str | None = None,
 ) -> tuple[int, int]:
     """Fill the new, empty ``inventory`` from SimpleInventory YAML; returns ``(hosts, groups)`` added.
 

@@ -35,9 +35,7 @@ def command(task: Task, command_string: str, use_textfsm: bool = False, enable: 
     """
     from nornir_netmiko.tasks import netmiko_send_command
 
-    output = task.run(
-        task=netmiko_send_command, command_string=command_string, use_textfsm=use_textfsm, enable=enable
-    )
+    output = task.run(task=netmiko_send_command, command_string=command_string, use_textfsm=use_textfsm, enable=enable)
     return Result(host=task.host, result=output[0].result)
 
 

@@ -79,7 +79,7 @@ class Inventory(Base):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("auth_user.id", ondelete="SET NULL"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    defaults: Mapped["InventoryDefaults | None"] = relationship(cascade="all, delete-orphan", passive_deletes=True)
+    defaults: Mapped[InventoryDefaults | None] = relationship(cascade="all, delete-orphan", passive_deletes=True)
 
 
 class InventoryDefaults(ElementFields, Base):
@@ -96,7 +96,7 @@ class InventoryGroup(ElementFields, Base):
     inventory_id: Mapped[int] = mapped_column(ForeignKey("jobs_inventory.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(255))
 
-    parent_links: Mapped[list["InventoryGroupParent"]] = relationship(
+    parent_links: Mapped[list[InventoryGroupParent]] = relationship(
         foreign_keys="InventoryGroupParent.group_id",
         order_by="InventoryGroupParent.position",
         collection_class=ordering_list("position"),
@@ -129,7 +129,7 @@ class InventoryHost(ElementFields, Base):
     inventory_id: Mapped[int] = mapped_column(ForeignKey("jobs_inventory.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(255))
 
-    group_links: Mapped[list["InventoryHostGroup"]] = relationship(
+    group_links: Mapped[list[InventoryHostGroup]] = relationship(
         order_by="InventoryHostGroup.position",
         collection_class=ordering_list("position"),
         cascade="all, delete-orphan",
@@ -252,6 +252,6 @@ class RunnerConfiguration(Base):
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     @classmethod
-    def current(cls, db: Any) -> "RunnerConfiguration":
+    def current(cls, db: Any) -> RunnerConfiguration:
         """The stored configuration, or the defaults while none is stored."""
         return db.get(cls, 1) or cls(id=1, runner="threaded", num_workers=DEFAULT_NUM_WORKERS)

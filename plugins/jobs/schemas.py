@@ -183,7 +183,9 @@ class LaunchIn(In):
 
 
 class RelaunchIn(In):
-    variables: dict[str, Any] = Field({}, description="values of the template's sensitive parameters, which were not stored")
+    variables: dict[str, Any] = Field(
+        {}, description="values of the template's sensitive parameters, which were not stored"
+    )
 
 
 class RunOut(Out):
@@ -253,7 +255,9 @@ class ScheduleIn(In):
     name: str = Name
     preset_id: int
     cron: str | None = Field(None, max_length=100, examples=["0 6 * * 1-5"])
-    interval_seconds: int | None = Field(None, ge=60, description="at least a minute: the scheduler looks once a minute")
+    interval_seconds: int | None = Field(
+        None, ge=60, description="at least a minute: the scheduler looks once a minute"
+    )
     timezone: TimeZoneName = Field("UTC", description="IANA time zone the cron expression is read in")
     enabled: bool = True
 
@@ -265,7 +269,7 @@ class ScheduleIn(In):
         return value
 
     @model_validator(mode="after")
-    def one_kind(self) -> "ScheduleIn":
+    def one_kind(self) -> ScheduleIn:
         if (self.cron is None) == (self.interval_seconds is None):
             raise ValueError("give either cron or interval_seconds")
         return self

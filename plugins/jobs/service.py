@@ -20,7 +20,11 @@ from .templates import JobTemplate
 def check_hosts_exist(db: Any, inventory_id: int, names: list[str] | None, field: str = "filters.hosts") -> None:
     if not names:
         return
-    found = set(db.scalars(select(InventoryHost.name).where(InventoryHost.inventory_id == inventory_id, InventoryHost.name.in_(names))))
+    found = set(
+        db.scalars(
+            select(InventoryHost.name).where(InventoryHost.inventory_id == inventory_id, InventoryHost.name.in_(names))
+        )
+    )
     missing = [name for name in names if name not in found]
     if missing:
         raise Invalid.field(field, f"no such host(s) in the inventory: {', '.join(missing)}")
@@ -31,7 +35,10 @@ def no_sensitive_values(template: JobTemplate, variables: dict[str, Any], field:
     if template.sensitive:
         raise Invalid(
             f"template {template.name!r} has sensitive parameters, which are never stored, so it cannot be saved or scheduled",
-            [{"field": f"{field}.{name}", "location": "body", "message": "sensitive: cannot be stored"} for name in sorted(template.sensitive)],
+            [
+                {"field": f"{field}.{name}", "location": "body", "message": "sensitive: cannot be stored"}
+                for name in sorted(template.sensitive)
+            ],
         )
 
 
@@ -95,7 +102,7 @@ def next_run_at(schedule: Schedule, after: dt.datetime) -> dt.datetime:
     """The first time after ``after`` the schedule fires, in UTC."""
     if schedule.cron is not None:
         local = after.astimezone(zoneinfo.ZoneInfo(schedule.timezone))
-        return croniter(schedule.cron, local).get_next(dt.datetime).astimezone(dt.timezone.utc)
+        return croniter(schedule.cron, local).get_next(dt.datetime).astimezone(dt.UTC)
     step = dt.timedelta(seconds=schedule.interval_seconds)
     if schedule.next_run_at is None:
         return after + step
@@ -129,9 +136,17 @@ def launch_due_schedules(request: Any, now: dt.datetime | None = None) -> list[R
             run = launch_preset(request, preset, created_by_id=schedule.created_by_id, schedule_id=schedule.id)
         except Invalid as exc:
             run = Run(
-                name=preset.name, template=preset.template, inventory_id=preset.inventory_id,
-                variables=preset.variables, filters=preset.filters, status=RunStatus.failed, error=exc.message,
-                finished_at=now, created_by_id=schedule.created_by_id, preset_id=preset.id, schedule_id=schedule.id,
+                name=preset.name,
+                template=preset.template,
+                inventory_id=preset.inventory_id,
+                variables=preset.variables,
+                filters=preset.filters,
+                status=RunStatus.failed,
+                error=exc.message,
+                finished_at=now,
+                created_by_id=schedule.created_by_id,
+                preset_id=preset.id,
+                schedule_id=schedule.id,
             )
             db.add(run)
         launched.append(run)
@@ -143,4 +158,13 @@ def launch_preset(request: Any, preset: Preset, **options: Any) -> Run:
     """Launch a preset as saved; :class:`Invalid` when its template is gone or its variables no longer fit."""
     template = request.registry.job_templates.require(preset.template)
     variables = template.validate(preset.variables)
-    return launch_run(request, template, preset.inventory_id, variables, preset.filters, name=preset.name, preset_id=preset.id, **options)
+    return launch_run(
+        request,
+        template,
+        preset.inventory_id,
+        variables,
+        preset.filters,
+        name=preset.name,
+        preset_id=preset.id,
+        **options,
+    )

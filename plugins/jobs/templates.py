@@ -25,8 +25,9 @@ import dataclasses
 import inspect
 import re
 import typing
+from collections.abc import Callable
 from importlib.metadata import entry_points
-from typing import Any, Annotated, Callable
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
@@ -87,7 +88,7 @@ class JobTemplate:
     source: str
 
     @classmethod
-    def from_function(cls, name: str, function: Callable[..., Any], source: str) -> "JobTemplate":
+    def from_function(cls, name: str, function: Callable[..., Any], source: str) -> JobTemplate:
         signature = inspect.signature(function)
         hints = typing.get_type_hints(function, include_extras=True)
         description, arg_docs = _docstring_parts(function)
@@ -106,9 +107,7 @@ class JobTemplate:
                 annotation,
                 Field(default, description=arg_docs.get(param.name), json_schema_extra=extra or None),
             )
-        model = create_model(
-            f"{name}_parameters", __config__=ConfigDict(extra="forbid", title=name), **fields
-        )
+        model = create_model(f"{name}_parameters", __config__=ConfigDict(extra="forbid", title=name), **fields)
         return cls(name, function, description, model, frozenset(sensitive), source)
 
     def schema(self) -> dict[str, Any]:
@@ -140,7 +139,7 @@ class TemplateRegistry:
         self._templates = dict(sorted(templates.items()))
 
     @classmethod
-    def discover(cls, pm: Any) -> "TemplateRegistry":
+    def discover(cls, pm: Any) -> TemplateRegistry:
         found: dict[str, JobTemplate] = {}
 
         def add(name: str, function: Any, source: str) -> None:

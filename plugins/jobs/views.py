@@ -19,7 +19,19 @@ from . import schemas as s
 from .execution import topic
 from .inventory import InventoryFormatError, import_simple_inventory, merged_host, set_element_fields, set_group_links
 from .models import (
-    InventoryDefaults, InventoryGroup, InventoryGroupParent, InventoryHost, InventoryHostGroup, HostStatus, Inventory, Preset, Run, RunHost, RunnerConfiguration, RunStatus, Schedule,
+    HostStatus,
+    Inventory,
+    InventoryDefaults,
+    InventoryGroup,
+    InventoryGroupParent,
+    InventoryHost,
+    InventoryHostGroup,
+    Preset,
+    Run,
+    RunHost,
+    RunnerConfiguration,
+    RunStatus,
+    Schedule,
 )
 from .service import abort_run, check_hosts_exist, launch_preset, launch_run, next_run_at, no_sensitive_values
 from .templates import JobTemplate
@@ -94,7 +106,14 @@ def list_inventories(request: Any, query: Any) -> dict[str, Any]:
     return query.page(select(Inventory))
 
 
-@api_view("jobs.inventories", request_method="POST", body=s.InventoryIn, response=s.InventoryOut, status=201, permission="jobs.inventory")
+@api_view(
+    "jobs.inventories",
+    request_method="POST",
+    body=s.InventoryIn,
+    response=s.InventoryOut,
+    status=201,
+    permission="jobs.inventory",
+)
 def create_inventory(request: Any, body: s.InventoryIn) -> Inventory:
     """Create an empty inventory."""
     ensure_unique(request.db, Inventory.name, body.name)
@@ -105,7 +124,14 @@ def create_inventory(request: Any, body: s.InventoryIn) -> Inventory:
     return inventory
 
 
-@api_view("jobs.inventory_import", request_method="POST", body=s.InventoryImport, response=s.ImportOut, status=201, permission="jobs.inventory")
+@api_view(
+    "jobs.inventory_import",
+    request_method="POST",
+    body=s.InventoryImport,
+    response=s.ImportOut,
+    status=201,
+    permission="jobs.inventory",
+)
 def import_inventory(request: Any, body: s.InventoryImport) -> dict[str, Any]:
     """Create an inventory from Nornir SimpleInventory YAML (hosts, groups, defaults)."""
     ensure_unique(request.db, Inventory.name, body.name)
@@ -127,7 +153,13 @@ def show_inventory(request: Any) -> Inventory:
     return _inventory(request)
 
 
-@api_view("jobs.inventory", request_method="PATCH", body=s.InventoryPatch, response=s.InventoryOut, permission="jobs.inventory")
+@api_view(
+    "jobs.inventory",
+    request_method="PATCH",
+    body=s.InventoryPatch,
+    response=s.InventoryOut,
+    permission="jobs.inventory",
+)
 def change_inventory(request: Any, body: s.InventoryPatch) -> Inventory:
     """Rename or describe an inventory."""
     inventory = _inventory(request)
@@ -175,7 +207,9 @@ def _link_groups(request: Any, row: InventoryHost | InventoryGroup, inventory_id
 
 def _refuse_cycles(request: Any, inventory_id: int) -> None:
     links = request.db.execute(
-        select(InventoryGroupParent.group_id, InventoryGroupParent.parent_id).join(InventoryGroup, InventoryGroup.id == InventoryGroupParent.group_id).where(InventoryGroup.inventory_id == inventory_id)
+        select(InventoryGroupParent.group_id, InventoryGroupParent.parent_id)
+        .join(InventoryGroup, InventoryGroup.id == InventoryGroupParent.group_id)
+        .where(InventoryGroup.inventory_id == inventory_id)
     ).all()
     parents: dict[int, list[int]] = {}
     for child, parent in links:
@@ -204,7 +238,13 @@ def _member_listing(model: type[InventoryHost] | type[InventoryGroup]) -> Listin
         )
     return Listing(
         key=model.id,
-        ordering={"name": model.name, "hostname": model.hostname, "platform": model.platform, "port": model.port, "id": model.id},
+        ordering={
+            "name": model.name,
+            "hostname": model.hostname,
+            "platform": model.platform,
+            "port": model.port,
+            "id": model.id,
+        },
         default_ordering="name",
         search=[model.name, model.hostname],
         filters=filters,
@@ -220,7 +260,9 @@ def list_hosts(request: Any, query: Any) -> dict[str, Any]:
     """Hosts of an inventory (their own fields; the detail shows what they inherit)."""
     inventory = _inventory(request)
     return query.page(
-        select(InventoryHost).where(InventoryHost.inventory_id == inventory.id).options(selectinload(InventoryHost.group_links))
+        select(InventoryHost)
+        .where(InventoryHost.inventory_id == inventory.id)
+        .options(selectinload(InventoryHost.group_links))
     )
 
 
@@ -229,11 +271,15 @@ def list_groups(request: Any, query: Any) -> dict[str, Any]:
     """Groups of an inventory."""
     inventory = _inventory(request)
     return query.page(
-        select(InventoryGroup).where(InventoryGroup.inventory_id == inventory.id).options(selectinload(InventoryGroup.parent_links))
+        select(InventoryGroup)
+        .where(InventoryGroup.inventory_id == inventory.id)
+        .options(selectinload(InventoryGroup.parent_links))
     )
 
 
-def _create_member(request: Any, model: type[InventoryHost] | type[InventoryGroup], body: s.MemberIn) -> InventoryHost | InventoryGroup:
+def _create_member(
+    request: Any, model: type[InventoryHost] | type[InventoryGroup], body: s.MemberIn
+) -> InventoryHost | InventoryGroup:
     inventory = _inventory(request)
     ensure_unique(request.db, model.name, body.name, model.inventory_id == inventory.id)
     row = model(inventory_id=inventory.id, name=body.name, data={})
@@ -244,7 +290,9 @@ def _create_member(request: Any, model: type[InventoryHost] | type[InventoryGrou
     return row
 
 
-def _change_member(request: Any, model: type[InventoryHost] | type[InventoryGroup], body: s.MemberPatch) -> InventoryHost | InventoryGroup:
+def _change_member(
+    request: Any, model: type[InventoryHost] | type[InventoryGroup], body: s.MemberPatch
+) -> InventoryHost | InventoryGroup:
     row = _member(request, model)
     if body.name is not None and body.name != row.name:
         ensure_unique(request.db, model.name, body.name, model.inventory_id == row.inventory_id)
@@ -255,13 +303,17 @@ def _change_member(request: Any, model: type[InventoryHost] | type[InventoryGrou
     return row
 
 
-@api_view("jobs.hosts", request_method="POST", body=s.MemberIn, response=s.MemberOut, status=201, permission="jobs.inventory")
+@api_view(
+    "jobs.hosts", request_method="POST", body=s.MemberIn, response=s.MemberOut, status=201, permission="jobs.inventory"
+)
 def create_host(request: Any, body: s.MemberIn) -> InventoryHost:
     """Add a host."""
     return _create_member(request, InventoryHost, body)
 
 
-@api_view("jobs.groups", request_method="POST", body=s.MemberIn, response=s.MemberOut, status=201, permission="jobs.inventory")
+@api_view(
+    "jobs.groups", request_method="POST", body=s.MemberIn, response=s.MemberOut, status=201, permission="jobs.inventory"
+)
 def create_group(request: Any, body: s.MemberIn) -> InventoryGroup:
     """Add a group."""
     return _create_member(request, InventoryGroup, body)
@@ -272,7 +324,12 @@ def show_host(request: Any) -> dict[str, Any]:
     """A host with the data it inherits from its groups and the defaults."""
     row = _member(request, InventoryHost)
     merged = merged_host(request.db, row.inventory_id, row.name, request.registry.jobs_cipher)
-    return {**merged, "id": row.id, "password_set": row.password_set, "connection_options_set": row.connection_options_set}
+    return {
+        **merged,
+        "id": row.id,
+        "password_set": row.password_set,
+        "connection_options_set": row.connection_options_set,
+    }
 
 
 @api_view("jobs.group", response=s.MemberOut)
@@ -309,7 +366,14 @@ def delete_group(request: Any) -> None:
 
 runs = Listing(
     key=Run.id,
-    ordering={"id": Run.id, "name": Run.name, "template": Run.template, "status": Run.status, "created_at": Run.created_at, "started_at": Run.started_at},
+    ordering={
+        "id": Run.id,
+        "name": Run.name,
+        "template": Run.template,
+        "status": Run.status,
+        "created_at": Run.created_at,
+        "started_at": Run.started_at,
+    },
     default_ordering="-id",
     search=[Run.name],
     filters={
@@ -323,7 +387,14 @@ runs = Listing(
 )
 
 
-def _launch(request: Any, template: JobTemplate, inventory_id: int, variables: dict[str, Any], filters: dict[str, Any], **options: Any) -> Run:
+def _launch(
+    request: Any,
+    template: JobTemplate,
+    inventory_id: int,
+    variables: dict[str, Any],
+    filters: dict[str, Any],
+    **options: Any,
+) -> Run:
     if request.db.get(Inventory, inventory_id) is None:
         raise Invalid.field("inventory_id", f"no inventory {inventory_id}")
     check_hosts_exist(request.db, inventory_id, filters.get("hosts"))
@@ -342,8 +413,13 @@ def launch(request: Any, body: s.LaunchIn) -> Run:
     template = request.registry.job_templates.require(body.template)
     variables = template.validate(body.variables)
     return _launch(
-        request, template, body.inventory_id, variables, body.filters.model_dump(exclude_none=True),
-        name=body.name, scheduled_at=body.scheduled_at,
+        request,
+        template,
+        body.inventory_id,
+        variables,
+        body.filters.model_dump(exclude_none=True),
+        name=body.name,
+        scheduled_at=body.scheduled_at,
     )
 
 
@@ -358,7 +434,11 @@ run_hosts = Listing(
     ordering={"host": RunHost.host, "status": RunHost.status, "finished_at": RunHost.finished_at},
     default_ordering="host",
     search=[RunHost.host],
-    filters={"status": Filter(RunHost.status, HostStatus), "failed": Filter(RunHost.failed, bool), "changed": Filter(RunHost.changed, bool)},
+    filters={
+        "status": Filter(RunHost.status, HostStatus),
+        "failed": Filter(RunHost.failed, bool),
+        "changed": Filter(RunHost.changed, bool),
+    },
 )
 
 
@@ -378,13 +458,19 @@ def abort(request: Any) -> Run:
     return run
 
 
-@api_view("jobs.run_relaunch", request_method="POST", body=s.RelaunchIn, response=s.RunOut, status=202, permission="jobs.run")
+@api_view(
+    "jobs.run_relaunch", request_method="POST", body=s.RelaunchIn, response=s.RunOut, status=202, permission="jobs.run"
+)
 def relaunch(request: Any, body: s.RelaunchIn) -> Run:
     """Run the same again on the hosts that failed; sensitive values must be given again."""
     run = _get(request, Run, int(request.matchdict["id"]), "run")
     if not RunStatus(run.status).is_done:
         raise Conflict(f"run {run.id} is {run.status.value}: relaunch it when it has ended")
-    failed = list(request.db.scalars(select(RunHost.host).where(RunHost.run_id == run.id, RunHost.failed.is_(True)).order_by(RunHost.host)))
+    failed = list(
+        request.db.scalars(
+            select(RunHost.host).where(RunHost.run_id == run.id, RunHost.failed.is_(True)).order_by(RunHost.host)
+        )
+    )
     if not failed:
         raise Conflict(f"run {run.id} has no failed hosts")
     if run.inventory_id is None:
@@ -396,7 +482,10 @@ def relaunch(request: Any, body: s.RelaunchIn) -> Run:
     if unknown:
         raise Invalid(
             "only sensitive parameters are given again",
-            [{"field": f"variables.{name}", "location": "body", "message": "not a sensitive parameter"} for name in unknown],
+            [
+                {"field": f"variables.{name}", "location": "body", "message": "not a sensitive parameter"}
+                for name in unknown
+            ],
         )
     variables = template.validate({**run.variables, **body.variables})
     filters = {**run.filters, "hosts": failed}
@@ -436,7 +525,9 @@ def list_presets(request: Any, query: Any) -> dict[str, Any]:
     return query.page(select(Preset))
 
 
-@api_view("jobs.presets", request_method="POST", body=s.PresetIn, response=s.PresetOut, status=201, permission="jobs.run")
+@api_view(
+    "jobs.presets", request_method="POST", body=s.PresetIn, response=s.PresetOut, status=201, permission="jobs.run"
+)
 def create_preset(request: Any, body: s.PresetIn) -> Preset:
     """Save a launch configuration (templates with sensitive parameters cannot be saved)."""
     ensure_unique(request.db, Preset.name, body.name)
@@ -466,7 +557,14 @@ def delete_preset(request: Any) -> None:
     request.db.delete(_get(request, Preset, int(request.matchdict["id"]), "preset"))
 
 
-@api_view("jobs.preset_launch", request_method="POST", body=s.PresetLaunchIn, response=s.RunOut, status=202, permission="jobs.run")
+@api_view(
+    "jobs.preset_launch",
+    request_method="POST",
+    body=s.PresetLaunchIn,
+    response=s.RunOut,
+    status=202,
+    permission="jobs.run",
+)
 def launch_saved(request: Any, body: s.PresetLaunchIn) -> Run:
     """Launch a preset, now or at ``scheduled_at``."""
     preset = _get(request, Preset, int(request.matchdict["id"]), "preset")
@@ -485,7 +583,11 @@ schedules = Listing(
 def _fill_schedule(request: Any, schedule: Schedule, body: s.ScheduleIn) -> Schedule:
     if request.db.get(Preset, body.preset_id) is None:
         raise Invalid.field("preset_id", f"no preset {body.preset_id}")
-    timing_changed = (schedule.cron, schedule.interval_seconds, schedule.timezone) != (body.cron, body.interval_seconds, body.timezone)
+    timing_changed = (schedule.cron, schedule.interval_seconds, schedule.timezone) != (
+        body.cron,
+        body.interval_seconds,
+        body.timezone,
+    )
     for field in ("name", "preset_id", "cron", "interval_seconds", "timezone", "enabled"):
         setattr(schedule, field, getattr(body, field))
     if timing_changed or schedule.next_run_at is None:
@@ -500,7 +602,14 @@ def list_schedules(request: Any, query: Any) -> dict[str, Any]:
     return query.page(select(Schedule))
 
 
-@api_view("jobs.schedules", request_method="POST", body=s.ScheduleIn, response=s.ScheduleOut, status=201, permission="jobs.run")
+@api_view(
+    "jobs.schedules",
+    request_method="POST",
+    body=s.ScheduleIn,
+    response=s.ScheduleOut,
+    status=201,
+    permission="jobs.run",
+)
 def create_schedule(request: Any, body: s.ScheduleIn) -> Schedule:
     """Schedule a preset."""
     ensure_unique(request.db, Schedule.name, body.name)
@@ -539,7 +648,13 @@ def show_configuration(request: Any) -> RunnerConfiguration:
     return RunnerConfiguration.current(request.db)
 
 
-@api_view("jobs.configuration", request_method="PUT", body=s.ConfigurationIn, response=s.ConfigurationOut, permission="jobs.configure")
+@api_view(
+    "jobs.configuration",
+    request_method="PUT",
+    body=s.ConfigurationIn,
+    response=s.ConfigurationOut,
+    permission="jobs.configure",
+)
 def change_configuration(request: Any, body: s.ConfigurationIn) -> RunnerConfiguration:
     """Change the Nornir runner (administrators)."""
     configuration = request.db.merge(RunnerConfiguration.current(request.db))

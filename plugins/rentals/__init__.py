@@ -57,7 +57,12 @@ def pyramidion_groups() -> dict[str, list[str]]:
 
 DEMO_BOOKS = [
     ("The Pragmatic Programmer", "Andrew Hunt, David Thomas", models.BookType.regular, "From journeyman to master."),
-    ("Structure and Interpretation of Computer Programs", "Harold Abelson, Gerald Jay Sussman", models.BookType.regular, "The wizard book."),
+    (
+        "Structure and Interpretation of Computer Programs",
+        "Harold Abelson, Gerald Jay Sussman",
+        models.BookType.regular,
+        "The wizard book.",
+    ),
     ("Dune", "Frank Herbert", models.BookType.fiction, "Spice, sand and politics on Arrakis."),
     ("The Left Hand of Darkness", "Ursula K. Le Guin", models.BookType.fiction, "An envoy on the planet Winter."),
     ("Pride and Prejudice", "Jane Austen", models.BookType.novel, "Elizabeth Bennet and Mr Darcy."),
@@ -94,11 +99,21 @@ def pyramidion_demo_data(db: Any, registry: Any) -> None:
     if not created:
         return
     db.flush()
-    db.add(models.Profile(user_id=reader.id, name="Rita Reader", phone="+31 20 555 0100", address="Bookstraat 1, Amsterdam"))
+    db.add(
+        models.Profile(
+            user_id=reader.id, name="Rita Reader", phone="+31 20 555 0100", address="Bookstraat 1, Amsterdam"
+        )
+    )
     # The seed's example: one rental from now and two from five days ago.
     now = utcnow()
     five_days_ago = now - dt.timedelta(days=5, hours=1)
-    for name, rented_at in (("The Pragmatic Programmer", now), ("Dune", five_days_ago), ("Pride and Prejudice", five_days_ago)):
+    for name, rented_at in (
+        ("The Pragmatic Programmer", now),
+        ("Dune", five_days_ago),
+        ("Pride and Prejudice", five_days_ago),
+    ):
         book = books[name]
         if db.scalar(select(Book.available).where(Book.id == book.id)):
-            db.add(Rental(book=book, user=reader, book_type=book.type, rented_at=rented_at, recorded_by_id=librarian.id))
+            db.add(
+                Rental(book=book, user=reader, book_type=book.type, rented_at=rented_at, recorded_by_id=librarian.id)
+            )

@@ -84,4 +84,6 @@ class MinimumCharges(PricingPolicy):
         return Decimal("4.5") if days <= 3 else Decimal("1.5") * days
 
 
-POLICIES: dict[str, PricingPolicy] = {policy.version: policy for policy in (FlatRate(), DailyRateByType(), MinimumCharges())}
+POLICIES: dict[str, PricingPolicy] = {
+    policy.version: policy for policy in (FlatRate(), DailyRateByType(), MinimumCharges())
+}

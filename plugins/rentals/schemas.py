@@ -72,7 +72,9 @@ class RentalIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     book_id: int
     user_id: int | None = Field(None, description="the renter (staff only); default: yourself")
-    rented_at: Timestamp | None = Field(None, description="when the loan began, not in the future (staff only); default: now")
+    rented_at: Timestamp | None = Field(
+        None, description="when the loan began, not in the future (staff only); default: now"
+    )
 
 
 class ReturnIn(BaseModel):

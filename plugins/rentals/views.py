@@ -43,13 +43,21 @@ def _path_id(request: Any) -> int:
 
 books_listing = Listing(
     key=Book.id,
-    ordering={"id": Book.id, "name": Book.name, "author": Book.author, "type": Book.type, "created_at": Book.created_at},
+    ordering={
+        "id": Book.id,
+        "name": Book.name,
+        "author": Book.author,
+        "type": Book.type,
+        "created_at": Book.created_at,
+    },
     default_ordering="name",
     search=[Book.name, Book.author, Book.description],
     filters={
         "type": Filter(Book.type, BookType),
         "available": Filter(
-            lambda available: Book.available if available else ~Book.available, bool, description="on the shelf (true) or out on loan (false)"
+            lambda available: Book.available if available else ~Book.available,
+            bool,
+            description="on the shelf (true) or out on loan (false)",
         ),
     },
 )
@@ -68,7 +76,15 @@ def list_books(request: Any, query: Any) -> dict[str, Any]:
     return query.page(select(Book))
 
 
-@api_view("rentals.books", request_method="POST", body=BookIn, response=BookOut, status=201, permission=STAFF, responses={409: "Name taken"})
+@api_view(
+    "rentals.books",
+    request_method="POST",
+    body=BookIn,
+    response=BookOut,
+    status=201,
+    permission=STAFF,
+    responses={409: "Name taken"},
+)
 def create_book(request: Any, body: BookIn) -> Book:
     """Add a book (staff)."""
     ensure_unique(request.db, Book.name, body.name)
@@ -84,7 +100,14 @@ def get_book(request: Any) -> Book:
     return _book(request)
 
 
-@api_view("rentals.book", request_method="PATCH", body=BookUpdate, response=BookOut, permission=STAFF, responses={409: "Name taken"})
+@api_view(
+    "rentals.book",
+    request_method="PATCH",
+    body=BookUpdate,
+    response=BookOut,
+    permission=STAFF,
+    responses={409: "Name taken"},
+)
 def update_book(request: Any, body: BookUpdate) -> Book:
     """Change a book (staff). Rentals already made keep the type they were priced with."""
     book = _book(request)
@@ -97,7 +120,9 @@ def update_book(request: Any, body: BookUpdate) -> Book:
     return book
 
 
-@api_view("rentals.book", request_method="DELETE", status=204, permission=STAFF, responses={409: "The book has rentals"})
+@api_view(
+    "rentals.book", request_method="DELETE", status=204, permission=STAFF, responses={409: "The book has rentals"}
+)
 def delete_book(request: Any) -> None:
     """Remove a book that was never rented (staff); a rented one keeps its history."""
     book = _book(request)
@@ -117,7 +142,9 @@ rentals_listing = Listing(
         "user_id": Filter(Rental.user_id, int),
         "book_id": Filter(Rental.book_id, int),
         "open": Filter(
-            lambda open_: Rental.returned_at.is_(None) if open_ else Rental.returned_at.is_not(None), bool, description="not returned yet (true) or returned (false)"
+            lambda open_: Rental.returned_at.is_(None) if open_ else Rental.returned_at.is_not(None),
+            bool,
+            description="not returned yet (true) or returned (false)",
         ),
     },
 )
@@ -167,7 +194,14 @@ def list_rentals(request: Any, query: Any) -> dict[str, Any]:
     return query.page(stmt, transform=lambda rentals: [_priced(r, policy, now) for r in rentals])
 
 
-@api_view("rentals.rentals", request_method="POST", body=RentalIn, response=RentalOut, status=201, responses={409: "The book is out on loan"})
+@api_view(
+    "rentals.rentals",
+    request_method="POST",
+    body=RentalIn,
+    response=RentalOut,
+    status=201,
+    responses={409: "The book is out on loan"},
+)
 def rent_book(request: Any, body: RentalIn) -> dict[str, Any]:
     """Rent a book.
 
@@ -190,7 +224,9 @@ def rent_book(request: Any, body: RentalIn) -> dict[str, Any]:
     rented_at = body.rented_at or now
     # Made up front: after a failed flush the session can no longer read the book's name.
     out_on_loan = Conflict(f"{book.name!r} is out on loan", [{"field": "book_id", "message": "out on loan"}])
-    out_since = exists().where(Rental.book_id == book.id, or_(Rental.returned_at.is_(None), Rental.returned_at > rented_at))
+    out_since = exists().where(
+        Rental.book_id == book.id, or_(Rental.returned_at.is_(None), Rental.returned_at > rented_at)
+    )
     if db.scalar(select(out_since)):
         raise out_on_loan
     rental = Rental(book=book, user=renter, book_type=book.type, rented_at=rented_at, recorded_by_id=me.id)
@@ -210,7 +246,13 @@ def get_rental(request: Any) -> dict[str, Any]:
     return _priced(_rental(request), _policy(request), utcnow())
 
 
-@api_view("rentals.rental.return", request_method="POST", body=ReturnIn, response=RentalOut, responses={409: "Already returned"})
+@api_view(
+    "rentals.rental.return",
+    request_method="POST",
+    body=ReturnIn,
+    response=RentalOut,
+    responses={409: "Already returned"},
+)
 def return_book(request: Any, body: ReturnIn) -> dict[str, Any]:
     """Return a rented book; the charge stops growing. Staff may give an earlier ``returned_at``."""
     rental, now = _rental(request), utcnow()

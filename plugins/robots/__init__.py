@@ -77,7 +77,7 @@ def purge_join_records(request: Any) -> None:
 
 
 @hookimpl
-def pyramidion_tasks(huey: Any) -> list[Any]:
+def pyramidion_background_tasks(huey: Any) -> list[Any]:
     return [purge_join_records]
 
 
@@ -107,9 +107,13 @@ def pyramidion_demo_data(db: Any) -> None:
 
     operator = db.scalar(select(User).where(User.username == "operator"))
     if operator is None:
-        operator = User(username="operator", email="operator@example.com", password_hash=PasswordHasher().hash("operator-demo"))
+        operator = User(
+            username="operator", email="operator@example.com", password_hash=PasswordHasher().hash("operator-demo")
+        )
         db.add(operator)
-    known = set(db.scalars(select(models.Robot.serial).where(models.Robot.serial.in_([serial for serial, _ in DEMO_ROBOTS]))))
+    known = set(
+        db.scalars(select(models.Robot.serial).where(models.Robot.serial.in_([serial for serial, _ in DEMO_ROBOTS])))
+    )
     for serial, name in DEMO_ROBOTS:
         if serial not in known:
             db.add(models.Robot(serial=serial, name=name, owner=operator, secret_hash=digest(DEMO_SECRET)))

@@ -68,7 +68,11 @@ def issue_token(db: Any, config: RobotsSettings, serial: str, secret: str, addre
         throttle.record(db, serial, address)
         raise WrongCredentials()
     token = secrets.token_urlsafe(SECRET_BYTES)
-    db.add(JoinToken(robot_id=robot.id, token_hash=digest(token), expires_at=utcnow() + dt.timedelta(seconds=config.token_ttl)))
+    db.add(
+        JoinToken(
+            robot_id=robot.id, token_hash=digest(token), expires_at=utcnow() + dt.timedelta(seconds=config.token_ttl)
+        )
+    )
     return token, robot
 
 

@@ -113,7 +113,6 @@ class JoinToken(Base):
     used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
-
 class Connection(Base):
     """A WAMP session of a robot, open now as far as the router told the backend."""
 

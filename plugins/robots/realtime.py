@@ -94,7 +94,12 @@ def _acknowledgement(frame: Any) -> dict[str, Any]:
 def _refusal(frame: Any, error: str, message: str) -> dict[str, Any]:
     """The answer for one frame of a list that is not acknowledged (``frame`` parsed or as sent)."""
     frame_id = frame.get("id") if isinstance(frame, dict) else getattr(frame, "id", None)
-    return {"status": "error", "id": frame_id if isinstance(frame_id, int) else None, "error": error, "message": message}
+    return {
+        "status": "error",
+        "id": frame_id if isinstance(frame_id, int) else None,
+        "error": error,
+        "message": message,
+    }
 
 
 class LiveStatus:
@@ -195,8 +200,10 @@ class RobotsBackend:
         valid = [frame for frame in parsed if not isinstance(frame, dict)]
         stored = not valid or await self._stored(caller, valid)
         return [
-            item if isinstance(item, dict)
-            else _acknowledgement(item) if stored
+            item
+            if isinstance(item, dict)
+            else _acknowledgement(item)
+            if stored
             else _refusal(item, NOT_STORED, "not stored now; send it again")
             for item in parsed
         ]
@@ -243,15 +250,20 @@ class RobotsBackend:
         # and reading before writing there could fail against a concurrent writer.
         changed = request.db.execute(
             update(Command)
-            .where(Command.id == command_id, Command.robot_id == _robot_id(caller), Command.stored_status.in_(allowed_from))
+            .where(
+                Command.id == command_id, Command.robot_id == _robot_id(caller), Command.stored_status.in_(allowed_from)
+            )
             .values(stored_status=reported, message=message[:2000] if message else None, **times)
         ).rowcount
-        command = request.db.scalar(select(Command).where(Command.id == command_id, Command.robot_id == _robot_id(caller)))
+        command = request.db.scalar(
+            select(Command).where(Command.id == command_id, Command.robot_id == _robot_id(caller))
+        )
         if command is None:
             raise ApplicationError(INVALID_COMMAND_STATUS, f"no command {command_id} for this robot")
         if not changed and command.stored_status != reported:
             raise ApplicationError(
-                INVALID_COMMAND_STATUS, f"command {command_id} is {command.stored_status.value}; it cannot become {reported.value}"
+                INVALID_COMMAND_STATUS,
+                f"command {command_id} is {command.stored_status.value}; it cannot become {reported.value}",
             )
         return {"id": command.id, "status": command.stored_status.value}
 
@@ -262,7 +274,9 @@ class RobotsBackend:
             return
         insert = (postgresql.insert if request.db.bind.dialect.name == "postgresql" else sqlite.insert)(Connection)
         request.db.execute(
-            insert.values(session_id=caller.session, robot_id=_robot_id(caller), joined_at=utcnow()).on_conflict_do_nothing()
+            insert.values(
+                session_id=caller.session, robot_id=_robot_id(caller), joined_at=utcnow()
+            ).on_conflict_do_nothing()
         )
         request.realtime.publish(status_topic(_robot_id(caller)), {"robot_id": _robot_id(caller), "connected": True})
         # Join and leave handlers may run in any order: if the robot left while
@@ -279,7 +293,9 @@ class RobotsBackend:
             return
         request.db.execute(delete(Connection).where(Connection.session_id == caller.session))
         robot_id = _robot_id(caller)
-        still_connected = request.db.scalar(select(Connection.session_id).where(Connection.robot_id == robot_id).limit(1))
+        still_connected = request.db.scalar(
+            select(Connection.session_id).where(Connection.robot_id == robot_id).limit(1)
+        )
         if still_connected is None:
             request.realtime.publish(status_topic(robot_id), {"robot_id": robot_id, "connected": False})
 

@@ -137,12 +137,16 @@ class GeoData(BaseModel):
 
 
 Reading = Union[StrictBool, int, FiniteFloat, Annotated[str, Field(max_length=200)]]
-HardwareData = Annotated[dict[Annotated[str, Field(min_length=1, max_length=64)], Reading], Field(min_length=1, max_length=50)]
+HardwareData = Annotated[
+    dict[Annotated[str, Field(min_length=1, max_length=64)], Reading], Field(min_length=1, max_length=50)
+]
 
 
 class _Frame(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    id: int = Field(ge=0, lt=2**63, description="the robot's own number for the frame; a repeated id is not stored again")
+    id: int = Field(
+        ge=0, lt=2**63, description="the robot's own number for the frame; a repeated id is not stored again"
+    )
     state: RobotState
     timestamp: Timestamp
 
@@ -162,7 +166,7 @@ class HardwareFrame(_Frame):
     data: HardwareData
 
 
-AnyFrame = Annotated[Union[PositionFrame, GeoFrame, HardwareFrame], Field(discriminator="type")]
+AnyFrame = Annotated[PositionFrame | GeoFrame | HardwareFrame, Field(discriminator="type")]
 _frame = TypeAdapter(AnyFrame)
 FRAME_TYPES = {"1", "2", "3"}
 

@@ -62,14 +62,25 @@ class Motion:
             "id": self.next_frame_id,
             "type": 1,
             "state": self.state,
-            "timestamp": dt.datetime.now(dt.timezone.utc).isoformat(),
-            "data": {"speed": speed, "position_x": round(self.x, 3), "position_y": round(self.y, 3), "angle_theta": round(self.theta, 3)},
+            "timestamp": dt.datetime.now(dt.UTC).isoformat(),
+            "data": {
+                "speed": speed,
+                "position_x": round(self.x, 3),
+                "position_y": round(self.y, 3),
+                "angle_theta": round(self.theta, 3),
+            },
         }
 
 
 class SimulatedRobot(ApplicationSession):
     def __init__(
-        self, config: ComponentConfig, ticket: str, motion: Motion, outbox: list[dict[str, Any]], rate: float, batch: int,
+        self,
+        config: ComponentConfig,
+        ticket: str,
+        motion: Motion,
+        outbox: list[dict[str, Any]],
+        rate: float,
+        batch: int,
         lost: asyncio.Future,
     ) -> None:
         super().__init__(config)
@@ -124,16 +135,22 @@ class SimulatedRobot(ApplicationSession):
                         acked += 1
                         if self.rate <= 5:
                             data = frame["data"]
-                            say(f"frame {answer['id']} ok: {frame['state']} at ({data['position_x']}, {data['position_y']})")
+                            say(
+                                f"frame {answer['id']} ok: {frame['state']} at ({data['position_x']}, {data['position_y']})"
+                            )
                     else:
                         say(f"frame {frame['id']} refused: {answer['error']}: {answer['message']}")
                 # Acknowledged or invalid: done. Anything else (not stored, the connection dropped) goes again.
                 done = {
-                    frame["id"] for frame, answer in zip(frames, answers) if answer["status"] == "ok" or answer["error"] == INVALID_FRAME
+                    frame["id"]
+                    for frame, answer in zip(frames, answers)
+                    if answer["status"] == "ok" or answer["error"] == INVALID_FRAME
                 }
                 self.outbox[:] = [frame for frame in self.outbox if frame["id"] not in done]
                 if self.rate > 5 and time.monotonic() - reported_at >= 1:
-                    say(f"{acked} frames acknowledged in the last second, state {self.motion.state}, {len(self.outbox)} waiting")
+                    say(
+                        f"{acked} frames acknowledged in the last second, state {self.motion.state}, {len(self.outbox)} waiting"
+                    )
                     acked, reported_at = 0, time.monotonic()
         finally:
             taking.cancel()
@@ -145,7 +162,14 @@ class SimulatedRobot(ApplicationSession):
         try:
             return [await self.call(FRAME, frames[0])]
         except ApplicationError as exc:
-            return [{"status": "error", "id": frames[0]["id"], "error": exc.error, "message": exc.args[0] if exc.args else ""}]
+            return [
+                {
+                    "status": "error",
+                    "id": frames[0]["id"],
+                    "error": exc.error,
+                    "message": exc.args[0] if exc.args else "",
+                }
+            ]
 
     def onLeave(self, details: Any) -> None:
         say(f"left: {details.reason} {details.message or ''}".rstrip())
@@ -205,13 +229,20 @@ def run(args: argparse.Namespace) -> None:
 
 
 def add_command(subparsers: Any) -> None:
-    parser = subparsers.add_parser("robot-sim", help="a simulated robot: joins the router, sends frames, obeys commands")
+    parser = subparsers.add_parser(
+        "robot-sim", help="a simulated robot: joins the router, sends frames, obeys commands"
+    )
     parser.add_argument("--serial", required=True)
     parser.add_argument("--secret", required=True)
     parser.add_argument("--rate", type=float, default=1.0, help="position frames per second (default 1)")
     parser.add_argument(
-        "--batch", type=int, default=1, help="frames per call at most: more than 1 sends what accumulated in one call (default 1)"
+        "--batch",
+        type=int,
+        default=1,
+        help="frames per call at most: more than 1 sends what accumulated in one call (default 1)",
     )
-    parser.add_argument("--url", default="http://127.0.0.1:6543", help="the platform's web address (default http://127.0.0.1:6543)")
+    parser.add_argument(
+        "--url", default="http://127.0.0.1:6543", help="the platform's web address (default http://127.0.0.1:6543)"
+    )
     parser.add_argument("--router", help="the router's WebSocket address (default: as the platform says)")
     parser.set_defaults(func=run)

@@ -105,11 +105,20 @@ def list_robots(request: Any, query: Any) -> dict[str, Any]:
 @api_view("robots.mine", response=list[RobotOut])
 def my_robots(request: Any) -> list[Robot]:
     """The robots you own or that are shared with you, whoever you are."""
-    return list(request.db.scalars(select(Robot).options(WITH_OWNER).where(robots_of(request.identity.user.id)).order_by(Robot.serial)))
+    return list(
+        request.db.scalars(
+            select(Robot).options(WITH_OWNER).where(robots_of(request.identity.user.id)).order_by(Robot.serial)
+        )
+    )
 
 
 @api_view(
-    "robots.robots", request_method="POST", body=RobotIn, response=RobotWithSecret, status=201, permission=MANAGE,
+    "robots.robots",
+    request_method="POST",
+    body=RobotIn,
+    response=RobotWithSecret,
+    status=201,
+    permission=MANAGE,
     responses={409: "Serial taken"},
 )
 def register_robot(request: Any, body: RobotIn) -> dict[str, Any]:
@@ -159,13 +168,22 @@ def list_shares(request: Any) -> list[User]:
     return _robot(request).shared_with
 
 
-@api_view("robots.shares", request_method="POST", body=ShareIn, response=UserRef, status=201, responses={409: "Already shared"})
+@api_view(
+    "robots.shares",
+    request_method="POST",
+    body=ShareIn,
+    response=UserRef,
+    status=201,
+    responses={409: "Already shared"},
+)
 def share_robot(request: Any, body: ShareIn) -> User:
     """Share the robot with a user (owner, managers)."""
     robot = _owned_robot(request)
     user = _user(request, body.user_id, "user_id")
     if user.id == robot.owner_id or request.db.get(Share, (robot.id, user.id)):
-        raise Conflict("the robot is shared with this user already", [{"field": "user_id", "message": "already shared"}])
+        raise Conflict(
+            "the robot is shared with this user already", [{"field": "user_id", "message": "already shared"}]
+        )
     request.db.add(Share(robot_id=robot.id, user_id=user.id))
     return user
 
@@ -184,7 +202,11 @@ def unshare_robot(request: Any) -> None:
 
 
 @api_view(
-    "robots.token", request_method="POST", body=TokenIn, response=TokenOut, permission=NO_PERMISSION_REQUIRED,
+    "robots.token",
+    request_method="POST",
+    body=TokenIn,
+    response=TokenOut,
+    permission=NO_PERMISSION_REQUIRED,
     responses={401: "Wrong serial or secret", 429: "Too many refused requests"},
 )
 def join_token(request: Any, body: TokenIn) -> Any:
@@ -217,8 +239,11 @@ def send_command(request: Any, body: CommandIn) -> Command:
     robot = _robot(request)
     ttl = robots_settings(request.registry.settings).command_ttl
     command = Command(
-        robot_id=robot.id, command=body.command, sent_by=request.identity.user,
-        stored_status=CommandStatus.queued, expires_at=utcnow() + dt.timedelta(seconds=ttl),
+        robot_id=robot.id,
+        command=body.command,
+        sent_by=request.identity.user,
+        stored_status=CommandStatus.queued,
+        expires_at=utcnow() + dt.timedelta(seconds=ttl),
     )
     request.db.add(command)
     request.db.flush()

@@ -55,7 +55,7 @@ def pyramidion_groups() -> dict[str, list[str]]:
 
 
 @hookimpl
-def pyramidion_tasks(huey: Any) -> list[Any]:
+def pyramidion_background_tasks(huey: Any) -> list[Any]:
     return [tasks.send_notification]
 
 

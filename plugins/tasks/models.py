@@ -45,11 +45,13 @@ class Task(Base):
 
     creator: Mapped[User] = relationship(foreign_keys=[creator_id])
     performers: Mapped[list[User]] = relationship(secondary="tasks_task_performer", order_by=User.username)
-    comments: Mapped[list["Comment"]] = relationship(
-        back_populates="task", cascade="all, delete-orphan", passive_deletes=True,
+    comments: Mapped[list[Comment]] = relationship(
+        back_populates="task",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
         order_by="[Comment.created_at.desc(), Comment.id.desc()]",
     )
-    attachments: Mapped[list["Attachment"]] = relationship(
+    attachments: Mapped[list[Attachment]] = relationship(
         back_populates="task", cascade="all, delete-orphan", passive_deletes=True, order_by="Attachment.id"
     )
 

@@ -79,7 +79,9 @@ def _require(allowed: bool, why: str) -> None:
 
 def _task(request: Any, caller: Caller, *options: Any) -> Task:
     """The task of the route, with its people (and ``options``), if the caller may read it."""
-    task = request.db.scalar(select(Task).where(Task.id == int(request.matchdict["id"])).options(*WITH_PEOPLE, *options))
+    task = request.db.scalar(
+        select(Task).where(Task.id == int(request.matchdict["id"])).options(*WITH_PEOPLE, *options)
+    )
     if task is None:
         raise HTTPNotFound("no such task")
     _require(caller.may_read(task), "this task is neither yours nor one you perform")
@@ -95,7 +97,9 @@ def _changeable_task(request: Any, caller: Caller) -> Task:
 def _users(request: Any, ids: list[int], field: str) -> list[User]:
     """The active users with ``ids``, or a 422 naming ``field`` and the ids that are not."""
     wanted = set(ids)
-    users = list(request.db.scalars(select(User).where(User.id.in_(wanted), User.is_active.is_(True)).order_by(User.username)))
+    users = list(
+        request.db.scalars(select(User).where(User.id.in_(wanted), User.is_active.is_(True)).order_by(User.username))
+    )
     missing = sorted(wanted - {user.id for user in users})
     if missing:
         raise Invalid.field(field, f"no such active user(s): {', '.join(map(str, missing))}")
@@ -134,7 +138,9 @@ task_listing = Listing(
         "due_after": Filter(Task.due_date, dt.date, "gte", "due on or after this date"),
         "due_before": Filter(Task.due_date, dt.date, "lte", "due on or before this date"),
         "creator": Filter(Task.creator_id, int, description="creator's user id"),
-        "performer": Filter(lambda user_id: Task.performers.any(User.id == user_id), int, description="a performer's user id"),
+        "performer": Filter(
+            lambda user_id: Task.performers.any(User.id == user_id), int, description="a performer's user id"
+        ),
         "delegated": Filter(Task.delegated, bool),
     },
     default_limit=10,
@@ -153,7 +159,9 @@ def list_tasks(request: Any, query: Any) -> dict[str, Any]:
     return query.page(stmt)
 
 
-@api_view("tasks.tasks", request_method="POST", body=TaskIn, response=TaskOut, status=201, responses={409: "Name taken"})
+@api_view(
+    "tasks.tasks", request_method="POST", body=TaskIn, response=TaskOut, status=201, responses={409: "Name taken"}
+)
 def create_task(request: Any, body: TaskIn) -> Task:
     """Create a task; you are its creator. Its people are mailed."""
     me = request.identity.user
@@ -202,7 +210,13 @@ def update_task(request: Any, body: TaskUpdate) -> Task:
     if changed:
         task.updated_at = utcnow()
         request.db.flush()
-        notify(request, task, caller.user, f'Task "{task.name}" changed by {caller.user.username}', f"Changed: {', '.join(changed)}")
+        notify(
+            request,
+            task,
+            caller.user,
+            f'Task "{task.name}" changed by {caller.user.username}',
+            f"Changed: {', '.join(changed)}",
+        )
     return task
 
 
@@ -217,7 +231,9 @@ def delete_task(request: Any) -> None:
     request.registry.tasks_attachments.remove_after_commit(request, stored)
 
 
-@api_view("tasks.delegate", request_method="POST", body=DelegateIn, response=TaskOut, responses={409: "Already a performer"})
+@api_view(
+    "tasks.delegate", request_method="POST", body=DelegateIn, response=TaskOut, responses={409: "Already a performer"}
+)
 def delegate_task(request: Any, body: DelegateIn) -> Task:
     """Hand your part of a task you perform to another user; the task is marked delegated."""
     caller = Caller(request)
@@ -225,7 +241,10 @@ def delegate_task(request: Any, body: DelegateIn) -> Task:
     _require(caller.performs(task), "only a performer delegates a task")
     me = caller.user
     if any(user.id == body.user_id for user in task.performers):
-        raise Conflict("that user performs this task already", [{"field": "user_id", "location": "body", "message": "already a performer"}])
+        raise Conflict(
+            "that user performs this task already",
+            [{"field": "user_id", "location": "body", "message": "already a performer"}],
+        )
     (successor,) = _users(request, [body.user_id], "user_id")
     others = [user for user in task.performers if user.id != me.id]
     task.performers = sorted([*others, successor], key=lambda user: user.username)
@@ -246,7 +265,9 @@ def add_comment(request: Any, body: CommentIn) -> Comment:
     comment = Comment(task=_task(request, caller), author=caller.user, text=body.text)
     request.db.add(comment)
     request.db.flush()
-    notify(request, comment.task, caller.user, f'New comment on "{comment.task.name}" by {caller.user.username}', body.text)
+    notify(
+        request, comment.task, caller.user, f'New comment on "{comment.task.name}" by {caller.user.username}', body.text
+    )
     return comment
 
 

@@ -105,7 +105,9 @@ def test_malformed_json_is_400(app):
 
 
 def test_invalid_body_is_422_naming_every_field(api, headers):
-    response = api.post_json("/api/apitest/prices", {"amount": "1.234", "at": "2026-01-31T12:00:00"}, headers=headers, status=422)
+    response = api.post_json(
+        "/api/apitest/prices", {"amount": "1.234", "at": "2026-01-31T12:00:00"}, headers=headers, status=422
+    )
     details = error_of(response, 422)["details"]
     assert {d["field"]: d["location"] for d in details} == {"amount": "body", "at": "body"}
     assert "two decimal places" in next(d["message"] for d in details if d["field"] == "amount")
@@ -194,7 +196,7 @@ def test_search_and_filters(api, headers, five_members):
     assert names("?search=%25") == []  # a LIKE wildcard is searched for, not obeyed
     assert names("?active=false") == ["erin"]
     assert names("?name_contains=a&active=true") == ["alice", "carol", "dave", "frank"]
-    tomorrow = urllib.parse.quote((dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=1)).isoformat())
+    tomorrow = urllib.parse.quote((dt.datetime.now(dt.UTC) + dt.timedelta(days=1)).isoformat())
     assert names(f"?joined_after={tomorrow}") == []
     assert get_list(api, headers, "?search=r&active=true").json["count"] == 2  # carol, frank
     details = error_of(get_list(api, headers, "?active=maybe", status=422), 422)["details"]
@@ -218,15 +220,21 @@ def test_unknown_query_parameter_is_422_naming_it(api, headers):
 # -- money and time ----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("sent", "back"), [("12.5", "12.50"), ("12.50", "12.50"), (12.5, "12.50"), (3, "3.00"), ("-0.10", "-0.10")])
+@pytest.mark.parametrize(
+    ("sent", "back"), [("12.5", "12.50"), ("12.50", "12.50"), (12.5, "12.50"), (3, "3.00"), ("-0.10", "-0.10")]
+)
 def test_money_leaves_as_a_two_place_string(api, headers, sent, back):
-    response = api.post_json("/api/apitest/prices", {"amount": sent, "at": "2026-01-31T12:00:00+01:00"}, headers=headers)
+    response = api.post_json(
+        "/api/apitest/prices", {"amount": sent, "at": "2026-01-31T12:00:00+01:00"}, headers=headers
+    )
     assert response.json == {"amount": back, "at": "2026-01-31T11:00:00Z"}
 
 
 @pytest.mark.parametrize("amount", ["1.234", "NaN", "Infinity", "1e12", "1e60", 7.9e54, "twelve", 0.125])
 def test_money_refuses_what_is_not_an_amount(api, headers, amount):
-    details = api.post_json("/api/apitest/prices", {"amount": amount, "at": "2026-01-31T12:00:00Z"}, headers=headers, status=422).json["error"]["details"]
+    details = api.post_json(
+        "/api/apitest/prices", {"amount": amount, "at": "2026-01-31T12:00:00Z"}, headers=headers, status=422
+    ).json["error"]["details"]
     assert [d["field"] for d in details] == ["amount"]
 
 
@@ -286,7 +294,10 @@ def test_a_duplicate_is_409_naming_the_field_and_changing_nothing(app, make_user
     assert duplicate["details"] == [{"field": "name", "location": "body", "message": "already taken"}]
     app.patch_json(f"/api/groups/{other['id']}", {"name": "bar staff"}, headers=admin, status=409)
     app.patch_json(f"/api/groups/{other['id']}", {"name": "kitchen"}, headers=admin, status=200)  # its own name is fine
-    assert sorted(db.scalars(select(Group.name).where(Group.name.in_(["bar staff", "kitchen"])))) == ["bar staff", "kitchen"]
+    assert sorted(db.scalars(select(Group.name).where(Group.name.in_(["bar staff", "kitchen"])))) == [
+        "bar staff",
+        "kitchen",
+    ]
 
 
 def test_a_time_zone_name_is_checked_against_the_zone_database():

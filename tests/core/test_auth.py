@@ -11,7 +11,8 @@ import jwt
 import pytest
 from sqlalchemy import func, select
 
-from pyramidion.auth.models import APIKey, FailedAttempt, Session as AuthSession, User
+from pyramidion.auth.models import APIKey, FailedAttempt, User
+from pyramidion.auth.models import Session as AuthSession
 
 ME = "/api/auth/me"
 
@@ -34,7 +35,9 @@ def assert_unauthorized(response) -> None:
 
 
 def test_register_creates_an_account_that_can_log_in(app, db):
-    created = app.post_json("/api/auth/register", {"username": "alice", "email": "alice@example.com", "password": "secret123"}, status=201)
+    created = app.post_json(
+        "/api/auth/register", {"username": "alice", "email": "alice@example.com", "password": "secret123"}, status=201
+    )
     assert created.json == {"id": created.json["id"], "username": "alice", "email": "alice@example.com"}
     stored = db.get(User, created.json["id"])
     assert stored.password_hash.startswith("$argon2") and "secret123" not in stored.password_hash
@@ -59,7 +62,9 @@ def test_register_refuses_a_taken_username_or_email(app, make_user, db, body, fi
 
 
 def test_register_names_every_bad_field(app, db):
-    response = app.post_json("/api/auth/register", {"username": "no spaces", "email": "not-an-email", "password": "short"}, status=422)
+    response = app.post_json(
+        "/api/auth/register", {"username": "no spaces", "email": "not-an-email", "password": "short"}, status=422
+    )
     error = response.json["error"]
     assert error["status"] == 422
     assert sorted(d["field"] for d in error["details"]) == ["email", "password", "username"]
@@ -71,7 +76,9 @@ def test_register_names_every_bad_field(app, db):
 
 def test_registration_can_be_closed(make_app):
     closed = make_app(auth__registration_open="false")
-    refused = closed.post_json("/api/auth/register", {"username": "bob", "email": "bob@example.com", "password": "secret123"}, status=403)
+    refused = closed.post_json(
+        "/api/auth/register", {"username": "bob", "email": "bob@example.com", "password": "secret123"}, status=403
+    )
     assert refused.json["error"]["message"] == "registration is closed"
 
 
@@ -116,7 +123,7 @@ def alice(make_user, db):
 def claims(registry, user_id: int, session_id: str, **changes) -> dict:
     """The claims of a valid access token, with ``changes`` applied."""
     config = registry.token_codec.config
-    now = int(dt.datetime.now(dt.timezone.utc).timestamp())
+    now = int(dt.datetime.now(dt.UTC).timestamp())
     payload = {
         "sub": str(user_id),
         "sid": session_id,
@@ -139,8 +146,12 @@ def test_a_hand_made_valid_token_works(app, registry, alice):
 
 def test_expired_token_is_refused(app, registry, alice):
     user, sid = alice
-    an_hour_ago = int(dt.datetime.now(dt.timezone.utc).timestamp()) - 3600
-    token = jwt.encode(claims(registry, user.id, sid, iat=an_hour_ago, exp=an_hour_ago + 900), registry.token_codec.config.secret, algorithm="HS256")
+    an_hour_ago = int(dt.datetime.now(dt.UTC).timestamp()) - 3600
+    token = jwt.encode(
+        claims(registry, user.id, sid, iat=an_hour_ago, exp=an_hour_ago + 900),
+        registry.token_codec.config.secret,
+        algorithm="HS256",
+    )
     assert_unauthorized(app.get(ME, headers=bearer(token), status=401))
 
 
@@ -171,7 +182,9 @@ def test_alg_none_is_refused(app, registry, alice):
 @pytest.mark.parametrize(("claim", "value"), [("aud", "some-other-api"), ("iss", "someone-else"), ("typ", "robot")])
 def test_wrong_audience_issuer_or_kind_is_refused(app, registry, alice, claim, value):
     user, sid = alice
-    token = jwt.encode(claims(registry, user.id, sid, **{claim: value}), registry.token_codec.config.secret, algorithm="HS256")
+    token = jwt.encode(
+        claims(registry, user.id, sid, **{claim: value}), registry.token_codec.config.secret, algorithm="HS256"
+    )
     assert_unauthorized(app.get(ME, headers=bearer(token), status=401))
 
 
@@ -259,7 +272,9 @@ def test_disabled_user_loses_access_and_cannot_log_in(app, make_user, login):
 
 def test_api_key_is_shown_once_stored_hashed_and_acts_as_its_user(app, make_user, login, db):
     headers = login(make_user("alice"))
-    created = app.post_json("/api/auth/api-keys", {"name": "till", "paths": ["/api/auth/me"]}, headers=headers, status=201).json
+    created = app.post_json(
+        "/api/auth/api-keys", {"name": "till", "paths": ["/api/auth/me"]}, headers=headers, status=201
+    ).json
     key = created["key"]
     assert created["last_used_at"] is None and created["revoked_at"] is None
     stored = db.get(APIKey, created["id"])
@@ -276,18 +291,26 @@ def test_api_key_is_shown_once_stored_hashed_and_acts_as_its_user(app, make_user
 
 def test_api_key_is_refused_outside_its_paths(app, make_user, login):
     headers = login(make_user("alice", superuser=True))
-    key = app.post_json("/api/auth/api-keys", {"name": "users only", "paths": ["/api/users*"]}, headers=headers, status=201).json["key"]
+    key = app.post_json(
+        "/api/auth/api-keys", {"name": "users only", "paths": ["/api/users*"]}, headers=headers, status=201
+    ).json["key"]
     assert app.get("/api/users", headers={"X-API-Key": key}).json["count"] == 1
     refused = app.get(ME, headers={"X-API-Key": key}, status=403)
     assert refused.json["error"]["message"] == "this API key is not valid for this path"
     # A key cannot mint keys, not even where its paths allow.
-    everywhere = app.post_json("/api/auth/api-keys", {"name": "all", "paths": ["/api/*"]}, headers=headers, status=201).json["key"]
-    app.post_json("/api/auth/api-keys", {"name": "child", "paths": ["/api/*"]}, headers={"X-API-Key": everywhere}, status=403)
+    everywhere = app.post_json(
+        "/api/auth/api-keys", {"name": "all", "paths": ["/api/*"]}, headers=headers, status=201
+    ).json["key"]
+    app.post_json(
+        "/api/auth/api-keys", {"name": "child", "paths": ["/api/*"]}, headers={"X-API-Key": everywhere}, status=403
+    )
 
 
 def test_revoked_or_wrong_api_key_is_401(app, make_user, login):
     headers = login(make_user("alice"))
-    created = app.post_json("/api/auth/api-keys", {"name": "till", "paths": ["/api/*"]}, headers=headers, status=201).json
+    created = app.post_json(
+        "/api/auth/api-keys", {"name": "till", "paths": ["/api/*"]}, headers=headers, status=201
+    ).json
     prefix, _, secret = created["key"].partition(".")
     assert_unauthorized(app.get(ME, headers={"X-API-Key": f"{prefix}.{secret[::-1]}"}, status=401))
     app.delete(f"/api/auth/api-keys/{created['id']}", headers=headers, status=204)
@@ -297,7 +320,9 @@ def test_revoked_or_wrong_api_key_is_401(app, make_user, login):
 
 def test_api_key_of_a_disabled_user_stops_working(app, make_user, login, db):
     user = make_user("alice")
-    key = app.post_json("/api/auth/api-keys", {"name": "till", "paths": ["/api/*"]}, headers=login(user), status=201).json["key"]
+    key = app.post_json(
+        "/api/auth/api-keys", {"name": "till", "paths": ["/api/*"]}, headers=login(user), status=201
+    ).json["key"]
     db.get(User, user.id).is_active = False
     db.commit()
     assert_unauthorized(app.get(ME, headers={"X-API-Key": key}, status=401))

@@ -28,7 +28,9 @@ def test_createsuperuser_non_interactive(ini, app, capsys, db):
 
 def test_createsuperuser_promotes_an_existing_user(ini, make_user, capsys, db):
     make_user("carol", active=False)
-    main(["createsuperuser", ini, "--username", "carol", "--email", "carol@example.com", "--password", "new-password-1"])
+    main(
+        ["createsuperuser", ini, "--username", "carol", "--email", "carol@example.com", "--password", "new-password-1"]
+    )
     assert capsys.readouterr().out.strip() == "made carol a superuser"
     carol = db.scalar(select(User).where(User.username == "carol"))
     assert carol.is_superuser and carol.is_active
@@ -38,7 +40,10 @@ def test_createsuperuser_promotes_an_existing_user(ini, make_user, capsys, db):
     ("args", "message"),
     [
         (["--username", "boss", "--email", "boss@example.com", "--password", "short"], "at least 8 characters"),
-        (["--username", "other", "--email", "taken@example.com", "--password", "long-enough-1"], "belongs to another user"),
+        (
+            ["--username", "other", "--email", "taken@example.com", "--password", "long-enough-1"],
+            "belongs to another user",
+        ),
     ],
 )
 def test_createsuperuser_refuses_with_a_message(ini, make_user, capsys, db, args, message):

@@ -63,7 +63,14 @@ class ACLTestPlugin:
     def pyramidion_includeme(self, config: Any) -> None:
         config.add_route("acltest.profile", r"/profiles/{id:\d+}", factory=Profile)
         config.add_route("acltest.report", "/report")
-        config.add_api_view(edit_profile, "acltest.profile", request_method="PATCH", body=ProfileIn, response=ProfileOut, permission="acltest.edit")
+        config.add_api_view(
+            edit_profile,
+            "acltest.profile",
+            request_method="PATCH",
+            body=ProfileIn,
+            response=ProfileOut,
+            permission="acltest.edit",
+        )
         config.add_api_view(report, "acltest.report", permission="acltest.view")
 
 
@@ -118,22 +125,68 @@ def unique(name: str) -> str:
 # (method, path, body, expected status for anonymous, plain, grouped, admin, superuser)
 MATRIX = [
     pytest.param("GET", "/api/users", None, (401, 403, 403, 200, 200), id="list users"),
-    pytest.param("POST", "/api/users", lambda db: {"username": (n := unique("new")), "email": f"{n}@example.com", "password": "password123"}, (401, 403, 403, 201, 201), id="create user"),
+    pytest.param(
+        "POST",
+        "/api/users",
+        lambda db: {"username": (n := unique("new")), "email": f"{n}@example.com", "password": "password123"},
+        (401, 403, 403, 201, 201),
+        id="create user",
+    ),
     pytest.param("GET", lambda db: f"/api/users/{victim_user(db)}", None, (401, 403, 403, 200, 200), id="read user"),
-    pytest.param("PATCH", lambda db: f"/api/users/{victim_user(db)}", lambda db: {"is_active": False}, (401, 403, 403, 200, 200), id="change user"),
-    pytest.param("DELETE", lambda db: f"/api/users/{victim_user(db)}", None, (401, 403, 403, 204, 204), id="delete user"),
+    pytest.param(
+        "PATCH",
+        lambda db: f"/api/users/{victim_user(db)}",
+        lambda db: {"is_active": False},
+        (401, 403, 403, 200, 200),
+        id="change user",
+    ),
+    pytest.param(
+        "DELETE", lambda db: f"/api/users/{victim_user(db)}", None, (401, 403, 403, 204, 204), id="delete user"
+    ),
     pytest.param("GET", "/api/groups", None, (401, 403, 403, 200, 200), id="list groups"),
-    pytest.param("POST", "/api/groups", lambda db: {"name": unique("team"), "permissions": ["acltest.view"]}, (401, 403, 403, 201, 201), id="create group"),
+    pytest.param(
+        "POST",
+        "/api/groups",
+        lambda db: {"name": unique("team"), "permissions": ["acltest.view"]},
+        (401, 403, 403, 201, 201),
+        id="create group",
+    ),
     pytest.param("GET", lambda db: f"/api/groups/{victim_group(db)}", None, (401, 403, 403, 200, 200), id="read group"),
-    pytest.param("PATCH", lambda db: f"/api/groups/{victim_group(db)}", lambda db: {"description": "changed"}, (401, 403, 403, 200, 200), id="change group"),
-    pytest.param("DELETE", lambda db: f"/api/groups/{victim_group(db)}", None, (401, 403, 403, 204, 204), id="delete group"),
+    pytest.param(
+        "PATCH",
+        lambda db: f"/api/groups/{victim_group(db)}",
+        lambda db: {"description": "changed"},
+        (401, 403, 403, 200, 200),
+        id="change group",
+    ),
+    pytest.param(
+        "DELETE", lambda db: f"/api/groups/{victim_group(db)}", None, (401, 403, 403, 204, 204), id="delete group"
+    ),
     pytest.param("GET", "/api/groups/permissions", None, (401, 403, 403, 200, 200), id="list permissions"),
     pytest.param("GET", "/api/auth/me", None, (401, 200, 200, 200, 200), id="me"),
     pytest.param("GET", "/api/auth/api-keys", None, (401, 200, 200, 200, 200), id="list own API keys"),
-    pytest.param("POST", "/api/auth/api-keys", lambda db: {"name": "mine", "paths": ["/api/*"]}, (401, 201, 201, 201, 201), id="create own API key"),
-    pytest.param("POST", "/api/auth/api-keys", lambda db: {"name": "theirs", "paths": ["/api/*"], "user_id": victim_user(db)}, (401, 403, 403, 201, 201), id="create API key for another user"),
+    pytest.param(
+        "POST",
+        "/api/auth/api-keys",
+        lambda db: {"name": "mine", "paths": ["/api/*"]},
+        (401, 201, 201, 201, 201),
+        id="create own API key",
+    ),
+    pytest.param(
+        "POST",
+        "/api/auth/api-keys",
+        lambda db: {"name": "theirs", "paths": ["/api/*"], "user_id": victim_user(db)},
+        (401, 403, 403, 201, 201),
+        id="create API key for another user",
+    ),
     # Someone else's key does not exist as far as a plain user can tell.
-    pytest.param("DELETE", lambda db: f"/api/auth/api-keys/{victim_key(db)}", None, (401, 404, 404, 204, 204), id="revoke another user's API key"),
+    pytest.param(
+        "DELETE",
+        lambda db: f"/api/auth/api-keys/{victim_key(db)}",
+        None,
+        (401, 404, 404, 204, 204),
+        id="revoke another user's API key",
+    ),
     pytest.param("GET", "/api/plugins", None, (401, 200, 200, 200, 200), id="list plugins"),
     pytest.param("GET", "/api/acltest/report", None, (401, 403, 200, 403, 200), id="plugin permission via group"),
 ]
@@ -154,13 +207,25 @@ def test_permission_matrix(acl_app, callers, db, method, path, body, expected):
 
 def test_administrators_get_users_groups_and_permissions_right(app, callers, db):
     admin = callers["admin"]
-    group = app.post_json("/api/groups", {"name": "till", "permissions": ["auth.admin"]}, headers=admin, status=201).json
+    group = app.post_json(
+        "/api/groups", {"name": "till", "permissions": ["auth.admin"]}, headers=admin, status=201
+    ).json
     app.post_json("/api/groups", {"name": "till"}, headers=admin, status=409)
     bad = app.post_json("/api/groups", {"name": "other", "permissions": ["no.such"]}, headers=admin, status=422)
     assert bad.json["error"]["details"][0]["field"] == "permissions"
-    user = app.post_json("/api/users", {"username": "carol", "email": "carol@example.com", "password": "password123", "groups": ["till"]}, headers=admin, status=201).json
+    user = app.post_json(
+        "/api/users",
+        {"username": "carol", "email": "carol@example.com", "password": "password123", "groups": ["till"]},
+        headers=admin,
+        status=201,
+    ).json
     assert [g["name"] for g in user["groups"]] == ["till"]
-    app.post_json("/api/users", {"username": "carol", "email": "c2@example.com", "password": "password123"}, headers=admin, status=409)
+    app.post_json(
+        "/api/users",
+        {"username": "carol", "email": "c2@example.com", "password": "password123"},
+        headers=admin,
+        status=409,
+    )
     app.patch_json(f"/api/users/{user['id']}", {"groups": ["nope"]}, headers=admin, status=422)
     app.patch_json(f"/api/users/{user['id']}", {"email": "admin@example.com"}, headers=admin, status=409)
     assert app.get(f"/api/groups/{group['id']}", headers=admin).json["permissions"] == ["auth.admin"]
@@ -190,7 +255,10 @@ def test_owner_may_edit_their_profile_and_others_may_not(acl_app, make_user, log
     root = make_user("root", superuser=True)
     url = f"/api/acltest/profiles/{owner.id}"
 
-    assert acl_app.patch_json(url, {"email": "mine@example.com"}, headers=login(owner)).json == {"id": owner.id, "email": "mine@example.com"}
+    assert acl_app.patch_json(url, {"email": "mine@example.com"}, headers=login(owner)).json == {
+        "id": owner.id,
+        "email": "mine@example.com",
+    }
     refused = acl_app.patch_json(url, {"email": "hijack@example.com"}, headers=login(stranger), status=403)
     assert refused.json["error"]["status"] == 403
     acl_app.patch_json(url, {"email": "anon@example.com"}, status=401)

@@ -11,17 +11,35 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-FOLDERS = {"core": "pyramidion", **{f"plugins/{p.name}": f"pyramidion_{p.name}" for p in (ROOT / "plugins").iterdir() if p.is_dir()}}
+FOLDERS = {
+    "core": "pyramidion",
+    **{f"plugins/{p.name}": f"pyramidion_{p.name}" for p in (ROOT / "plugins").iterdir() if p.is_dir()},
+}
 
 
 @pytest.fixture(scope="module")
 def wheel_files(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
     # Built from a copy: setuptools would reuse what an earlier build left in build/.
     source = tmp_path_factory.mktemp("source") / "pyramidion"
-    shutil.copytree(ROOT, source, ignore=shutil.ignore_patterns(".git", ".venv", "var", "build", "*.egg-info", "__pycache__", ".hypothesis"))
+    shutil.copytree(
+        ROOT,
+        source,
+        ignore=shutil.ignore_patterns(".git", ".venv", "var", "build", "*.egg-info", "__pycache__", ".hypothesis"),
+    )
     out = tmp_path_factory.mktemp("wheel")
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w", str(out), str(source)],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            str(out),
+            str(source),
+        ],
         check=True,
     )
     (wheel,) = out.glob("pyramidion-*.whl")
@@ -44,5 +62,9 @@ def test_every_module_and_migration_is_in_the_wheel(wheel_files: set[str]) -> No
 
 def test_the_alembic_environment_and_core_revisions_are_in_the_wheel(wheel_files: set[str]) -> None:
     shared = {name.split("/data/", 1)[1] for name in wheel_files if ".data/data/" in name}
-    expected = {f"share/pyramidion/alembic/{p.relative_to(ROOT / 'alembic')}" for p in (ROOT / "alembic").rglob("*") if p.is_file() and "__pycache__" not in p.parts}
+    expected = {
+        f"share/pyramidion/alembic/{p.relative_to(ROOT / 'alembic')}"
+        for p in (ROOT / "alembic").rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts
+    }
     assert expected <= shared

@@ -22,12 +22,21 @@ def test_document_lists_every_api_route_of_the_core_and_plugins(app, registry):
         pattern = registry.introspector.get("routes", op.route_name)["pattern"]
         path = "/" + re.sub(r"\{(\w+):[^}]*\}", r"{\1}", pattern).lstrip("/")
         assert (path, op.method) in documented, f"{op.method} {path} is missing"
-    for core_path in ("/api/auth/token", "/api/auth/register", "/api/users/{id}", "/api/groups", "/api/plugins", "/api/health"):
+    for core_path in (
+        "/api/auth/token",
+        "/api/auth/register",
+        "/api/users/{id}",
+        "/api/groups",
+        "/api/plugins",
+        "/api/health",
+    ):
         assert core_path in document["paths"]
     for plugin in registry.pm.names:
         operations = [op for op in registry.api_operations if op.route_name.startswith(f"{plugin}.")]
         if operations:
-            assert any(path.startswith(f"/api/{plugin}/") or path == f"/api/{plugin}" for path in document["paths"]), plugin
+            assert any(path.startswith(f"/api/{plugin}/") or path == f"/api/{plugin}" for path in document["paths"]), (
+                plugin
+            )
 
 
 def test_document_declares_security_and_errors(app):
@@ -42,7 +51,12 @@ def test_document_declares_security_and_errors(app):
     token = document["paths"]["/api/auth/token"]["post"]
     assert "security" not in token
     assert set(token["requestBody"]["content"]) == {"application/json", "application/x-www-form-urlencoded"}
-    assert document["paths"]["/api/users/{id}"]["get"]["parameters"][0] == {"name": "id", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1}}
+    assert document["paths"]["/api/users/{id}"]["get"]["parameters"][0] == {
+        "name": "id",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1},
+    }
 
 
 def test_swagger_ui_is_served_from_local_assets(app):
@@ -56,7 +70,6 @@ def test_swagger_ui_is_served_from_local_assets(app):
     assert "/api/openapi.json" in page.text
 
 
-
 class ChoicesPlugin:
     @hookimpl
     def pyramidion_includeme(self, config):
@@ -67,7 +80,9 @@ class ChoicesPlugin:
 def test_a_path_parameter_with_choices_lists_them(make_app, make_user, login):
     app = make_app(extra_plugins=[("choices", ChoicesPlugin())])
     params = app.get("/api/openapi.json").json["paths"]["/api/choices/{color}/paint"]["get"]["parameters"]
-    assert params == [{"name": "color", "in": "path", "required": True, "schema": {"type": "string", "enum": ["red", "green"]}}]
+    assert params == [
+        {"name": "color", "in": "path", "required": True, "schema": {"type": "string", "enum": ["red", "green"]}}
+    ]
     headers = login(make_user("ann"))
     assert app.get("/api/choices/green/paint", headers=headers).json == {"color": "green"}
     app.get("/api/choices/blue/paint", headers=headers, status=404)

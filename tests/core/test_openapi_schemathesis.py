@@ -13,16 +13,23 @@ their Hypothesis strategies directly.
 from __future__ import annotations
 
 import itertools
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import content_type_conformance, response_schema_conformance, status_code_conformance
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 CHECKS = (not_a_server_error, response_schema_conformance, status_code_conformance, content_type_conformance)
-EXAMPLES = settings(max_examples=4, derandomize=True, database=None, deadline=None, suppress_health_check=list(HealthCheck))
+EXAMPLES = settings(
+    max_examples=4, derandomize=True, database=None, deadline=None, suppress_health_check=list(HealthCheck)
+)
 SHARDS = 4
 
 

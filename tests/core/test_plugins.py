@@ -16,7 +16,7 @@ FIRST_PARTY = {"jobs", "bar", "robots", "tasks", "rentals"}
 def test_every_first_party_plugin_is_discovered_through_entry_points(app, make_user, login):
     plugins = app.get("/api/plugins", headers=login(make_user("ann"))).json
     names = {p["name"] for p in plugins}
-    assert FIRST_PARTY <= names
+    assert names >= FIRST_PARTY
     rentals = next(p for p in plugins if p["name"] == "rentals")
     assert rentals["distribution"] == "pyramidion" and rentals["version"] == pyramidion.plugins.core_version()
 
@@ -36,7 +36,9 @@ def test_disabled_plugins_do_not_load():
 
 
 def test_enabling_a_plugin_that_is_not_installed_is_a_clear_error():
-    with pytest.raises(PluginError, match="pyramidion.plugins.enabled names nosuch, which no installed package provides"):
+    with pytest.raises(
+        PluginError, match="pyramidion.plugins.enabled names nosuch, which no installed package provides"
+    ):
         load_plugins({"pyramidion.plugins.enabled": "nosuch"})
 
 
@@ -80,8 +82,11 @@ class Recorder:
     @hookimpl
     def pyramidion_includeme(self, config):
         config.add_route("recorder.hello", "/hello")
-        config.add_api_view(lambda request: {"greeting": request.registry.settings["recorder.greeting"]},
-                            "recorder.hello", permission=pyramidion.api.views.AUTHENTICATED)
+        config.add_api_view(
+            lambda request: {"greeting": request.registry.settings["recorder.greeting"]},
+            "recorder.hello",
+            permission=pyramidion.api.views.AUTHENTICATED,
+        )
 
 
 def test_a_plugin_gets_its_routes_under_its_prefix_and_its_settings(make_app, make_user, login):

@@ -50,11 +50,17 @@ class QueuePlugin:
     @hookimpl
     def pyramidion_includeme(self, config):
         config.add_route("queuetest.enqueue", "/enqueue")
-        config.add_api_view(enqueue, "queuetest.enqueue", request_method="POST", body=Order,
-                            permission=NO_PERMISSION_REQUIRED, status=202)
+        config.add_api_view(
+            enqueue,
+            "queuetest.enqueue",
+            request_method="POST",
+            body=Order,
+            permission=NO_PERMISSION_REQUIRED,
+            status=202,
+        )
 
     @hookimpl
-    def pyramidion_tasks(self, huey):
+    def pyramidion_background_tasks(self, huey):
         return [create_group, create_group_on_second_try]
 
 
@@ -90,8 +96,11 @@ def wait_for(condition, timeout: float = 20.0):
 
 @pytest.fixture
 def worker_app(make_app, tmp_path):
-    app = make_app(extra_plugins=[("queuetest", QueuePlugin())], huey__url=_real_queue_url(tmp_path),
-                   huey__name=f"test-{uuid.uuid4().hex}")
+    app = make_app(
+        extra_plugins=[("queuetest", QueuePlugin())],
+        huey__url=_real_queue_url(tmp_path),
+        huey__name=f"test-{uuid.uuid4().hex}",
+    )
     huey = app.app.registry.huey
     consumer = huey.create_consumer(workers=1, worker_type="thread", periodic=False)
     consumer.start()
@@ -110,4 +119,3 @@ def test_a_failed_attempt_rolls_back_its_writes_and_the_retry_succeeds(worker_ap
     worker_app.post_json("/api/queuetest/enqueue", {"name": name, "flaky": True}, status=202)
     wait_for(lambda: f"{name}-attempt-2" in group_names(db))
     assert f"{name}-attempt-1" not in group_names(db)
-

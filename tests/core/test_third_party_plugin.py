@@ -28,8 +28,18 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> dict:
     tmp = tmp_path_factory.mktemp("hello")
     site = tmp / "site"
     subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-         "--target", str(site), str(ROOT / "examples" / "hello-plugin")],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--target",
+            str(site),
+            str(ROOT / "examples" / "hello-plugin"),
+        ],
         check=True,
     )
     port = _free_port()
@@ -55,7 +65,11 @@ listen = 127.0.0.1:{port}
 
 def _pyramidion(installed: dict, *args: str) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [str(BIN / "pyramidion"), *args, installed["ini"]], env=installed["env"], capture_output=True, text=True, timeout=120
+        [str(BIN / "pyramidion"), *args, installed["ini"]],
+        env=installed["env"],
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
 
 
@@ -74,7 +88,7 @@ def test_plugins_command_lists_it_with_its_version(installed: dict) -> None:
     assert result.returncode == 0, result.stderr
     line = next(line for line in result.stdout.splitlines() if line.startswith("hello "))
     assert line.startswith("hello 1.0.0 (pyramidion_hello)")
-    assert "pyramidion_includeme" in line and "pyramidion_tasks" in line
+    assert "pyramidion_includeme" in line and "pyramidion_background_tasks" in line
 
 
 def test_it_serves_its_routes_and_runs_its_task(installed: dict) -> None:
@@ -91,8 +105,12 @@ def test_it_serves_its_routes_and_runs_its_task(installed: dict) -> None:
                 assert server.poll() is None, server.stderr.read().decode()
                 assert time.monotonic() < deadline, "the server did not start"
                 time.sleep(0.2)
-        requests.post(f"{base}/api/auth/register", json={"username": "ann", "email": "ann@example.com", "password": "password123"}).raise_for_status()
-        token = requests.post(f"{base}/api/auth/token", json={"username": "ann", "password": "password123"}).json()["access"]
+        requests.post(
+            f"{base}/api/auth/register", json={"username": "ann", "email": "ann@example.com", "password": "password123"}
+        ).raise_for_status()
+        token = requests.post(f"{base}/api/auth/token", json={"username": "ann", "password": "password123"}).json()[
+            "access"
+        ]
         headers = {"Authorization": f"Bearer {token}"}
 
         created = requests.post(f"{base}/api/hello/greetings", json={"name": "world"}, headers=headers)

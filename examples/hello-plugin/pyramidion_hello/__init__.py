@@ -24,5 +24,5 @@ def pyramidion_migrations() -> str:
 
 
 @hookimpl
-def pyramidion_tasks(huey: Any) -> list:
+def pyramidion_background_tasks(huey: Any) -> list:
     return [tasks.deliver_greeting]

@@ -24,7 +24,6 @@ from ..schemas import (
     StockOut,
 )
 
-
 # -- stock ---------------------------------------------------------------------------
 
 
@@ -34,8 +33,15 @@ def list_stock(request: Any) -> list[Stock]:
     return list(request.db.scalars(select(Stock).order_by(Stock.name)))
 
 
-@api_view("bar.stock", request_method="POST", body=StockIn, response=StockOut, status=201, permission=MANAGE,
-          responses={409: "Name taken"})
+@api_view(
+    "bar.stock",
+    request_method="POST",
+    body=StockIn,
+    response=StockOut,
+    status=201,
+    permission=MANAGE,
+    responses={409: "Name taken"},
+)
 def create_stock(request: Any, body: StockIn) -> Stock:
     """Add a stock, empty (bar managers); deliveries are mutations."""
     ensure_unique(request.db, Stock.name, body.name)
@@ -66,14 +72,17 @@ def list_mutations(request: Any, query: Any) -> dict[str, Any]:
     return query.page(select(StockMutation).where(StockMutation.stock_id == stock.id))
 
 
-@api_view("bar.stock.mutations", request_method="POST", body=MutationIn, response=MutationOut, status=201,
-          permission=MANAGE)
+@api_view(
+    "bar.stock.mutations", request_method="POST", body=MutationIn, response=MutationOut, status=201, permission=MANAGE
+)
 def add_mutation(request: Any, body: MutationIn) -> StockMutation:
     """Record a delivery (positive) or a write-off (negative) of a stock (bar managers)."""
     stock = get_or_404(request, Stock)
     # Added in the database, not in Python: sales change the same row concurrently.
     request.db.execute(
-        update(Stock).where(Stock.id == stock.id).values(quantity=Stock.quantity + body.quantity)
+        update(Stock)
+        .where(Stock.id == stock.id)
+        .values(quantity=Stock.quantity + body.quantity)
         .execution_options(synchronize_session=False)
     )
     mutation = StockMutation(stock_id=stock.id, created_by_id=request.identity.user.id, **body.model_dump())
@@ -115,8 +124,15 @@ def list_products(request: Any, query: Any) -> dict[str, Any]:
     return query.page(select(Product).options(selectinload(Product.categories)))
 
 
-@api_view("bar.products", request_method="POST", body=ProductIn, response=ProductOut, status=201, permission=MANAGE,
-          responses={409: "Name taken"})
+@api_view(
+    "bar.products",
+    request_method="POST",
+    body=ProductIn,
+    response=ProductOut,
+    status=201,
+    permission=MANAGE,
+    responses={409: "Name taken"},
+)
 def create_product(request: Any, body: ProductIn) -> Product:
     """Add a product (bar managers)."""
     ensure_unique(request.db, Product.name, body.name)
@@ -133,8 +149,14 @@ def get_product(request: Any) -> Product:
     return get_or_404(request, Product)
 
 
-@api_view("bar.product", request_method="PATCH", body=ProductPatch, response=ProductOut, permission=MANAGE,
-          responses={409: "Name taken"})
+@api_view(
+    "bar.product",
+    request_method="PATCH",
+    body=ProductPatch,
+    response=ProductOut,
+    permission=MANAGE,
+    responses={409: "Name taken"},
+)
 def update_product(request: Any, body: ProductPatch) -> Product:
     """Change a product (bar managers); past sales keep the price they were sold at."""
     product = get_or_404(request, Product)
@@ -163,8 +185,15 @@ def list_categories(request: Any) -> list[Category]:
     return list(request.db.scalars(select(Category).options(selectinload(Category.products)).order_by(Category.name)))
 
 
-@api_view("bar.categories", request_method="POST", body=CategoryIn, response=CategoryOut, status=201,
-          permission=MANAGE, responses={409: "Name taken"})
+@api_view(
+    "bar.categories",
+    request_method="POST",
+    body=CategoryIn,
+    response=CategoryOut,
+    status=201,
+    permission=MANAGE,
+    responses={409: "Name taken"},
+)
 def create_category(request: Any, body: CategoryIn) -> Category:
     """Add a category (bar managers); products join it through their ``category_ids``."""
     ensure_unique(request.db, Category.name, body.name)
@@ -174,8 +203,14 @@ def create_category(request: Any, body: CategoryIn) -> Category:
     return category
 
 
-@api_view("bar.category", request_method="PATCH", body=CategoryPatch, response=CategoryOut, permission=MANAGE,
-          responses={409: "Name taken"})
+@api_view(
+    "bar.category",
+    request_method="PATCH",
+    body=CategoryPatch,
+    response=CategoryOut,
+    permission=MANAGE,
+    responses={409: "Name taken"},
+)
 def update_category(request: Any, body: CategoryPatch) -> Category:
     """Rename or describe a category (bar managers)."""
     category = get_or_404(request, Category)

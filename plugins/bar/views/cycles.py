@@ -17,8 +17,15 @@ from ..overview import XLSX, overview_workbook, revenue_overview
 from ..schemas import CycleOut, CycleSummary, OverviewOut, OverviewQuery, ReportIn, ReportOut
 
 
-@api_view("bar.reports", request_method="POST", body=ReportIn, response=CycleOut, status=201, permission=SELL,
-          responses={409: "Opening an open bar, or closing a closed one"})
+@api_view(
+    "bar.reports",
+    request_method="POST",
+    body=ReportIn,
+    response=CycleOut,
+    status=201,
+    permission=SELL,
+    responses={409: "Opening an open bar, or closing a closed one"},
+)
 def report(request: Any, body: ReportIn) -> dict[str, Any]:
     """Open or close the bar with a count of the till and the flow meters (active bar personnel).
 

@@ -57,8 +57,13 @@ def replace_event(request: Any, body: EventIn) -> Event:
     return event
 
 
-@api_view("bar.event", request_method="DELETE", status=204, permission=MANAGE,
-          responses={409: "Registrants were charged already"})
+@api_view(
+    "bar.event",
+    request_method="DELETE",
+    status=204,
+    permission=MANAGE,
+    responses={409: "Registrants were charged already"},
+)
 def delete_event(request: Any) -> None:
     """Cancel an event nobody has paid for yet (bar managers)."""
     event = get_or_404(request, Event, what="event")
@@ -88,8 +93,15 @@ def _places_taken(request: Any, event: Event) -> int:
     )
 
 
-@api_view("bar.event.registrations", request_method="POST", body=RegistrationIn, response=RegistrationOut, status=201,
-          permission=MEMBER, responses={409: "Registered already, registration closed, or the event is full"})
+@api_view(
+    "bar.event.registrations",
+    request_method="POST",
+    body=RegistrationIn,
+    response=RegistrationOut,
+    status=201,
+    permission=MEMBER,
+    responses={409: "Registered already, registration closed, or the event is full"},
+)
 def register(request: Any, body: RegistrationIn) -> Registration:
     """Register yourself (and guests) for an event while registration is open."""
     holder = require_own_holder(request)
@@ -97,7 +109,9 @@ def register(request: Any, body: RegistrationIn) -> Registration:
     now = utcnow()
     if not event.registration_opens_at <= now < event.registration_closes_at:
         raise Conflict("registration for this event is not open")
-    if request.db.scalar(select(Registration.id).where(Registration.event_id == event.id, Registration.holder_id == holder.id)):
+    if request.db.scalar(
+        select(Registration.id).where(Registration.event_id == event.id, Registration.holder_id == holder.id)
+    ):
         raise Conflict("you are registered already")
     if event.max_participants is not None:
         left = event.max_participants - _places_taken(request, event)
@@ -127,8 +141,13 @@ def list_registrations(request: Any, query: Any) -> dict[str, Any]:
     return query.page(stmt)
 
 
-@api_view("bar.event.registration", request_method="DELETE", status=204, permission=MEMBER,
-          responses={409: "Already charged, or registration closed"})
+@api_view(
+    "bar.event.registration",
+    request_method="DELETE",
+    status=204,
+    permission=MEMBER,
+    responses={409: "Already charged, or registration closed"},
+)
 def unregister(request: Any) -> None:
     """Take back your registration while registration is open and you have not been charged."""
     holder = require_own_holder(request)
@@ -161,7 +180,9 @@ def charge_report(request: Any) -> dict[str, Any]:
     event = get_or_404(request, Event, what="event")
     counts = dict(
         request.db.execute(
-            select(Registration.status, func.count()).where(Registration.event_id == event.id).group_by(Registration.status)
+            select(Registration.status, func.count())
+            .where(Registration.event_id == event.id)
+            .group_by(Registration.status)
         ).all()
     )
     unpaid = request.db.scalars(

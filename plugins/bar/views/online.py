@@ -17,8 +17,15 @@ from ..mollie import payment_by_mollie_id
 from ..schemas import OnlineTopUpIn, OnlineTopUpOut, WebhookIn
 
 
-@api_view("bar.online_top_ups", request_method="POST", body=OnlineTopUpIn, response=OnlineTopUpOut, status=201,
-          permission=MEMBER, responses={503: "The payment provider is unavailable or not configured"})
+@api_view(
+    "bar.online_top_ups",
+    request_method="POST",
+    body=OnlineTopUpIn,
+    response=OnlineTopUpOut,
+    status=201,
+    permission=MEMBER,
+    responses={503: "The payment provider is unavailable or not configured"},
+)
 def start_online_top_up(request: Any, body: OnlineTopUpIn) -> OnlinePayment:
     """Top up your own wallet online: pay at ``checkout_url``; the wallet is credited once Mollie reports it paid."""
     holder = require_own_holder(request)
@@ -50,8 +57,15 @@ def get_online_top_up(request: Any) -> OnlinePayment:
     return payment
 
 
-@api_view("bar.mollie.webhook", request_method="POST", body=WebhookIn, form=True, permission=NO_PERMISSION_REQUIRED,
-          content_type="text/plain", responses={503: "Mollie could not be asked; it will call again"})
+@api_view(
+    "bar.mollie.webhook",
+    request_method="POST",
+    body=WebhookIn,
+    form=True,
+    permission=NO_PERMISSION_REQUIRED,
+    content_type="text/plain",
+    responses={503: "Mollie could not be asked; it will call again"},
+)
 def mollie_webhook(request: Any, body: WebhookIn) -> Response:
     """Mollie's notice that a payment changed (no login: the payment is fetched from Mollie to verify)."""
     payment = payment_by_mollie_id(request.db, body.id)
@@ -61,8 +75,12 @@ def mollie_webhook(request: Any, body: WebhookIn) -> Response:
     return Response(status=200, content_type="text/plain", body=b"")
 
 
-@api_view("bar.online_top_up.return", response=OnlineTopUpOut, permission=NO_PERMISSION_REQUIRED,
-          responses={503: "Mollie could not be asked; try again"})
+@api_view(
+    "bar.online_top_up.return",
+    response=OnlineTopUpOut,
+    permission=NO_PERMISSION_REQUIRED,
+    responses={503: "Mollie could not be asked; try again"},
+)
 def online_top_up_return(request: Any) -> OnlinePayment:
     """Where Mollie sends the member after paying: checks with Mollie and credits if paid (no login)."""
     identifier = request.matchdict["identifier"]

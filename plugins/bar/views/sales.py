@@ -21,7 +21,9 @@ from ..schemas import LineIn, PurchaseIn, PurchaseOut
 
 def _products(request: Any, lines: list[LineIn]) -> dict[int, Product]:
     wanted = {line.product_id for line in lines}
-    found = {p.id: p for p in request.db.scalars(select(Product).where(Product.id.in_(wanted), Product.active.is_(True)))}
+    found = {
+        p.id: p for p in request.db.scalars(select(Product).where(Product.id.in_(wanted), Product.active.is_(True)))
+    }
     problems = [
         {"field": f"lines.{index}.product_id", "location": "body", "message": "no such product on sale"}
         for index, line in enumerate(lines)
@@ -41,13 +43,22 @@ def _take_stock(request: Any, products: dict[int, Product], lines: list[LineIn])
     # In id order, so that concurrent sales lock stock rows in one order and never deadlock.
     for stock_id in sorted(taken):
         request.db.execute(
-            update(Stock).where(Stock.id == stock_id).values(quantity=Stock.quantity - taken[stock_id])
+            update(Stock)
+            .where(Stock.id == stock_id)
+            .values(quantity=Stock.quantity - taken[stock_id])
             .execution_options(synchronize_session=False)
         )
 
 
-@api_view("bar.purchases", request_method="POST", body=PurchaseIn, response=PurchaseOut, status=201, permission=SELL,
-          responses={409: "The wallet holds too little"})
+@api_view(
+    "bar.purchases",
+    request_method="POST",
+    body=PurchaseIn,
+    response=PurchaseOut,
+    status=201,
+    permission=SELL,
+    responses={409: "The wallet holds too little"},
+)
 def sell(request: Any, body: PurchaseIn) -> Purchase:
     """Sell products (active bar personnel, who are the seller).
 
@@ -76,8 +87,12 @@ def sell(request: Any, body: PurchaseIn) -> Purchase:
     request.db.flush()
     if paid_from_wallet and purchase.total > 0:
         entry = wallet.debit(
-            request, body.holder_id, purchase.total, LedgerKind.purchase,
-            purchase_id=purchase.id, created_by_id=seller.user_id,
+            request,
+            body.holder_id,
+            purchase.total,
+            LedgerKind.purchase,
+            purchase_id=purchase.id,
+            created_by_id=seller.user_id,
         )
     else:
         entry = None

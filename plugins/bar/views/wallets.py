@@ -14,7 +14,17 @@ from pyramidion.auth.models import User
 from .. import wallet
 from ..access import MANAGE, SELL, TOP_UP, acting_personnel, get_or_404, is_staff, require_own_holder, visible_holder
 from ..models import Card, Holder, LedgerEntry, LedgerKind, Personnel
-from ..schemas import CardIn, CardOut, HolderIn, HolderOut, LedgerOut, PersonnelIn, PersonnelOut, PersonnelPatch, TopUpIn
+from ..schemas import (
+    CardIn,
+    CardOut,
+    HolderIn,
+    HolderOut,
+    LedgerOut,
+    PersonnelIn,
+    PersonnelOut,
+    PersonnelPatch,
+    TopUpIn,
+)
 
 # -- wallets --------------------------------------------------------------------
 
@@ -33,8 +43,15 @@ def list_holders(request: Any, query: Any) -> dict[str, Any]:
     return query.page(select(Holder).join(Holder.user).options(contains_eager(Holder.user)))
 
 
-@api_view("bar.holders", request_method="POST", body=HolderIn, response=HolderOut, status=201, permission=MANAGE,
-          responses={409: "The user has a wallet already"})
+@api_view(
+    "bar.holders",
+    request_method="POST",
+    body=HolderIn,
+    response=HolderOut,
+    status=201,
+    permission=MANAGE,
+    responses={409: "The user has a wallet already"},
+)
 def create_holder(request: Any, body: HolderIn) -> Holder:
     """Open a wallet for a user (bar managers)."""
     if request.db.get(User, body.user_id) is None:
@@ -92,8 +109,15 @@ def top_up(request: Any, body: TopUpIn) -> LedgerEntry:
     return _counter_move(request, body, LedgerKind.top_up)
 
 
-@api_view("bar.holder.refunds", request_method="POST", body=TopUpIn, response=LedgerOut, status=201, permission=TOP_UP,
-          responses={409: "The wallet holds too little"})
+@api_view(
+    "bar.holder.refunds",
+    request_method="POST",
+    body=TopUpIn,
+    response=LedgerOut,
+    status=201,
+    permission=TOP_UP,
+    responses={409: "The wallet holds too little"},
+)
 def refund(request: Any, body: TopUpIn) -> LedgerEntry:
     """Pay money out of a wallet in cash or by pin (active bar personnel); never below the minimum balance."""
     return _counter_move(request, body, LedgerKind.refund)
@@ -116,8 +140,15 @@ def list_personnel(request: Any, query: Any) -> dict[str, Any]:
     return query.page(select(Personnel).join(Personnel.user).options(contains_eager(Personnel.user)))
 
 
-@api_view("bar.personnel", request_method="POST", body=PersonnelIn, response=PersonnelOut, status=201, permission=MANAGE,
-          responses={409: "The user is personnel already"})
+@api_view(
+    "bar.personnel",
+    request_method="POST",
+    body=PersonnelIn,
+    response=PersonnelOut,
+    status=201,
+    permission=MANAGE,
+    responses={409: "The user is personnel already"},
+)
 def create_personnel(request: Any, body: PersonnelIn) -> Personnel:
     """Make a user bar personnel (bar managers)."""
     if request.db.get(User, body.user_id) is None:
@@ -160,8 +191,15 @@ def list_cards(request: Any, query: Any) -> dict[str, Any]:
     return query.page(stmt)
 
 
-@api_view("bar.cards", request_method="POST", body=CardIn, response=CardOut, status=201, permission=TOP_UP,
-          responses={409: "The card is registered already"})
+@api_view(
+    "bar.cards",
+    request_method="POST",
+    body=CardIn,
+    response=CardOut,
+    status=201,
+    permission=TOP_UP,
+    responses={409: "The card is registered already"},
+)
 def create_card(request: Any, body: CardIn) -> Card:
     """Register an NFC card to a wallet (bar personnel)."""
     if request.db.get(Holder, body.holder_id) is None:

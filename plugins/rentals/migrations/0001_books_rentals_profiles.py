@@ -7,9 +7,9 @@ Revises:
 from __future__ import annotations
 
 import sqlalchemy as sa
-from alembic import op
 
 import pyramidion.db
+from alembic import op
 
 revision = "rentals_0001"
 down_revision = None
@@ -18,7 +18,9 @@ depends_on = None
 
 
 def book_type() -> sa.Enum:
-    return sa.Enum("regular", "fiction", "novel", name="book_type", native_enum=False, create_constraint=True, length=20)
+    return sa.Enum(
+        "regular", "fiction", "novel", name="book_type", native_enum=False, create_constraint=True, length=20
+    )
 
 
 def upgrade() -> None:
@@ -41,7 +43,9 @@ def upgrade() -> None:
         sa.Column("phone", sa.String(length=32), nullable=False),
         sa.Column("address", sa.String(length=500), nullable=False),
         sa.Column("updated_at", pyramidion.db.UTCDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(["user_id"], ["auth_user.id"], name=op.f("fk_rentals_profile_user_id_auth_user"), ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["auth_user.id"], name=op.f("fk_rentals_profile_user_id_auth_user"), ondelete="CASCADE"
+        ),
         sa.PrimaryKeyConstraint("user_id", name=op.f("pk_rentals_profile")),
     )
     op.create_table(
@@ -53,10 +57,21 @@ def upgrade() -> None:
         sa.Column("rented_at", pyramidion.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("returned_at", pyramidion.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("recorded_by_id", sa.Integer(), nullable=True),
-        sa.CheckConstraint("returned_at IS NULL OR returned_at >= rented_at", name=op.f("ck_rentals_rental_returned_after_rented")),
-        sa.ForeignKeyConstraint(["book_id"], ["rentals_book.id"], name=op.f("fk_rentals_rental_book_id_rentals_book"), ondelete="RESTRICT"),
-        sa.ForeignKeyConstraint(["recorded_by_id"], ["auth_user.id"], name=op.f("fk_rentals_rental_recorded_by_id_auth_user"), ondelete="SET NULL"),
-        sa.ForeignKeyConstraint(["user_id"], ["auth_user.id"], name=op.f("fk_rentals_rental_user_id_auth_user"), ondelete="RESTRICT"),
+        sa.CheckConstraint(
+            "returned_at IS NULL OR returned_at >= rented_at", name=op.f("ck_rentals_rental_returned_after_rented")
+        ),
+        sa.ForeignKeyConstraint(
+            ["book_id"], ["rentals_book.id"], name=op.f("fk_rentals_rental_book_id_rentals_book"), ondelete="RESTRICT"
+        ),
+        sa.ForeignKeyConstraint(
+            ["recorded_by_id"],
+            ["auth_user.id"],
+            name=op.f("fk_rentals_rental_recorded_by_id_auth_user"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["auth_user.id"], name=op.f("fk_rentals_rental_user_id_auth_user"), ondelete="RESTRICT"
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_rentals_rental")),
     )
     op.create_index(op.f("ix_rentals_rental_book_id"), "rentals_rental", ["book_id"])

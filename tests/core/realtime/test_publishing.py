@@ -49,7 +49,11 @@ def test_router_install_is_quick_when_the_router_is_there():
 
 def test_router_start_says_how_to_install_a_missing_router(tmp_path):
     ini = tmp_path / "test.ini"
-    ini.write_text("[app:main]\nuse = egg:pyramidion\njwt.secret = " + "x" * 40 + f"\nsqlalchemy.url = sqlite:///{tmp_path}/db.sqlite\n")
+    ini.write_text(
+        "[app:main]\nuse = egg:pyramidion\njwt.secret = "
+        + "x" * 40
+        + f"\nsqlalchemy.url = sqlite:///{tmp_path}/db.sqlite\n"
+    )
     result = pyramidion("router", "start", str(ini), PYRAMIDION_REALTIME_CROSSBAR_VENV=str(tmp_path / "nowhere"))
     assert result.returncode == 2
     assert "pyramidion router install" in result.stderr

@@ -11,17 +11,19 @@ import uuid
 import pytest
 import requests
 from autobahn.wamp.exception import ApplicationError
+from realtime_fixtures import TIMEOUT, JoinRefused
 
 from pyramidion.auth.models import Session as AuthSession
 from pyramidion.realtime import BackendSession, Caller, Publisher, owned_uri, realtime_settings, user_topic
 from pyramidion.realtime.backend import INTERNAL_ERROR, INVALID_TICKET
 from pyramidion.realtime.publisher import event_body, signed_query
-from realtime_fixtures import TIMEOUT, JoinRefused
 
 pytestmark = [pytest.mark.router, pytest.mark.slow]
 
 
-def test_a_user_receives_the_event_a_rest_call_caused(backend, demo, realtime_app, make_user, login, ticket, wamp_client):
+def test_a_user_receives_the_event_a_rest_call_caused(
+    backend, demo, realtime_app, make_user, login, ticket, wamp_client
+):
     app = realtime_app(extra_plugins=[("demo", demo)])
     alice = make_user("alice")
     client = wamp_client(ticket(alice))
@@ -100,7 +102,10 @@ def test_a_plugin_authenticates_and_authorizes_its_own_principals(backend, demo,
         gadget.call("pyramidion.demo.report", "forty-two")
     assert error.value.error == "pyramidion.demo.invalid_reading"
     assert gadget.call("pyramidion.demo.report", 43) == "gadget 7 read 43"  # still connected
-    for forbidden in (lambda: gadget.call("pyramidion.demo.whoami"), lambda: gadget.subscribe(owned_uri("demo", "gadget", 8, "command"))):
+    for forbidden in (
+        lambda: gadget.call("pyramidion.demo.whoami"),
+        lambda: gadget.subscribe(owned_uri("demo", "gadget", 8, "command")),
+    ):
         with pytest.raises(ApplicationError):
             forbidden()
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy import select
@@ -26,13 +27,17 @@ class Bar:
         self.login = login
         self.in_transaction = in_transaction
 
-    def staff(self, username: str = "barkeeper", permissions: tuple[str, ...] = STAFF, active: bool = True) -> dict[str, str]:
+    def staff(
+        self, username: str = "barkeeper", permissions: tuple[str, ...] = STAFF, active: bool = True
+    ) -> dict[str, str]:
         """Headers of a user who is bar personnel with ``permissions``."""
         user = self.make_user(username, permissions=permissions)
         self.in_transaction(lambda db: db.add(Personnel(user_id=user.id, nickname=username.title(), active=active)))
         return self.login(user)
 
-    def member(self, username: str, balance: str = "0.00", permissions: tuple[str, ...] = ("bar.member",)) -> tuple[int, dict[str, str]]:
+    def member(
+        self, username: str, balance: str = "0.00", permissions: tuple[str, ...] = ("bar.member",)
+    ) -> tuple[int, dict[str, str]]:
         """A member's wallet id and headers; the balance arrives as a cash top-up."""
         user = self.make_user(username, permissions=permissions)
 
@@ -50,7 +55,9 @@ class Bar:
         def add(db: Any) -> int:
             stock_row = None
             if stock is not None:
-                stock_row = db.scalar(select(Stock).where(Stock.name == stock)) or Stock(name=stock, quantity=Decimal("100"))
+                stock_row = db.scalar(select(Stock).where(Stock.name == stock)) or Stock(
+                    name=stock, quantity=Decimal("100")
+                )
             product = Product(name=name, price=Decimal(price), units=Decimal(units), stock=stock_row)
             db.add(product)
             db.flush()

@@ -3,7 +3,6 @@
 from decimal import Decimal
 
 import pytest
-
 from sqlalchemy import update
 
 from pyramidion.auth.permissions import create_default_groups
@@ -16,14 +15,28 @@ def test_managers_keep_the_catalogue(app, bar):
     _, member = bar.member("ann")
     drinks = app.post_json("/api/bar/categories", {"name": "Drinks"}, headers=manager, status=201).json["id"]
     keg = app.post_json("/api/bar/stock", {"name": "Keg", "unit": "litres"}, headers=manager, status=201).json["id"]
-    beer = app.post_json("/api/bar/products", {
-        "name": "Beer", "price": "2.20", "colour": "#f5c542", "units": "0.25", "stock_id": keg, "category_ids": [drinks],
-    }, headers=manager, status=201).json
+    beer = app.post_json(
+        "/api/bar/products",
+        {
+            "name": "Beer",
+            "price": "2.20",
+            "colour": "#f5c542",
+            "units": "0.25",
+            "stock_id": keg,
+            "category_ids": [drinks],
+        },
+        headers=manager,
+        status=201,
+    ).json
     assert (beer["price"], beer["categories"]) == ("2.20", [{"id": drinks, "name": "Drinks"}])
 
     app.post_json("/api/bar/products", {"name": "Beer", "price": "1.00"}, headers=manager, status=409)
-    bad = app.post_json("/api/bar/products", {"name": "Wine", "price": "-1", "colour": "red", "stock_id": 999},
-                        headers=manager, status=422).json
+    bad = app.post_json(
+        "/api/bar/products",
+        {"name": "Wine", "price": "-1", "colour": "red", "stock_id": 999},
+        headers=manager,
+        status=422,
+    ).json
     assert {d["field"] for d in bad["error"]["details"]} == {"price", "colour"}
     app.post_json("/api/bar/products", {"name": "Wine", "price": "3.00", "stock_id": 999}, headers=manager, status=422)
     app.post_json("/api/bar/products", {"name": "Wine", "price": "3.00"}, headers=member, status=403)
@@ -33,8 +46,15 @@ def test_managers_keep_the_catalogue(app, bar):
     assert app.get(f"/api/bar/products?category={drinks}", headers=member).json["count"] == 1
     assert [p["name"] for p in app.get("/api/bar/categories", headers=member).json[0]["products"]] == ["Beer"]
 
-    app.post_json(f"/api/bar/stock/{keg}/mutations", {"quantity": "50", "cost": "95.00", "comment": "delivery"}, headers=manager, status=201)
-    app.post_json(f"/api/bar/stock/{keg}/mutations", {"quantity": "-1.5", "comment": "spilled"}, headers=manager, status=201)
+    app.post_json(
+        f"/api/bar/stock/{keg}/mutations",
+        {"quantity": "50", "cost": "95.00", "comment": "delivery"},
+        headers=manager,
+        status=201,
+    )
+    app.post_json(
+        f"/api/bar/stock/{keg}/mutations", {"quantity": "-1.5", "comment": "spilled"}, headers=manager, status=201
+    )
     zero = app.post_json(f"/api/bar/stock/{keg}/mutations", {"quantity": "0"}, headers=manager, status=422).json
     assert zero["error"]["details"][0]["field"] == "quantity"
     assert app.get(f"/api/bar/stock/{keg}", headers=manager).json["quantity"] == "48.500"
@@ -45,14 +65,31 @@ def test_top_ups_refunds_and_wallets(app, bar, make_user):
     staff = bar.staff()
     holder, member = bar.member("ann")
 
-    topped = app.post_json(f"/api/bar/holders/{holder}/top-ups", {"amount": "25.00", "method": "pin", "comment": "birthday"},
-                           headers=staff, status=201).json
-    assert (topped["kind"], topped["amount"], topped["balance_after"], topped["method"]) == ("top_up", "25.00", "25.00", "pin")
-    app.post_json(f"/api/bar/holders/{holder}/refunds", {"amount": "30.00", "method": "cash"}, headers=staff, status=409)
+    topped = app.post_json(
+        f"/api/bar/holders/{holder}/top-ups",
+        {"amount": "25.00", "method": "pin", "comment": "birthday"},
+        headers=staff,
+        status=201,
+    ).json
+    assert (topped["kind"], topped["amount"], topped["balance_after"], topped["method"]) == (
+        "top_up",
+        "25.00",
+        "25.00",
+        "pin",
+    )
+    app.post_json(
+        f"/api/bar/holders/{holder}/refunds", {"amount": "30.00", "method": "cash"}, headers=staff, status=409
+    )
     app.post_json(f"/api/bar/holders/{holder}/refunds", {"amount": "5.00", "method": "cash"}, headers=staff, status=201)
-    app.post_json(f"/api/bar/holders/{holder}/top-ups", {"amount": "-5.00", "method": "cash"}, headers=staff, status=422)
-    app.post_json(f"/api/bar/holders/{holder}/top-ups", {"amount": "5.00", "method": "wallet"}, headers=staff, status=422)
-    app.post_json(f"/api/bar/holders/{holder}/top-ups", {"amount": "5.00", "method": "cash"}, headers=member, status=403)
+    app.post_json(
+        f"/api/bar/holders/{holder}/top-ups", {"amount": "-5.00", "method": "cash"}, headers=staff, status=422
+    )
+    app.post_json(
+        f"/api/bar/holders/{holder}/top-ups", {"amount": "5.00", "method": "wallet"}, headers=staff, status=422
+    )
+    app.post_json(
+        f"/api/bar/holders/{holder}/top-ups", {"amount": "5.00", "method": "cash"}, headers=member, status=403
+    )
     app.post_json("/api/bar/holders/999/top-ups", {"amount": "5.00", "method": "cash"}, headers=staff, status=404)
     assert app.get("/api/bar/wallet", headers=member).json["balance"] == "20.00"
     assert [h["username"] for h in app.get("/api/bar/holders?search=an", headers=staff).json["results"]] == ["ann"]
@@ -67,7 +104,9 @@ def test_cards_are_looked_up_by_nfc_id_and_members_see_their_own(app, bar):
     staff = bar.staff()
     ann, ann_headers = bar.member("ann")
     bob, bob_headers = bar.member("bob")
-    app.post_json("/api/bar/cards", {"card_id": "04:A2:2B:1A", "holder_id": ann, "name": "keychain"}, headers=staff, status=201)
+    app.post_json(
+        "/api/bar/cards", {"card_id": "04:A2:2B:1A", "holder_id": ann, "name": "keychain"}, headers=staff, status=201
+    )
     app.post_json("/api/bar/cards", {"card_id": "04:FF:00:01", "holder_id": bob}, headers=staff, status=201)
     app.post_json("/api/bar/cards", {"card_id": "04:A2:2B:1A", "holder_id": bob}, headers=staff, status=409)
 

@@ -30,7 +30,9 @@ def test_a_cycle_reports_sales_cash_difference_and_flow_meters(app, bar):
     sell(app, staff, "cash", beer, 3)
     sell(app, staff, "pin", beer, 1)
     sell(app, staff, "wallet", beer, 2, holder)
-    app.post_json(f"/api/bar/holders/{holder}/top-ups", {"amount": "10.00", "method": "cash"}, headers=staff, status=201)
+    app.post_json(
+        f"/api/bar/holders/{holder}/top-ups", {"amount": "10.00", "method": "cash"}, headers=staff, status=201
+    )
     app.post_json(f"/api/bar/holders/{holder}/refunds", {"amount": "4.00", "method": "cash"}, headers=staff, status=201)
 
     running = app.get("/api/bar/cycles/current", headers=staff).json["totals"]
@@ -42,7 +44,11 @@ def test_a_cycle_reports_sales_cash_difference_and_flow_meters(app, bar):
     closed = app.post_json("/api/bar/reports", count("close", "111.50", "1012.5", "20"), headers=staff, status=201).json
     totals = closed["totals"]
     assert closed["is_open"] is False
-    assert (totals["cash_difference"], totals["flow_meter_1_difference"], totals["flow_meter_2_difference"]) == ("-0.50", "12.000", "0.000")
+    assert (totals["cash_difference"], totals["flow_meter_1_difference"], totals["flow_meter_2_difference"]) == (
+        "-0.50",
+        "12.000",
+        "0.000",
+    )
     app.post_json("/api/bar/reports", count("close", "0"), headers=staff, status=409)
     assert app.get(f"/api/bar/cycles/{closed['id']}", headers=staff).json["totals"] == totals
     assert [c["id"] for c in app.get("/api/bar/cycles", headers=staff).json["results"]] == [closed["id"]]
@@ -56,15 +62,19 @@ def test_revenue_overview_by_category_and_payment_method_with_xlsx(app, bar, in_
     manager = bar.staff("manager")
     holder, member = bar.member("ann", "50.00")
     drinks = app.post_json("/api/bar/categories", {"name": "Drinks"}, headers=manager, status=201).json["id"]
-    beer = app.post_json("/api/bar/products", {"name": "Beer", "price": "2.20", "category_ids": [drinks]}, headers=manager, status=201).json["id"]
+    beer = app.post_json(
+        "/api/bar/products", {"name": "Beer", "price": "2.20", "category_ids": [drinks]}, headers=manager, status=201
+    ).json["id"]
     crisps = bar.product("Crisps", "1.00")
     sell(app, manager, "wallet", beer, 2, holder)
     sell(app, manager, "cash", beer, 1)
     sell(app, manager, "cash", crisps, 3)
-    today = dt.datetime.now(dt.timezone.utc).date().isoformat()
+    today = dt.datetime.now(dt.UTC).date().isoformat()
 
     overview = app.get(f"/api/bar/overview?start={today}&end={today}", headers=manager).json
-    assert [(r["period"], r["category"], r["payment_method"], r["quantity"], r["revenue"]) for r in overview["rows"]] == [
+    assert [
+        (r["period"], r["category"], r["payment_method"], r["quantity"], r["revenue"]) for r in overview["rows"]
+    ] == [
         (today, "Drinks", "cash", 1, "2.20"),
         (today, "Drinks", "wallet", 2, "4.40"),
         (today, "uncategorised", "cash", 3, "3.00"),

@@ -13,11 +13,14 @@ def iso(moment: dt.datetime) -> str:
 @pytest.fixture
 def event(app, bar):
     manager = bar.staff("manager")
-    now = dt.datetime.now(dt.timezone.utc)
+    now = dt.datetime.now(dt.UTC)
     body = {
-        "title": "Beer tasting", "starts_at": iso(now + dt.timedelta(days=7)), "cost": "12.50",
+        "title": "Beer tasting",
+        "starts_at": iso(now + dt.timedelta(days=7)),
+        "cost": "12.50",
         "registration_opens_at": iso(now - dt.timedelta(hours=1)),
-        "registration_closes_at": iso(now + dt.timedelta(days=6)), "max_participants": 4,
+        "registration_closes_at": iso(now + dt.timedelta(days=6)),
+        "max_participants": 4,
     }
     created = app.post_json("/api/bar/events", body, headers=manager, status=201).json
     return created["id"], manager
@@ -28,11 +31,17 @@ def test_registering_and_unregistering(app, bar, event):
     ann, ann_headers = bar.member("ann")
     bob, bob_headers = bar.member("bob")
 
-    registered = app.post_json(f"/api/bar/events/{event_id}/registrations", {"quantity": 3, "comment": "+2 guests"},
-                               headers=ann_headers, status=201).json
+    registered = app.post_json(
+        f"/api/bar/events/{event_id}/registrations",
+        {"quantity": 3, "comment": "+2 guests"},
+        headers=ann_headers,
+        status=201,
+    ).json
     assert (registered["holder_id"], registered["status"], registered["username"]) == (ann, "registered", "ann")
     app.post_json(f"/api/bar/events/{event_id}/registrations", {}, headers=ann_headers, status=409)
-    full = app.post_json(f"/api/bar/events/{event_id}/registrations", {"quantity": 2}, headers=bob_headers, status=409).json
+    full = app.post_json(
+        f"/api/bar/events/{event_id}/registrations", {"quantity": 2}, headers=bob_headers, status=409
+    ).json
     assert "1 place(s) left" in full["error"]["message"]
     app.post_json(f"/api/bar/events/{event_id}/registrations", {"quantity": 1}, headers=bob_headers, status=201)
     assert app.get(f"/api/bar/events/{event_id}", headers=bob_headers).json["participants"] == 4
@@ -47,16 +56,32 @@ def test_registering_and_unregistering(app, bar, event):
 def test_registration_only_while_open(app, bar):
     manager = bar.staff("manager")
     _, member = bar.member("ann")
-    now = dt.datetime.now(dt.timezone.utc)
-    closed = app.post_json("/api/bar/events", {
-        "title": "Past", "starts_at": iso(now), "cost": "1.00",
-        "registration_opens_at": iso(now - dt.timedelta(days=2)), "registration_closes_at": iso(now - dt.timedelta(days=1)),
-    }, headers=manager, status=201).json
+    now = dt.datetime.now(dt.UTC)
+    closed = app.post_json(
+        "/api/bar/events",
+        {
+            "title": "Past",
+            "starts_at": iso(now),
+            "cost": "1.00",
+            "registration_opens_at": iso(now - dt.timedelta(days=2)),
+            "registration_closes_at": iso(now - dt.timedelta(days=1)),
+        },
+        headers=manager,
+        status=201,
+    ).json
     app.post_json(f"/api/bar/events/{closed['id']}/registrations", {}, headers=member, status=409)
-    backwards = app.post_json("/api/bar/events", {
-        "title": "Backwards", "starts_at": iso(now), "cost": "1.00",
-        "registration_opens_at": iso(now), "registration_closes_at": iso(now - dt.timedelta(days=1)),
-    }, headers=manager, status=422).json
+    backwards = app.post_json(
+        "/api/bar/events",
+        {
+            "title": "Backwards",
+            "starts_at": iso(now),
+            "cost": "1.00",
+            "registration_opens_at": iso(now),
+            "registration_closes_at": iso(now - dt.timedelta(days=1)),
+        },
+        headers=manager,
+        status=422,
+    ).json
     assert backwards["error"]["details"][0]["field"] == "registration_closes_at"
     app.post_json("/api/bar/events", {"title": "Mine"}, headers=member, status=403)
 

@@ -41,7 +41,9 @@ def test_a_member_logs_in_and_gets_a_user_and_a_wallet(members_app, members):
     assert first["bar"]["holder"]["balance"] == "0.00"
 
     members.members["ann"]["email"] = "ann@new.example"
-    again = me(members_app, members_app.post_json("/api/auth/token", {"username": "ann", "password": "s3cret-ann"}).json)
+    again = me(
+        members_app, members_app.post_json("/api/auth/token", {"username": "ann", "password": "s3cret-ann"}).json
+    )
     assert (again["id"], again["email"]) == (first["id"], "ann@new.example")
     assert again["bar"]["holder"]["id"] == first["bar"]["holder"]["id"]
 
@@ -52,12 +54,16 @@ def test_a_member_never_takes_over_a_local_account_of_the_same_name(members_app,
     make_user("ann", password="local-password")
 
     members_app.post_json("/api/auth/token", {"username": "ann", "password": "s3cret-ann"}, status=401)
-    tokens = members_app.post_json("/api/auth/token", {"username": "ann", "password": "local-password"}, status=200).json
+    tokens = members_app.post_json(
+        "/api/auth/token", {"username": "ann", "password": "local-password"}, status=200
+    ).json
     assert me(members_app, tokens)["bar"]["holder"] is None
 
 
 def test_when_the_member_database_is_down_local_passwords_still_work(make_app, make_user):
-    app = make_app(bar__members__url="http://127.0.0.1:9/api/login", bar__members__token=TOKEN, bar__members__timeout="0.5")
+    app = make_app(
+        bar__members__url="http://127.0.0.1:9/api/login", bar__members__token=TOKEN, bar__members__timeout="0.5"
+    )
     make_user("bob", password="bobs-password")
     app.post_json("/api/auth/token", {"username": "bob", "password": "bobs-password"}, status=200)
     app.post_json("/api/auth/token", {"username": "ann", "password": "s3cret-ann"}, status=401)

@@ -26,9 +26,15 @@ class FakeMollie:
             with self.lock:
                 payment_id = f"tr_test{len(self.payments) + 1:04d}"
                 self.payments[payment_id] = {
-                    "resource": "payment", "id": payment_id, "mode": "test", "status": "open",
-                    "amount": body["amount"], "description": body["description"],
-                    "redirectUrl": body["redirectUrl"], "webhookUrl": body["webhookUrl"], "metadata": body["metadata"],
+                    "resource": "payment",
+                    "id": payment_id,
+                    "mode": "test",
+                    "status": "open",
+                    "amount": body["amount"],
+                    "description": body["description"],
+                    "redirectUrl": body["redirectUrl"],
+                    "webhookUrl": body["webhookUrl"],
+                    "metadata": body["metadata"],
                     "_links": {"checkout": {"href": f"https://pay.example/{payment_id}", "type": "text/html"}},
                 }
             return 201, self.payments[payment_id]
@@ -55,8 +61,11 @@ def mollie(stand_in):
 
 @pytest.fixture
 def mollie_app(make_app, mollie):
-    return make_app(bar__mollie__api_key=API_KEY, bar__mollie__api_url=mollie.server.url,
-                    bar__mollie__public_url="https://bar.example")
+    return make_app(
+        bar__mollie__api_key=API_KEY,
+        bar__mollie__api_url=mollie.server.url,
+        bar__mollie__public_url="https://bar.example",
+    )
 
 
 def test_a_paid_top_up_is_credited_once_however_often_mollie_and_the_member_come_back(mollie_app, mollie, bar):

@@ -25,12 +25,14 @@ def test_wallet_purchase_debits_the_wallet_books_the_ledger_and_takes_stock(app,
     assert bought["total"] == "5.40"
     assert bought["balance_after"] == "4.60"
     assert [(line["product_name"], line["quantity"], line["unit_price"]) for line in bought["lines"]] == [
-        ("Beer", 2, "2.20"), ("Crisps", 1, "1.00"),
+        ("Beer", 2, "2.20"),
+        ("Crisps", 1, "1.00"),
     ]
     assert bar.balance(holder) == Decimal("4.60")
     ledger = app.get(f"/api/bar/holders/{holder}/ledger", headers=staff).json["results"]
     assert [(e["kind"], e["amount"], e["purchase_id"]) for e in ledger] == [
-        ("purchase", "-5.40", bought["id"]), ("top_up", "10.00", None),
+        ("purchase", "-5.40", bought["id"]),
+        ("top_up", "10.00", None),
     ]
     assert in_transaction(lambda db: db.scalar(select(Stock.quantity).where(Stock.name == "Keg"))) == Decimal("99.500")
     assert bar.ledger_ok()
@@ -99,7 +101,12 @@ def test_bad_sales_are_refused_naming_the_field(app, bar):
     assert no_wallet["error"]["details"][0]["field"] == "holder_id"
     unknown = app.post_json("/api/bar/purchases", sale(holder, (cola, 1), (9999, 1)), headers=staff, status=422).json
     assert [d["field"] for d in unknown["error"]["details"]] == ["lines.1.product_id"]
-    two_methods = app.post_json("/api/bar/purchases", {"payment_method": "cash+pin", "lines": [{"product_id": cola, "quantity": 1}]}, headers=staff, status=422).json
+    two_methods = app.post_json(
+        "/api/bar/purchases",
+        {"payment_method": "cash+pin", "lines": [{"product_id": cola, "quantity": 1}]},
+        headers=staff,
+        status=422,
+    ).json
     assert two_methods["error"]["details"][0]["field"] == "payment_method"
     nothing = app.post_json("/api/bar/purchases", sale(holder), headers=staff, status=422).json
     assert nothing["error"]["details"][0]["field"] == "lines"

@@ -93,7 +93,10 @@ def test_hosts_and_groups_crud(app, make_user, login):
     base = f"/api/jobs/inventories/{inventory}"
     app.post_json(f"{base}/groups", {"name": "core", "data": {"role": "core"}}, headers=headers, status=201)
     host = app.post_json(
-        f"{base}/hosts", {"name": "r1", "hostname": "10.0.0.1", "groups": ["core"], "password": "s3cret"}, headers=headers, status=201
+        f"{base}/hosts",
+        {"name": "r1", "hostname": "10.0.0.1", "groups": ["core"], "password": "s3cret"},
+        headers=headers,
+        status=201,
     ).json
     assert host["groups"] == ["core"] and host["password_set"] is True
     app.post_json(f"{base}/hosts", {"name": "r1"}, headers=headers, status=409)
@@ -113,14 +116,19 @@ def test_hosts_and_groups_crud(app, make_user, login):
 def test_group_cycles_are_refused(app, make_user, login):
     headers = login(make_user("root", superuser=True))
     inventory = import_lab(app, headers)["inventory"]["id"]
-    response = app.patch_json(f"/api/jobs/inventories/{inventory}/groups/core", {"groups": ["edge"]}, headers=headers, status=422)
+    response = app.patch_json(
+        f"/api/jobs/inventories/{inventory}/groups/core", {"groups": ["edge"]}, headers=headers, status=422
+    )
     assert "themselves" in response.json["error"]["message"]
 
 
 def test_bad_yaml_names_the_problem_and_adds_nothing(app, make_user, login):
     headers = login(make_user("root", superuser=True))
     bad = app.post_json(
-        "/api/jobs/inventories/import", {"name": "bad", "hosts": "r1:\n  groups: [ghost]\n"}, headers=headers, status=422
+        "/api/jobs/inventories/import",
+        {"name": "bad", "hosts": "r1:\n  groups: [ghost]\n"},
+        headers=headers,
+        status=422,
     ).json
     assert "ghost" in bad["error"]["message"] and bad["error"]["details"][0]["field"] == "hosts"
     assert app.get("/api/jobs/inventories", headers=headers).json["count"] == 0

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 from autobahn.wamp.exception import ApplicationError
-
 from realtime_fixtures import TIMEOUT
 
 HOSTS = "".join(f"h{i}:\n  hostname: 10.0.0.{i}\n" for i in range(1, 4))
@@ -20,10 +19,14 @@ def test_a_user_follows_a_run_launched_over_rest(backend, realtime_app, make_use
     operator = make_user("olga", permissions=["jobs.run", "jobs.inventory"])
     watcher = make_user("wim")  # any logged-in user may follow runs, as any may read them
     headers = login(operator)
-    inventory = app.post_json("/api/jobs/inventories/import", {"name": "lab", "hosts": HOSTS}, headers=headers, status=201).json["inventory"]["id"]
+    inventory = app.post_json(
+        "/api/jobs/inventories/import", {"name": "lab", "hosts": HOSTS}, headers=headers, status=201
+    ).json["inventory"]["id"]
     events = wamp_client(ticket(watcher)).subscribe("pyramidion.jobs.run", match="prefix")
 
-    run = app.post_json("/api/jobs/runs", {"template": "hello_world", "inventory_id": inventory}, headers=headers, status=202).json
+    run = app.post_json(
+        "/api/jobs/runs", {"template": "hello_world", "inventory_id": inventory}, headers=headers, status=202
+    ).json
 
     statuses, finished_hosts = [], set()
     while "finished" not in statuses:

@@ -74,7 +74,9 @@ def admin(make_user, login):
 
 
 def make_inventory(app, headers, hosts=HOSTS):
-    return app.post_json("/api/jobs/inventories/import", {"name": "lab", "hosts": hosts}, headers=headers, status=201).json["inventory"]["id"]
+    return app.post_json(
+        "/api/jobs/inventories/import", {"name": "lab", "hosts": hosts}, headers=headers, status=201
+    ).json["inventory"]["id"]
 
 
 def host_results(app, headers, run_id):
@@ -84,7 +86,9 @@ def host_results(app, headers, run_id):
 
 def test_hello_world_runs_on_every_host(app, admin):
     inventory = make_inventory(app, admin)
-    launched = app.post_json("/api/jobs/runs", {"template": "hello_world", "inventory_id": inventory}, headers=admin, status=202).json
+    launched = app.post_json(
+        "/api/jobs/runs", {"template": "hello_world", "inventory_id": inventory}, headers=admin, status=202
+    ).json
     run = app.get(f"/api/jobs/runs/{launched['id']}", headers=admin).json
     assert (run["status"], run["hosts_total"], run["hosts_failed"]) == ("finished", 5, 0)
     assert run["started_at"] and run["finished_at"]
@@ -95,10 +99,15 @@ def test_hello_world_runs_on_every_host(app, admin):
 
 def test_say_validates_variables_naming_each_field(app, admin):
     inventory = make_inventory(app, admin)
-    missing = app.post_json("/api/jobs/runs", {"template": "say", "inventory_id": inventory}, headers=admin, status=422).json
+    missing = app.post_json(
+        "/api/jobs/runs", {"template": "say", "inventory_id": inventory}, headers=admin, status=422
+    ).json
     assert [d["field"] for d in missing["error"]["details"]] == ["variables.text"]
     extra = app.post_json(
-        "/api/jobs/runs", {"template": "say", "inventory_id": inventory, "variables": {"text": 1, "loud": True}}, headers=admin, status=422
+        "/api/jobs/runs",
+        {"template": "say", "inventory_id": inventory, "variables": {"text": 1, "loud": True}},
+        headers=admin,
+        status=422,
     ).json
     assert {d["field"] for d in extra["error"]["details"]} == {"variables.text", "variables.loud"}
     assert app.get("/api/jobs/runs", headers=admin).json["count"] == 0
@@ -123,7 +132,10 @@ def test_filters_by_attribute_and_unknown_hosts(jobs_app, admin):
     ).json
     assert sorted(host_results(app, admin, run["id"])) == ["h2", "h4"]
     unknown = app.post_json(
-        "/api/jobs/runs", {"template": "hello_world", "inventory_id": inventory, "filters": {"hosts": ["h1", "ghost"]}}, headers=admin, status=422
+        "/api/jobs/runs",
+        {"template": "hello_world", "inventory_id": inventory, "filters": {"hosts": ["h1", "ghost"]}},
+        headers=admin,
+        status=422,
     )
     assert "ghost" in unknown.json["error"]["message"]
 
@@ -131,7 +143,9 @@ def test_filters_by_attribute_and_unknown_hosts(jobs_app, admin):
 def test_failed_hosts_and_relaunch_on_them_only(jobs_app, admin):
     app = jobs_app()
     inventory = make_inventory(app, admin)
-    first = app.post_json("/api/jobs/runs", {"template": "fails_on_broken_hosts", "inventory_id": inventory}, headers=admin, status=202).json
+    first = app.post_json(
+        "/api/jobs/runs", {"template": "fails_on_broken_hosts", "inventory_id": inventory}, headers=admin, status=202
+    ).json
     run = app.get(f"/api/jobs/runs/{first['id']}", headers=admin).json
     assert (run["status"], run["hosts_failed"]) == ("failed", 2)
     failed = host_results(app, admin, run["id"])["h2"]
@@ -146,16 +160,36 @@ def test_failed_hosts_and_relaunch_on_them_only(jobs_app, admin):
 def test_results_keep_nested_subtasks(jobs_app, admin):
     app = jobs_app()
     inventory = make_inventory(app, admin)
-    run = app.post_json("/api/jobs/runs", {"template": "nested", "inventory_id": inventory}, headers=admin, status=202).json
+    run = app.post_json(
+        "/api/jobs/runs", {"template": "nested", "inventory_id": inventory}, headers=admin, status=202
+    ).json
     tree = host_results(app, admin, run["id"])["h1"]["result"]
     assert tree == [
         {
-            "name": "nested", "result": "top", "changed": False, "diff": "", "failed": False, "exception": None,
+            "name": "nested",
+            "result": "top",
+            "changed": False,
+            "diff": "",
+            "failed": False,
+            "exception": None,
             "subtasks": [
                 {
-                    "name": "middle", "result": "middle", "changed": False, "diff": "", "failed": False, "exception": None,
+                    "name": "middle",
+                    "result": "middle",
+                    "changed": False,
+                    "diff": "",
+                    "failed": False,
+                    "exception": None,
                     "subtasks": [
-                        {"name": "leaf", "result": "leaf", "changed": False, "diff": "+ line", "failed": False, "exception": None, "subtasks": []}
+                        {
+                            "name": "leaf",
+                            "result": "leaf",
+                            "changed": False,
+                            "diff": "+ line",
+                            "failed": False,
+                            "exception": None,
+                            "subtasks": [],
+                        }
                     ],
                 }
             ],
@@ -170,7 +204,7 @@ def test_sensitive_variables_are_used_never_stored_and_never_scheduled(jobs_app,
     assert template["sensitive"] == ["password"]
     assert template["parameters"]["properties"]["password"]["writeOnly"] is True
     assert template["parameters"]["properties"]["user"]["description"] == "who logs in"
-    later = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=1)).isoformat()
+    later = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)).isoformat()
     refused = app.post_json(
         "/api/jobs/runs",
         {"template": "log_in", "inventory_id": inventory, "variables": {"password": "hunter22"}, "scheduled_at": later},
@@ -179,23 +213,32 @@ def test_sensitive_variables_are_used_never_stored_and_never_scheduled(jobs_app,
     )
     assert refused.json["error"]["details"][0]["field"] == "scheduled_at"
     run = app.post_json(
-        "/api/jobs/runs", {"template": "log_in", "inventory_id": inventory, "variables": {"password": "hunter22"}}, headers=admin, status=202
+        "/api/jobs/runs",
+        {"template": "log_in", "inventory_id": inventory, "variables": {"password": "hunter22"}},
+        headers=admin,
+        status=202,
     ).json
     assert run["variables"] == {"user": "admin"}
     assert host_results(app, admin, run["id"])["h1"]["result"][0]["result"] == "admin used a password of 8 characters"
     stored = db.scalar(select(Run).where(Run.id == run["id"]))
     assert "hunter22" not in str(stored.variables)
     preset = app.post_json(
-        "/api/jobs/presets", {"name": "p", "template": "log_in", "inventory_id": inventory, "variables": {}}, headers=admin, status=422
+        "/api/jobs/presets",
+        {"name": "p", "template": "log_in", "inventory_id": inventory, "variables": {}},
+        headers=admin,
+        status=422,
     )
     assert preset.json["error"]["details"][0]["field"] == "variables.password"
 
 
 def test_scheduled_run_waits_and_abort_stops_it(app, admin, registry, db):
     inventory = make_inventory(app, admin)
-    later = (dt.datetime.now(dt.timezone.utc) + dt.timedelta(hours=1)).isoformat()
+    later = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)).isoformat()
     run = app.post_json(
-        "/api/jobs/runs", {"template": "hello_world", "inventory_id": inventory, "scheduled_at": later}, headers=admin, status=202
+        "/api/jobs/runs",
+        {"template": "hello_world", "inventory_id": inventory, "scheduled_at": later},
+        headers=admin,
+        status=202,
     ).json
     assert run["status"] == "scheduled" and run["scheduled_at"]
     aborted = app.post(f"/api/jobs/runs/{run['id']}/abort", headers=admin).json
@@ -224,7 +267,12 @@ def test_abort_stops_a_running_run_between_hosts(jobs_app, admin, make_user, log
     app = jobs_app(abort_after_first_host=abort_after_first_host)
     app.put_json("/api/jobs/configuration", {"runner": "serial", "num_workers": 1}, headers=admin)
     inventory = make_inventory(app, admin)
-    run = app.post_json("/api/jobs/runs", {"template": "abort_after_first_host", "inventory_id": inventory}, headers=operator, status=202).json
+    run = app.post_json(
+        "/api/jobs/runs",
+        {"template": "abort_after_first_host", "inventory_id": inventory},
+        headers=operator,
+        status=202,
+    ).json
     after = app.get(f"/api/jobs/runs/{run['id']}", headers=operator).json
     assert after["status"] == "aborted"
     assert calls == ["h1"]

@@ -14,7 +14,9 @@ def test_command_runs_over_ssh(app, make_user, login, ssh_server):
             "port": ssh_server["port"],
             "username": ssh_server["username"],
             "platform": "linux",
-            "connection_options": {"netmiko": {"extras": {"use_keys": True, "key_file": ssh_server["key_file"], "allow_agent": False}}},
+            "connection_options": {
+                "netmiko": {"extras": {"use_keys": True, "key_file": ssh_server["key_file"], "allow_agent": False}}
+            },
         },
         headers=headers,
         status=201,

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -32,6 +33,8 @@ def add_book(app: Any, as_librarian: dict[str, str]) -> Callable[..., dict[str, 
     """Add a book through the API as staff; returns its JSON."""
 
     def add(name: str, type: str = "regular", **fields: Any) -> dict[str, Any]:
-        return app.post_json("/api/rentals/v1/books", {"name": name, "type": type, **fields}, headers=as_librarian, status=201).json
+        return app.post_json(
+            "/api/rentals/v1/books", {"name": name, "type": type, **fields}, headers=as_librarian, status=201
+        ).json
 
     return add

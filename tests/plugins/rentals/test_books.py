@@ -4,7 +4,9 @@ from __future__ import annotations
 
 
 def test_staff_add_a_book_and_readers_see_it(app, add_book, as_reader):
-    book = add_book("Dune", "fiction", author="Frank Herbert", description="Spice.", image_url="https://img.example.com/dune.jpg")
+    book = add_book(
+        "Dune", "fiction", author="Frank Herbert", description="Spice.", image_url="https://img.example.com/dune.jpg"
+    )
     assert book == {
         "id": book["id"],
         "name": "Dune",
@@ -40,7 +42,10 @@ def test_book_names_are_unique(app, add_book, as_librarian):
 
 def test_invalid_books_name_every_field(app, as_librarian):
     error = app.post_json(
-        "/api/rentals/v1/books", {"name": "", "type": "comic", "image_url": "not a url"}, headers=as_librarian, status=422
+        "/api/rentals/v1/books",
+        {"name": "", "type": "comic", "image_url": "not a url"},
+        headers=as_librarian,
+        status=422,
     ).json["error"]
     assert sorted(d["field"] for d in error["details"]) == ["image_url", "name", "type"]
     assert app.get("/api/rentals/v1/books", headers=as_librarian).json["count"] == 0
@@ -52,9 +57,13 @@ def test_malformed_json_is_a_400(app, as_librarian):
 
 def test_staff_change_a_book(app, add_book, as_librarian):
     book = add_book("Dune", author="F. Herbert")
-    changed = app.patch_json(f"/api/rentals/v1/books/{book['id']}", {"author": "Frank Herbert", "type": "novel"}, headers=as_librarian).json
+    changed = app.patch_json(
+        f"/api/rentals/v1/books/{book['id']}", {"author": "Frank Herbert", "type": "novel"}, headers=as_librarian
+    ).json
     assert (changed["name"], changed["author"], changed["type"]) == ("Dune", "Frank Herbert", "novel")
-    error = app.patch_json(f"/api/rentals/v1/books/{book['id']}", {"name": None, "type": None}, headers=as_librarian, status=422).json
+    error = app.patch_json(
+        f"/api/rentals/v1/books/{book['id']}", {"name": None, "type": None}, headers=as_librarian, status=422
+    ).json
     assert sorted(d["field"] for d in error["error"]["details"]) == ["name", "type"]
     cleared = app.patch_json(f"/api/rentals/v1/books/{book['id']}", {"image_url": None}, headers=as_librarian).json
     assert (cleared["name"], cleared["image_url"]) == ("Dune", None)
@@ -85,8 +94,12 @@ def test_availability_shows_and_filters(app, add_book, as_reader):
     app.post_json("/api/rentals/v1/rentals", {"book_id": dune["id"]}, headers=as_reader, status=201)
     listed = app.get("/api/rentals/v1/books", headers=as_reader).json["results"]
     assert [(b["name"], b["available"]) for b in listed] == [("Dune", False), ("Emma", True)]
-    assert [b["name"] for b in app.get("/api/rentals/v1/books?available=true", headers=as_reader).json["results"]] == ["Emma"]
-    assert [b["name"] for b in app.get("/api/rentals/v1/books?available=false", headers=as_reader).json["results"]] == ["Dune"]
+    assert [b["name"] for b in app.get("/api/rentals/v1/books?available=true", headers=as_reader).json["results"]] == [
+        "Emma"
+    ]
+    assert [b["name"] for b in app.get("/api/rentals/v1/books?available=false", headers=as_reader).json["results"]] == [
+        "Dune"
+    ]
 
 
 def test_a_book_never_rented_can_be_deleted_a_rented_one_cannot(app, add_book, as_librarian, as_reader):

@@ -10,7 +10,7 @@ import pytest
 from pyramidion_rentals.models import BookType
 from pyramidion_rentals.pricing import POLICIES, charged_days
 
-RENTED = dt.datetime(2026, 3, 1, 9, 30, tzinfo=dt.timezone.utc)
+RENTED = dt.datetime(2026, 3, 1, 9, 30, tzinfo=dt.UTC)
 SECOND = dt.timedelta(seconds=1)
 DAY = dt.timedelta(days=1)
 REGULAR, FICTION, NOVEL = BookType.regular, BookType.fiction, BookType.novel

@@ -22,7 +22,12 @@ def test_rent_and_return_a_book(app, add_book, as_reader, reader):
     rental = app.post_json("/api/rentals/v2/rentals", {"book_id": book["id"]}, headers=as_reader, status=201).json
     assert rental["book"] == {"id": book["id"], "name": "Dune"}
     assert rental["user"] == {"id": reader.id, "username": "reader"}
-    assert (rental["book_type"], rental["returned_at"], rental["days"], rental["charge"]) == ("fiction", None, 1, "3.00")
+    assert (rental["book_type"], rental["returned_at"], rental["days"], rental["charge"]) == (
+        "fiction",
+        None,
+        1,
+        "3.00",
+    )
     assert app.get(f"/api/rentals/v1/books/{book['id']}", headers=as_reader).json["available"] is False
 
     returned = app.post_json(f"/api/rentals/v2/rentals/{rental['id']}/return", {}, headers=as_reader).json
@@ -56,7 +61,11 @@ def test_concurrent_rentals_of_one_book_let_exactly_one_through(app, add_book, m
     def rent(headers: dict[str, str]) -> None:
         client = TestApp(app.app)  # one client per thread, as separate callers would be
         start.wait()
-        statuses.append(client.post_json("/api/rentals/v1/rentals", {"book_id": book["id"]}, headers=headers, expect_errors=True).status_int)
+        statuses.append(
+            client.post_json(
+                "/api/rentals/v1/rentals", {"book_id": book["id"]}, headers=headers, expect_errors=True
+            ).status_int
+        )
 
     threads = [threading.Thread(target=rent, args=(headers,)) for headers in renters]
     for thread in threads:
@@ -79,9 +88,13 @@ def test_the_database_itself_refuses_a_second_open_rental(db, reader):
 
 
 def test_readers_see_and_return_only_their_own_rentals(app, add_book, as_reader, make_user, login):
-    mine = app.post_json("/api/rentals/v1/rentals", {"book_id": add_book("Dune")["id"]}, headers=as_reader, status=201).json
+    mine = app.post_json(
+        "/api/rentals/v1/rentals", {"book_id": add_book("Dune")["id"]}, headers=as_reader, status=201
+    ).json
     other = login(make_user("other"))
-    theirs = app.post_json("/api/rentals/v1/rentals", {"book_id": add_book("Emma")["id"]}, headers=other, status=201).json
+    theirs = app.post_json(
+        "/api/rentals/v1/rentals", {"book_id": add_book("Emma")["id"]}, headers=other, status=201
+    ).json
 
     listed = app.get("/api/rentals/v1/rentals", headers=as_reader).json
     assert [r["id"] for r in listed["results"]] == [mine["id"]]
@@ -99,7 +112,9 @@ def test_staff_see_everyone_and_filter(app, add_book, as_reader, as_librarian, r
     app.post_json("/api/rentals/v1/rentals", {"book_id": emma["id"]}, headers=as_librarian, status=201)
 
     def books(query: str) -> list[str]:
-        return [r["book"]["name"] for r in app.get(f"/api/rentals/v1/rentals?{query}", headers=as_librarian).json["results"]]
+        return [
+            r["book"]["name"] for r in app.get(f"/api/rentals/v1/rentals?{query}", headers=as_librarian).json["results"]
+        ]
 
     assert books("ordering=book") == ["Dune", "Emma"]
     assert books(f"user_id={reader.id}") == ["Dune"]
@@ -112,7 +127,10 @@ def test_staff_record_a_past_rental_for_a_reader(app, add_book, as_librarian, as
     book = add_book("Emma", "novel")
     rented_at = utcnow() - dt.timedelta(days=5, hours=1)
     rental = app.post_json(
-        "/api/rentals/v3/rentals", {"book_id": book["id"], "user_id": reader.id, "rented_at": iso(rented_at)}, headers=as_librarian, status=201
+        "/api/rentals/v3/rentals",
+        {"book_id": book["id"], "user_id": reader.id, "rented_at": iso(rented_at)},
+        headers=as_librarian,
+        status=201,
     ).json
     assert (rental["user"]["username"], rental["days"], rental["charge"]) == ("reader", 6, "9.00")
     assert dt.datetime.fromisoformat(rental["rented_at"]) == rented_at
@@ -128,7 +146,9 @@ def test_staff_cannot_record_a_rental_overlapping_an_earlier_one(app, add_book, 
         status=201,
     ).json
     app.post_json(
-        f"/api/rentals/v1/rentals/{rented['id']}/return", {"returned_at": iso(utcnow() - dt.timedelta(days=2))}, headers=as_librarian
+        f"/api/rentals/v1/rentals/{rented['id']}/return",
+        {"returned_at": iso(utcnow() - dt.timedelta(days=2))},
+        headers=as_librarian,
     )
     # The book was out from three days ago until two days ago.
     earlier = {"book_id": book["id"], "user_id": reader.id, "rented_at": iso(utcnow() - dt.timedelta(days=4))}
@@ -158,7 +178,9 @@ def test_readers_cannot_rent_for_others_or_backdate(app, add_book, as_reader, li
 )
 def test_invalid_staff_records_name_the_field(app, add_book, as_librarian, body, field):
     book = add_book("Dune")
-    error = app.post_json("/api/rentals/v1/rentals", {"book_id": book["id"], **body}, headers=as_librarian, status=422).json
+    error = app.post_json(
+        "/api/rentals/v1/rentals", {"book_id": book["id"], **body}, headers=as_librarian, status=422
+    ).json
     assert error["error"]["details"][0]["field"] == field
     assert app.get("/api/rentals/v1/rentals", headers=as_librarian).json["count"] == 0
 
@@ -166,10 +188,18 @@ def test_invalid_staff_records_name_the_field(app, add_book, as_librarian, body,
 def test_a_return_cannot_precede_the_rental_or_lie_ahead(app, add_book, as_librarian):
     book = add_book("Dune")
     rental = app.post_json(
-        "/api/rentals/v1/rentals", {"book_id": book["id"], "rented_at": iso(utcnow() - dt.timedelta(days=1))}, headers=as_librarian, status=201
+        "/api/rentals/v1/rentals",
+        {"book_id": book["id"], "rented_at": iso(utcnow() - dt.timedelta(days=1))},
+        headers=as_librarian,
+        status=201,
     ).json
     for moment in (utcnow() - dt.timedelta(days=2), utcnow() + dt.timedelta(days=1)):
-        error = app.post_json(f"/api/rentals/v1/rentals/{rental['id']}/return", {"returned_at": iso(moment)}, headers=as_librarian, status=422).json
+        error = app.post_json(
+            f"/api/rentals/v1/rentals/{rental['id']}/return",
+            {"returned_at": iso(moment)},
+            headers=as_librarian,
+            status=422,
+        ).json
         assert error["error"]["details"][0]["field"] == "returned_at"
     assert app.get(f"/api/rentals/v1/rentals/{rental['id']}", headers=as_librarian).json["returned_at"] is None
 
@@ -185,20 +215,28 @@ def test_a_later_change_of_type_does_not_reprice_rentals(app, add_book, as_reade
 def test_balance_of_the_seed_example(app, add_book, as_librarian, as_reader, reader, version, balance):
     # One regular book rented now, a fiction and a novel five days and an hour ago
     # (an hour past, so the sixth day has started whatever the time of day).
-    app.post_json("/api/rentals/v1/rentals", {"book_id": add_book("SICP", "regular")["id"]}, headers=as_reader, status=201)
+    app.post_json(
+        "/api/rentals/v1/rentals", {"book_id": add_book("SICP", "regular")["id"]}, headers=as_reader, status=201
+    )
     five_days_ago = iso(utcnow() - dt.timedelta(days=5, hours=1))
     for name, book_type in (("Dune", "fiction"), ("Emma", "novel")):
         record = {"book_id": add_book(name, book_type)["id"], "user_id": reader.id, "rented_at": five_days_ago}
         app.post_json("/api/rentals/v1/rentals", record, headers=as_librarian, status=201)
 
-    assert app.get(f"/api/rentals/{version}/users/{reader.id}/balance", headers=as_reader).json == {"user_id": reader.id, "balance": balance}
+    assert app.get(f"/api/rentals/{version}/users/{reader.id}/balance", headers=as_reader).json == {
+        "user_id": reader.id,
+        "balance": balance,
+    }
     assert app.get(f"/api/rentals/{version}/users/{reader.id}/balance", headers=as_librarian).json["balance"] == balance
     charges = [r["charge"] for r in app.get(f"/api/rentals/{version}/rentals", headers=as_reader).json["results"]]
     assert sum(float(c) for c in charges) == float(balance)
 
 
 def test_balance_is_private(app, as_reader, reader, librarian, as_librarian):
-    assert app.get(f"/api/rentals/v1/users/{reader.id}/balance", headers=as_reader).json == {"user_id": reader.id, "balance": "0.00"}
+    assert app.get(f"/api/rentals/v1/users/{reader.id}/balance", headers=as_reader).json == {
+        "user_id": reader.id,
+        "balance": "0.00",
+    }
     app.get(f"/api/rentals/v1/users/{librarian.id}/balance", headers=as_reader, status=403)
     app.get("/api/rentals/v1/users/999999/balance", headers=as_reader, status=403)
     app.get("/api/rentals/v1/users/999999/balance", headers=as_librarian, status=404)
@@ -215,7 +253,9 @@ def test_profile_of_a_renter(app, as_reader, reader, librarian, as_librarian):
     app.get(f"/api/rentals/v1/users/{librarian.id}/profile", headers=as_reader, status=403)
     app.put_json(f"/api/rentals/v1/users/{librarian.id}/profile", profile, headers=as_reader, status=403)
 
-    error = app.put_json(f"/api/rentals/v1/users/{reader.id}/profile", {"phone": "call me"}, headers=as_reader, status=422).json
+    error = app.put_json(
+        f"/api/rentals/v1/users/{reader.id}/profile", {"phone": "call me"}, headers=as_reader, status=422
+    ).json
     assert error["error"]["details"][0]["field"] == "phone"
     assert app.get(f"/api/rentals/v1/users/{reader.id}/profile", headers=as_reader).json == saved
 

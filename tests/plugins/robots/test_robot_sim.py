@@ -13,14 +13,14 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 import requests
-from waitress.server import create_server
-
 from realtime_fixtures import TIMEOUT
+from waitress.server import create_server
 
 pytestmark = [pytest.mark.router, pytest.mark.slow]
 
@@ -32,9 +32,23 @@ class Sim:
     """A running ``pyramidion robot-sim``; its output (stdout and stderr) is collected line by line."""
 
     def __init__(self, url: str, robot: dict[str, Any], options: tuple[str, ...]) -> None:
-        command = [str(PYRAMIDION), "robot-sim", "--serial", robot["serial"], "--secret", robot["secret"], "--url", url, *options]
+        command = [
+            str(PYRAMIDION),
+            "robot-sim",
+            "--serial",
+            robot["serial"],
+            "--secret",
+            robot["secret"],
+            "--url",
+            url,
+            *options,
+        ]
         self.process = subprocess.Popen(
-            command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, "PYTHONWARNINGS": "ignore"}
+            command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env={**os.environ, "PYTHONWARNINGS": "ignore"},
         )
         self.lines: list[str] = []
         self.stopped = False
@@ -148,7 +162,9 @@ def test_the_simulated_robot_sends_positions_obeys_commands_and_shows_its_connec
     assert sim.said(f"command {command['id']}: auto -> now auto")
     # Obeyed: it drives now, and its positions say so.
     driving = wait_for(
-        lambda: [p for p in stored_positions(owner, robot_url) if p["state"] == "auto"], "a position taken in state auto", sim
+        lambda: [p for p in stored_positions(owner, robot_url) if p["state"] == "auto"],
+        "a position taken in state auto",
+        sim,
     )
     assert all(position["speed"] == 0.5 for position in driving)
 
@@ -167,4 +183,6 @@ def test_the_simulated_robot_sends_positions_in_batches(platform, owner, registe
     stored = wait_for(lambda: stored_positions(owner, robot_url, at_least=50), "fifty positions stored", sim)
     frame_ids = [position["frame_id"] for position in stored]
     assert len(set(frame_ids)) == len(frame_ids)
-    wait_for(lambda: sim.said("frames acknowledged in the last second"), "the simulator reporting acknowledged frames", sim)
+    wait_for(
+        lambda: sim.said("frames acknowledged in the last second"), "the simulator reporting acknowledged frames", sim
+    )

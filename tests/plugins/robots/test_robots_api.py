@@ -10,7 +10,9 @@ from pyramidion.db import utcnow
 from pyramidion_robots.models import Command, Frame, Robot
 
 
-def test_a_manager_registers_a_robot_and_sees_its_secret_once(app, register_robot, as_manager, as_operator, db, operator):
+def test_a_manager_registers_a_robot_and_sees_its_secret_once(
+    app, register_robot, as_manager, as_operator, db, operator
+):
     robot = register_robot("UR-1", name="Rover")
 
     assert robot["serial"] == "UR-1" and robot["name"] == "Rover"
@@ -60,7 +62,9 @@ def test_the_owner_shares_a_robot_and_takes_it_back(app, register_robot, make_us
     assert app.get(f"/api/robots/{robot['id']}", headers=as_friend).json["serial"] == "UR-1"
     assert [u["username"] for u in app.get(f"/api/robots/{robot['id']}/shares", headers=as_friend).json] == ["friend"]
     # A user it is shared with may use it, but not hand it on.
-    app.post_json(f"/api/robots/{robot['id']}/shares", {"user_id": make_user("other").id}, headers=as_friend, status=403)
+    app.post_json(
+        f"/api/robots/{robot['id']}/shares", {"user_id": make_user("other").id}, headers=as_friend, status=403
+    )
 
     app.delete(f"/api/robots/{robot['id']}/shares/{friend.id}", headers=as_operator, status=204)
     app.get(f"/api/robots/{robot['id']}", headers=as_friend, status=403)
@@ -100,7 +104,9 @@ def test_rotating_the_secret_retires_the_old_one(app, register_robot, as_operato
     app.post_json("/api/robots/token", {"serial": "UR-1", "secret": new}, status=200)
 
 
-def test_commands_are_stored_queued_and_readable_by_those_who_may(app, register_robot, as_operator, make_user, login, db):
+def test_commands_are_stored_queued_and_readable_by_those_who_may(
+    app, register_robot, as_operator, make_user, login, db
+):
     robot = register_robot("UR-1")
     url = f"/api/robots/{robot['id']}/commands"
 
@@ -120,20 +126,44 @@ def test_commands_are_stored_queued_and_readable_by_those_who_may(app, register_
 
 def test_position_history_is_paginated_and_bounded_in_time(app, register_robot, as_operator, db):
     robot = register_robot("UR-1")
-    start = dt.datetime(2026, 1, 1, 12, tzinfo=dt.timezone.utc)
+    start = dt.datetime(2026, 1, 1, 12, tzinfo=dt.UTC)
     for n in range(5):
-        db.add(Frame(
-            robot_id=robot["id"], frame_id=n, type=1, state="auto", timestamp=start + dt.timedelta(seconds=n),
-            received_at=utcnow(), speed=0.5, position_x=float(n), position_y=0.0, angle_theta=0.0,
-        ))
-    db.add(Frame(robot_id=robot["id"], frame_id=99, type=3, state="auto", timestamp=start, received_at=utcnow(), data={"battery": 0.9}))
+        db.add(
+            Frame(
+                robot_id=robot["id"],
+                frame_id=n,
+                type=1,
+                state="auto",
+                timestamp=start + dt.timedelta(seconds=n),
+                received_at=utcnow(),
+                speed=0.5,
+                position_x=float(n),
+                position_y=0.0,
+                angle_theta=0.0,
+            )
+        )
+    db.add(
+        Frame(
+            robot_id=robot["id"],
+            frame_id=99,
+            type=3,
+            state="auto",
+            timestamp=start,
+            received_at=utcnow(),
+            data={"battery": 0.9},
+        )
+    )
     db.commit()
     url = f"/api/robots/{robot['id']}/positions"
 
     page = app.get(url, {"limit": 2}, headers=as_operator).json
     assert page["count"] == 5 and [p["frame_id"] for p in page["results"]] == [4, 3]
     assert page["results"][0]["timestamp"] == "2026-01-01T12:00:04Z"
-    ranged = app.get(url, {"since": "2026-01-01T12:00:01Z", "until": "2026-01-01T13:00:03+01:00", "ordering": "timestamp"}, headers=as_operator).json
+    ranged = app.get(
+        url,
+        {"since": "2026-01-01T12:00:01Z", "until": "2026-01-01T13:00:03+01:00", "ordering": "timestamp"},
+        headers=as_operator,
+    ).json
     assert [p["frame_id"] for p in ranged["results"]] == [1, 2, 3]
     app.get(url, {"since": "yesterday"}, headers=as_operator, status=422)
 

@@ -6,6 +6,7 @@ import queue
 
 import pytest
 from autobahn.wamp.exception import ApplicationError
+from realtime_fixtures import TIMEOUT, JoinRefused
 from sqlalchemy import func, select
 
 from pyramidion.realtime.backend import INVALID_TICKET
@@ -19,14 +20,16 @@ from pyramidion_robots.realtime import (
     command_topic,
     status_topic,
 )
-from realtime_fixtures import TIMEOUT, JoinRefused
 
 pytestmark = [pytest.mark.router, pytest.mark.slow]
 
 
 def position(frame_id: int, x: float = 1.0, state: str = "auto") -> dict:
     return {
-        "id": frame_id, "type": 1, "state": state, "timestamp": "2026-01-31T12:00:00.250Z",
+        "id": frame_id,
+        "type": 1,
+        "state": state,
+        "timestamp": "2026-01-31T12:00:00.250Z",
         "data": {"speed": 0.4, "position_x": x, "position_y": -2.0, "angle_theta": 0.79},
     }
 
@@ -62,7 +65,13 @@ def test_frames_are_acknowledged_stored_once_and_bad_ones_refused(backend, regis
     assert client.call(FRAME, position(1)) == {"status": "ok", "id": 1}
     assert client.call(FRAME, position(2, x=3.5)) == {"status": "ok", "id": 2}
     assert client.call(FRAME, position(2, x=3.5)) == {"status": "ok", "id": 2}  # a resend: acknowledged again
-    geo = {"id": 3, "type": 2, "state": "auto", "timestamp": "2026-01-31T12:00:01Z", "data": {"latitude": 52.1, "longitude": 4.3}}
+    geo = {
+        "id": 3,
+        "type": 2,
+        "state": "auto",
+        "timestamp": "2026-01-31T12:00:01Z",
+        "data": {"latitude": 52.1, "longitude": 4.3},
+    }
     assert client.call(FRAME, geo) == {"status": "ok", "id": 3}
 
     with pytest.raises(ApplicationError) as refused:
@@ -84,14 +93,17 @@ def test_a_list_of_frames_gets_one_answer_per_frame(backend, register_robot, joi
     client = wamp_client(join_token(robot))
     assert client.call(FRAME, position(1)) == {"status": "ok", "id": 1}
 
-    answers = client.call(FRAMES, [
-        position(1),  # sent before, its acknowledgement lost: acknowledged again
-        position(2),
-        {**position(3), "data": {"speed": 1}},
-        position(4),
-        position(4),  # twice in one list
-        "not a frame",
-    ])
+    answers = client.call(
+        FRAMES,
+        [
+            position(1),  # sent before, its acknowledgement lost: acknowledged again
+            position(2),
+            {**position(3), "data": {"speed": 1}},
+            position(4),
+            position(4),  # twice in one list
+            "not a frame",
+        ],
+    )
 
     assert answers[:2] == [{"status": "ok", "id": 1}, {"status": "ok", "id": 2}]
     assert answers[2]["status"] == "error" and answers[2]["id"] == 3 and answers[2]["error"] == INVALID_FRAME
@@ -109,7 +121,9 @@ def test_a_list_of_frames_gets_one_answer_per_frame(backend, register_robot, joi
     assert stored_frames(db, robot["id"]) == 4
 
 
-def test_commands_reach_the_addressed_robot_alone(backend, realtime_app, register_robot, join_token, wamp_client, as_operator):
+def test_commands_reach_the_addressed_robot_alone(
+    backend, realtime_app, register_robot, join_token, wamp_client, as_operator
+):
     app = realtime_app()
     first, second = register_robot("UR-1"), register_robot("UR-2")
     first_client, second_client = wamp_client(join_token(first)), wamp_client(join_token(second))
@@ -118,7 +132,9 @@ def test_commands_reach_the_addressed_robot_alone(backend, realtime_app, registe
     with pytest.raises(ApplicationError):
         second_client.subscribe(command_topic(first["id"]))
 
-    sent = app.post_json(f"/api/robots/{first['id']}/commands", {"command": "manual"}, headers=as_operator, status=201).json
+    sent = app.post_json(
+        f"/api/robots/{first['id']}/commands", {"command": "manual"}, headers=as_operator, status=201
+    ).json
     app.post_json(f"/api/robots/{second['id']}/commands", {"command": "idle"}, headers=as_operator, status=201)
 
     (command,), _ = first_commands.get(timeout=TIMEOUT)
@@ -135,7 +151,9 @@ def test_commands_reach_the_addressed_robot_alone(backend, realtime_app, registe
     assert history[0]["finished_at"] is not None
 
 
-def test_commands_sent_while_the_robot_was_away_wait_for_it(backend, app, register_robot, join_token, wamp_client, as_operator):
+def test_commands_sent_while_the_robot_was_away_wait_for_it(
+    backend, app, register_robot, join_token, wamp_client, as_operator
+):
     robot = register_robot("UR-1")
     first = app.post_json(f"/api/robots/{robot['id']}/commands", {"command": "auto"}, headers=as_operator).json
     second = app.post_json(f"/api/robots/{robot['id']}/commands", {"command": "idle"}, headers=as_operator).json
@@ -152,7 +170,9 @@ def test_commands_sent_while_the_robot_was_away_wait_for_it(backend, app, regist
     assert [(c["status"], c["message"]) for c in history] == [("failed", "battery low"), ("acknowledged", None)]
 
 
-def test_users_watch_the_status_of_their_robots_only(backend, register_robot, join_token, wamp_client, ticket, operator, make_user):
+def test_users_watch_the_status_of_their_robots_only(
+    backend, register_robot, join_token, wamp_client, ticket, operator, make_user
+):
     robot = register_robot("UR-1")
     stranger = make_user("stranger")
     watcher = wamp_client(ticket(operator))
@@ -186,7 +206,9 @@ def test_a_robot_that_drops_mid_stream_shows_as_disconnected(
     assert stored_frames(db, robot["id"]) == 3  # every acknowledged frame is kept
 
 
-def test_connection_state_is_right_after_the_router_restarts(router, backend, app, register_robot, join_token, wamp_client, watch, as_operator):
+def test_connection_state_is_right_after_the_router_restarts(
+    router, backend, app, register_robot, join_token, wamp_client, watch, as_operator
+):
     robot = register_robot("UR-1")
     status = watch(robot)
     wamp_client(join_token(robot))

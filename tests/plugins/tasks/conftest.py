@@ -6,8 +6,9 @@ import datetime as dt
 import email
 import socket
 import threading
+from collections.abc import Callable, Iterator
 from email.message import Message
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -36,7 +37,7 @@ class Mailbox:
             finally:
                 self.changed.notify_all()
 
-    def wait_for(self, condition: Callable[["Mailbox"], bool], timeout: float = 15.0) -> None:
+    def wait_for(self, condition: Callable[[Mailbox], bool], timeout: float = 15.0) -> None:
         with self.changed:
             assert self.changed.wait_for(lambda: condition(self), timeout), "the SMTP server never saw it"
 
@@ -84,15 +85,23 @@ def tasks_app(make_app: Callable[..., TestApp], tasks_settings: dict[str, str]) 
 @pytest.fixture
 def due() -> str:
     """A due date a week ahead."""
-    return (dt.datetime.now(dt.timezone.utc).date() + dt.timedelta(days=7)).isoformat()
+    return (dt.datetime.now(dt.UTC).date() + dt.timedelta(days=7)).isoformat()
 
 
 @pytest.fixture
 def create_task(tasks_app: TestApp, due: str) -> Callable[..., dict[str, Any]]:
     """Create a task over the API as ``headers``' user; returns the answer."""
 
-    def create(headers: dict[str, str], performers: list[Any], name: str = "Fix the roof", **fields: Any) -> dict[str, Any]:
-        body = {"name": name, "specification": "It leaks.", "due_date": due, "performer_ids": [p.id for p in performers], **fields}
+    def create(
+        headers: dict[str, str], performers: list[Any], name: str = "Fix the roof", **fields: Any
+    ) -> dict[str, Any]:
+        body = {
+            "name": name,
+            "specification": "It leaks.",
+            "due_date": due,
+            "performer_ids": [p.id for p in performers],
+            **fields,
+        }
         return tasks_app.post_json("/api/tasks", body, headers=headers, status=201).json
 
     return create

@@ -6,7 +6,7 @@ import datetime as dt
 
 
 def _today() -> dt.date:
-    return dt.datetime.now(dt.timezone.utc).date()
+    return dt.datetime.now(dt.UTC).date()
 
 
 def test_create_task_makes_caller_creator_with_performers(tasks_app, make_user, login, due):
@@ -45,7 +45,10 @@ def test_duplicate_name_conflicts(create_task, tasks_app, make_user, login, due)
     alice = make_user("alice")
     create_task(login(alice), [alice], name="Paint")
     body = {"name": "Paint", "due_date": due, "performer_ids": [alice.id]}
-    assert tasks_app.post_json("/api/tasks", body, headers=login(alice), status=409).json["error"]["details"][0]["field"] == "name"
+    assert (
+        tasks_app.post_json("/api/tasks", body, headers=login(alice), status=409).json["error"]["details"][0]["field"]
+        == "name"
+    )
 
 
 def test_anonymous_gets_401_and_malformed_json_400(tasks_app, make_user, login):
@@ -116,7 +119,9 @@ def test_detail_shows_comments_newest_first_with_authors(create_task, tasks_app,
         tasks_app.post_json(f"/api/tasks/{task['id']}/comments", {"text": text}, headers=login(user), status=201)
     detail = tasks_app.get(f"/api/tasks/{task['id']}", headers=login(bob)).json
     assert [(c["text"], c["author"]["username"]) for c in detail["comments"]] == [
-        ("third", "alice"), ("second", "bob"), ("first", "alice"),
+        ("third", "alice"),
+        ("second", "bob"),
+        ("first", "alice"),
     ]
     assert detail["attachments"] == []
 
@@ -137,9 +142,13 @@ def test_creator_and_performer_change_but_only_creator_changes_performers(create
     boss = make_user("boss", permissions=["tasks.view_all"])
     task = create_task(login(alice), [bob])
     url = f"/api/tasks/{task['id']}"
-    changed = tasks_app.patch_json(url, {"status": "in_work", "specification": "Bring a ladder."}, headers=login(bob)).json
+    changed = tasks_app.patch_json(
+        url, {"status": "in_work", "specification": "Bring a ladder."}, headers=login(bob)
+    ).json
     assert (changed["status"], changed["specification"]) == ("in_work", "Bring a ladder.")
-    error = tasks_app.patch_json(url, {"performer_ids": [carol.id], "status": "completed"}, headers=login(bob), status=403).json
+    error = tasks_app.patch_json(
+        url, {"performer_ids": [carol.id], "status": "completed"}, headers=login(bob), status=403
+    ).json
     assert "creator" in error["error"]["message"]
     # Sending the performers unchanged is not changing them.
     tasks_app.patch_json(url, {"performer_ids": [bob.id]}, headers=login(bob))
@@ -156,7 +165,9 @@ def test_update_validates_and_keeps_names_unique(create_task, tasks_app, make_us
     url = f"/api/tasks/{task['id']}"
     tasks_app.patch_json(url, {"name": "Taken"}, headers=login(alice), status=409)
     past = (_today() - dt.timedelta(days=3)).isoformat()
-    error = tasks_app.patch_json(url, {"due_date": past, "status": "done"}, headers=login(alice), status=422).json["error"]
+    error = tasks_app.patch_json(url, {"due_date": past, "status": "done"}, headers=login(alice), status=422).json[
+        "error"
+    ]
     assert {d["field"] for d in error["details"]} == {"due_date", "status"}
     assert tasks_app.get(url, headers=login(alice)).json["name"] == "Mine"
 
@@ -193,5 +204,9 @@ def test_every_endpoint_is_in_the_openapi_document(tasks_app):
     paths = tasks_app.get("/api/openapi.json").json["paths"]
     assert set(paths["/api/tasks"]) == {"get", "post"}
     assert set(paths["/api/tasks/{id}"]) == {"get", "patch", "delete"}
-    assert {"/api/tasks/{id}/delegate", "/api/tasks/{id}/comments", "/api/tasks/{id}/attachments",
-            "/api/tasks/{id}/attachments/{attachment_id}"} <= set(paths)
+    assert {
+        "/api/tasks/{id}/delegate",
+        "/api/tasks/{id}/comments",
+        "/api/tasks/{id}/attachments",
+        "/api/tasks/{id}/attachments/{attachment_id}",
+    } <= set(paths)

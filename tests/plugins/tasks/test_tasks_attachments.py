@@ -13,9 +13,11 @@ def _attach(app, task, headers, filename="notes.txt", content=b"bring a ladder",
         status=status,
     )
 
+
 def _stored_files(tasks_settings) -> list[Path]:
     root = Path(tasks_settings["tasks__attachments__path"])
     return sorted(root.iterdir()) if root.exists() else []
+
 
 def test_upload_then_download_by_the_people_of_the_task(create_task, tasks_app, make_user, login):
     alice, bob, stranger = make_user("alice"), make_user("bob"), make_user("stranger")
@@ -34,7 +36,10 @@ def test_upload_then_download_by_the_people_of_the_task(create_task, tasks_app, 
     other = create_task(login(alice), [alice], name="other")
     tasks_app.get(f"/api/tasks/{other['id']}/attachments/{attachment['id']}", headers=login(alice), status=404)
 
-def test_type_is_checked_and_guessed_from_the_name_when_generic(create_task, tasks_app, make_user, login, tasks_settings):
+
+def test_type_is_checked_and_guessed_from_the_name_when_generic(
+    create_task, tasks_app, make_user, login, tasks_settings
+):
     alice = make_user("alice")
     task = create_task(login(alice), [alice])
     error = _attach(tasks_app, task, login(alice), "run.sh", b"rm -rf /", "application/x-sh", status=415).json["error"]
@@ -43,6 +48,7 @@ def test_type_is_checked_and_guessed_from_the_name_when_generic(create_task, tas
     guessed = _attach(tasks_app, task, login(alice), "scan.pdf", b"%PDF-1.4", "application/octet-stream").json
     assert guessed["content_type"] == "application/pdf"
     assert len(_stored_files(tasks_settings)) == 1
+
 
 def test_oversized_files_are_refused_and_leave_nothing_behind(create_task, tasks_app, make_user, login, tasks_settings):
     alice = make_user("alice")
@@ -53,13 +59,17 @@ def test_oversized_files_are_refused_and_leave_nothing_behind(create_task, tasks
     assert len(tasks_app.get(f"/api/tasks/{task['id']}", headers=login(alice)).json["attachments"]) == 1
     assert len(_stored_files(tasks_settings)) == 1
 
+
 def test_only_people_who_may_change_the_task_attach(create_task, tasks_app, make_user, login):
     alice = make_user("alice")
     boss = make_user("boss", permissions=["tasks.view_all"])
     task = create_task(login(alice), [alice])
     _attach(tasks_app, task, login(boss), status=403)
-    error = tasks_app.post(f"/api/tasks/{task['id']}/attachments", {"file": "not a file"}, headers=login(alice), status=422).json
+    error = tasks_app.post(
+        f"/api/tasks/{task['id']}/attachments", {"file": "not a file"}, headers=login(alice), status=422
+    ).json
     assert error["error"]["details"][0]["field"] == "file"
+
 
 def test_deleting_an_attachment_or_its_task_removes_the_files(create_task, tasks_app, make_user, login, tasks_settings):
     alice = make_user("alice")

@@ -25,7 +25,9 @@ def test_nobody_else_to_tell_sends_nothing(create_task, mailbox, make_user, logi
     assert mailbox.attempts == 0
 
 
-def test_changing_commenting_and_delegating_mail_everyone_but_the_actor(create_task, tasks_app, mailbox, make_user, login):
+def test_changing_commenting_and_delegating_mail_everyone_but_the_actor(
+    create_task, tasks_app, mailbox, make_user, login
+):
     alice, bob, carol, dave = make_user("alice"), make_user("bob"), make_user("carol"), make_user("dave")
     task = create_task(login(alice), [bob, carol])
     url = f"/api/tasks/{task['id']}"
@@ -73,9 +75,13 @@ class _FailureLog(logging.Handler):
 @pytest.fixture
 def queued_app(make_app, tasks_settings, tmp_path):
     """An app with a real (SQLite) queue, short retry delays, and a consumer thread working it."""
-    app = make_app(huey__url=f"sqlite:///{tmp_path / 'queue.sqlite'}", tasks__notify__retry_delay="0.1", **tasks_settings)
+    app = make_app(
+        huey__url=f"sqlite:///{tmp_path / 'queue.sqlite'}", tasks__notify__retry_delay="0.1", **tasks_settings
+    )
     huey = app.app.registry.huey
-    consumer = huey.create_consumer(workers=1, worker_type="thread", periodic=False, initial_delay=0.05, backoff=1, max_delay=0.05)
+    consumer = huey.create_consumer(
+        workers=1, worker_type="thread", periodic=False, initial_delay=0.05, backoff=1, max_delay=0.05
+    )
     failures = _FailureLog()
     logger = logging.getLogger("pyramidion_tasks.tasks")
     logger.addHandler(failures)

@@ -25,12 +25,19 @@ def _counting(engine):
 
 
 def _add_tasks(db, creator, performers, count, comments_each, start=0):
-    due = dt.datetime.now(dt.timezone.utc).date() + dt.timedelta(days=1)
+    due = dt.datetime.now(dt.UTC).date() + dt.timedelta(days=1)
     for n in range(start, start + count):
-        db.add(Task(
-            name=f"task {n}", due_date=due, creator=creator, performers=performers,
-            comments=[Comment(author=performers[i % len(performers)], text=f"comment {i}") for i in range(comments_each)],
-        ))
+        db.add(
+            Task(
+                name=f"task {n}",
+                due_date=due,
+                creator=creator,
+                performers=performers,
+                comments=[
+                    Comment(author=performers[i % len(performers)], text=f"comment {i}") for i in range(comments_each)
+                ],
+            )
+        )
     db.commit()
 
 

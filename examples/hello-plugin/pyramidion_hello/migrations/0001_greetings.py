@@ -7,9 +7,9 @@ Revises:
 from __future__ import annotations
 
 import sqlalchemy as sa
-from alembic import op
 
 import pyramidion.db
+from alembic import op
 
 revision = "hello_0001"
 down_revision = None
@@ -25,7 +25,9 @@ def upgrade() -> None:
         sa.Column("author_id", sa.Integer(), nullable=False),
         sa.Column("created_at", pyramidion.db.UTCDateTime(), nullable=False),
         sa.Column("delivered_at", pyramidion.db.UTCDateTime(), nullable=True),
-        sa.ForeignKeyConstraint(["author_id"], ["auth_user.id"], name=op.f("fk_hello_greeting_author_id_auth_user"), ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["author_id"], ["auth_user.id"], name=op.f("fk_hello_greeting_author_id_auth_user"), ondelete="CASCADE"
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_hello_greeting")),
     )
 
