@@ -22,8 +22,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import fnmatch
-import hashlib
-import hmac
 from typing import Any
 
 from pyramid.authorization import ACLHelper, Authenticated, Everyone
@@ -35,6 +33,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from ..db import utcnow
 from .models import APIKey, Group, GroupPermission, Session, User, UserGroup
+from .secrets import secret_matches
 from .tokens import InvalidToken
 
 AUTHENTICATED = "authenticated"
@@ -88,10 +87,6 @@ def _permissions_and_groups(db: Any, user: User) -> frozenset[str]:
     return frozenset(permission for _, permission in rows if permission is not None)
 
 
-def hash_secret(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
-
-
 def _bearer(request: Any) -> str | None:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
@@ -121,7 +116,7 @@ def _api_key_identity(request: Any, key: str) -> Identity | None:
     api_key = request.db.scalar(
         select(APIKey).options(selectinload(APIKey.user)).where(APIKey.prefix == prefix, APIKey.revoked_at.is_(None))
     )
-    if api_key is None or not hmac.compare_digest(api_key.key_hash, hash_secret(key)):
+    if api_key is None or not secret_matches(key, api_key.key_hash):
         return None
     if not api_key.user.is_active:
         return None

@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from ..db import utcnow
 from ..settings import Section, section
 from .models import APIKey, RefreshToken, Session, User
-from .policy import hash_secret
+from .secrets import hash_secret
 from .throttle import Throttle
 
 
