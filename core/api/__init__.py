@@ -1,16 +1,24 @@
 """The API toolkit: JSON rendering, errors, schema-checked views, lists, OpenAPI.
 
-Plugins use :func:`api_view` (or ``config.add_api_view``), :class:`Listing`
-with :class:`Page`, the field types :data:`Money` and :data:`Timestamp`, and
-the errors :class:`APIError`, :class:`Invalid`, :class:`Conflict`.
+What plugins use (``docs/plugin-api.md`` is the full reference):
+
+* views: :func:`api_view` (or ``config.add_api_view``), :data:`AUTHENTICATED`;
+* bodies: the bases :class:`In`, :class:`Patch` (one PATCH rule) and :class:`Out`;
+* lists: :class:`Listing` with :class:`Filter`, :class:`Argument`, :class:`Page`;
+* fields: :data:`Money` (:func:`money`), :data:`Timestamp`, :data:`TimeZoneName`;
+* rows: :func:`get_or_404`, :func:`ensure_unique`;
+* errors: :class:`APIError`, :class:`Invalid`, :class:`Conflict`, and for a view
+  that answers an error itself, :func:`error_response` with :func:`validation_details`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from .errors import APIError, Conflict, Invalid, ensure_unique
+from .errors import APIError, Conflict, Invalid, ensure_unique, error_response, validation_details
 from .listing import Argument, Filter, Listing, Page
+from .lookup import get_or_404
+from .schemas import In, Out, Patch
 from .types import Money, Timestamp, TimeZoneName, money
 from .views import AUTHENTICATED, add_api_view, api_view
 
@@ -20,16 +28,22 @@ __all__ = [
     "Argument",
     "Conflict",
     "Filter",
+    "In",
     "Invalid",
     "Listing",
     "Money",
+    "Out",
     "Page",
+    "Patch",
     "TimeZoneName",
     "Timestamp",
     "add_api_view",
     "api_view",
     "ensure_unique",
+    "error_response",
+    "get_or_404",
     "money",
+    "validation_details",
 ]
 
 

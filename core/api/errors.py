@@ -71,16 +71,18 @@ def ensure_unique(db: Any, column: Any, value: Any, *where: Any, exclude: Any = 
 
 
 def error_response(
-    status: int, message: str, details: Iterable[Any] = (), headers: dict[str, str] | None = None
+    status: int, message: str, details: Iterable[Any] | None = None, headers: dict[str, str] | None = None
 ) -> Response:
-    body = {"error": {"status": status, "message": message, "details": list(details)}}
+    """A JSON error answer in the API's shape, for a view that answers rather than raises."""
+    body = {"error": {"status": status, "message": message, "details": list(details or ())}}
     response = Response(body=dumps(body), status=status, content_type="application/json", charset=None)
     if headers:
         response.headers.update(headers)
     return response
 
 
-def validation_details(exc: ValidationError, location: str) -> list[dict[str, Any]]:
+def validation_details(exc: ValidationError, location: str = "body") -> list[dict[str, Any]]:
+    """A pydantic error as the API's ``details``: one ``{field, location, message, type}`` per problem."""
     return [
         {
             "field": ".".join(str(part) for part in err["loc"]) or location,

@@ -1,14 +1,41 @@
-"""Identity: users, groups, permissions, tokens, API keys and the security policy."""
+"""Identity: users, groups, permissions, tokens, API keys and the security policy.
+
+What plugins use (the rest of this package is the core's own):
+
+* :class:`User`, :class:`Group`: the core's tables, for foreign keys and queries;
+* :class:`UserRef`: a user nested in a plugin's responses;
+* :class:`Identity`: ``request.identity``, the user calling and how;
+* :func:`user_permissions`: the permissions a user holds through groups;
+* :func:`hash_secret`, :func:`secret_matches`: digests of random, long secrets;
+* :class:`Throttle`, :class:`TooManyAttempts`: slowing down guessing of a credential.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
-from .policy import AUTHENTICATED, Identity, SecurityPolicy
+from .models import Group, User
+from .policy import AUTHENTICATED, Identity, SecurityPolicy, user_permissions
 from .schemas import UserRef
+from .secrets import hash_secret, secret_matches
+from .throttle import Throttle, TooManyAttempts
 from .tokens import InvalidToken, decode_access_token, make_codec
 
-__all__ = ["AUTHENTICATED", "Identity", "InvalidToken", "SecurityPolicy", "UserRef", "decode_access_token"]
+__all__ = [
+    "AUTHENTICATED",
+    "Group",
+    "Identity",
+    "InvalidToken",
+    "SecurityPolicy",
+    "Throttle",
+    "TooManyAttempts",
+    "User",
+    "UserRef",
+    "decode_access_token",
+    "hash_secret",
+    "secret_matches",
+    "user_permissions",
+]
 
 
 def includeme(config: Any) -> None:
