@@ -14,41 +14,18 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pyramid.paster import get_appsettings, setup_logging
 from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
-from . import check_services, make_config
-from .db import in_request_transaction
+from . import check_services
+from .commands import CommandError, in_transaction, ini_argument, load
 from .settings import SettingsError
 
-DEFAULT_INI = "development.ini"
 # Demo data only: documented in the README, never created outside demo-data.
-DEMO_ADMIN, DEMO_ADMIN_PASSWORD = "admin", "admin-password"
-
-
-class CommandError(Exception):
-    """A command cannot do what was asked; the message says why."""
-
-
-def load(ini: str) -> Any:
-    """The configured registry for ``ini``."""
-    path = Path(ini)
-    if not path.is_file():
-        raise CommandError(f"no such ini file: {ini}")
-    setup_logging(str(path))
-    settings = get_appsettings(str(path), name="main")
-    return make_config(dict(settings)).registry
-
-
-def _transaction(registry: Any, work: Callable[[Any], Any]) -> Any:
-    """Run ``work(db)`` in one committed transaction."""
-    return in_request_transaction(registry, lambda request: work(request.db))()
-
+DEMO_ADMIN = "admin"
 
 # -- db ----------------------------------------------------------------------
 
@@ -107,14 +84,14 @@ def cmd_createsuperuser(args: argparse.Namespace) -> None:
         db.add(User(username=username, email=email, password_hash=registry.passwords.hash(password), is_superuser=True))
         return f"created superuser {username}"
 
-    print(_transaction(registry, create))
+    print(in_transaction(registry, create))
 
 
 def cmd_create_groups(args: argparse.Namespace) -> None:
     from .auth.permissions import create_default_groups
 
     registry = load(args.ini)
-    changes = _transaction(registry, lambda db: create_default_groups(db, registry))
+    changes = in_transaction(registry, lambda db: create_default_groups(db, registry))
     print("\n".join(changes) if changes else "default groups already in place")
 
 
@@ -124,22 +101,13 @@ def cmd_demo_data(args: argparse.Namespace) -> None:
     registry = load(args.ini)
 
     def fill(db: Any) -> None:
-        from .auth.models import User
+        from .demo import demo_user
 
         create_default_groups(db, registry)
-        if db.scalar(select(User).where(User.username == DEMO_ADMIN)) is None:
-            db.add(
-                User(
-                    username=DEMO_ADMIN,
-                    email="admin@example.com",
-                    is_superuser=True,
-                    password_hash=registry.passwords.hash(DEMO_ADMIN_PASSWORD),
-                )
-            )
-            db.flush()
+        demo_user(db, registry, DEMO_ADMIN, superuser=True)
         registry.pm.hook.pyramidion_demo_data(db=db, registry=registry)
 
-    _transaction(registry, fill)
+    in_transaction(registry, fill)
     print(f"demo data in place for: core, {', '.join(registry.pm.names)}")
 
 
@@ -224,10 +192,6 @@ def cmd_run(args: argparse.Namespace) -> None:
 
 
 # -- the parser ----------------------------------------------------------------
-
-
-def ini_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("ini", nargs="?", default=DEFAULT_INI, help=f"the ini file (default {DEFAULT_INI})")
 
 
 def build_parser(plugin_commands: bool = True) -> argparse.ArgumentParser:

@@ -61,11 +61,13 @@ def pyramidion_includeme(config: Any) -> None:
 
 @hookspec
 def pyramidion_migrations() -> str:
-    """The folder holding the plugin's Alembic revisions.
+    """The folder holding the plugin's Alembic revisions, when it is not the usual one.
 
-    The plugin's revisions form their own history, recorded in the version
-    table ``alembic_version_<name>``; they run after the core's, so they may
-    refer to core tables (``auth_user``) by foreign key.
+    Not needed for the usual place: a plugin package's ``migrations/`` folder
+    beside its ``__init__.py`` is found by convention. The plugin's revisions
+    form their own history, recorded in the version table
+    ``alembic_version_<name>``; they run after the core's, so they may refer
+    to core tables (``auth_user``) by foreign key.
     """
 
 

@@ -53,15 +53,32 @@ class Source:
 
 
 def sources(registry: Any) -> list[Source]:
+    """The core, then every plugin with revisions, in the order they were registered."""
     env = environment_dir()
     found = [Source("core", env / "versions", "alembic_version", CORE_TABLE_PREFIXES)]
-    for impl in registry.pm.hook.pyramidion_migrations.get_hookimpls():
-        folder = Path(impl.function())
+    declared = {impl.plugin_name: impl for impl in registry.pm.hook.pyramidion_migrations.get_hookimpls()}
+    for name, plugin in registry.pm.list_name_plugin():
+        impl = declared.get(name)
+        folder = Path(impl.function()) if impl is not None else conventional_folder(plugin)
+        if folder is None:
+            continue
         if not folder.is_dir():
-            raise SettingsError(f"plugin {impl.plugin_name!r}: migrations folder {folder} does not exist")
-        name = impl.plugin_name
+            raise SettingsError(f"plugin {name!r}: migrations folder {folder} does not exist")
         found.append(Source(name, folder, f"alembic_version_{name}", (f"{name}_",)))
     return found
+
+
+def conventional_folder(plugin: Any) -> Path | None:
+    """A plugin package's ``migrations/`` folder beside its ``__init__.py``, if it has one.
+
+    Only a package has one: a plugin that is a single module (or an object a
+    test registers) keeps its revisions, if any, where its hook says.
+    """
+    for package_dir in getattr(plugin, "__path__", None) or ():
+        folder = Path(package_dir) / "migrations"
+        if folder.is_dir():
+            return folder
+    return None
 
 
 def _config(source: Source, connection: Any) -> AlembicConfig:

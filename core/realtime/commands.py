@@ -13,7 +13,7 @@ from typing import Any
 
 from pyramid.paster import get_appsettings
 
-from ..cli import CommandError, load
+from ..commands import CommandError, load
 from ..settings import resolve, section
 from .backend import BackendSession
 from .router import (
