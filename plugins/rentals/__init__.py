@@ -6,7 +6,6 @@ Every resource answers under ``/api/rentals/<version>/`` for each version in
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from pyramidion import hookimpl
@@ -34,11 +33,6 @@ def pyramidion_includeme(config: Any) -> None:
     for name, path in ROUTES.items():
         config.add_route(name, version + path)
     config.scan(".views")
-
-
-@hookimpl
-def pyramidion_migrations() -> str:
-    return str(Path(__file__).parent / "migrations")
 
 
 @hookimpl

@@ -1,14 +1,18 @@
-"""Demo data: six books, a librarian (staff) and a reader with the seed's three rentals."""
+"""Demo data: six books, a librarian (staff) and a reader with the seed's three rentals.
+
+The demo users' passwords follow the platform's one scheme
+(:func:`pyramidion.demo.demo_password`): ``librarian-password``, ``reader-password``.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import exists, select
 
-from pyramidion.auth.models import Group, User
 from pyramidion.db import utcnow
+from pyramidion.demo import demo_user
 
 from .models import Book, BookType, Profile, Rental
 
@@ -34,16 +38,6 @@ DEMO_RENTALS = [
 ]
 
 
-def _demo_user(db: Any, registry: Any, username: str, password: str) -> tuple[User, bool]:
-    """The demo user ``username``, and whether it was created just now."""
-    user = db.scalar(select(User).where(User.username == username))
-    if user is not None:
-        return user, False
-    user = User(username=username, email=f"{username}@example.com", password_hash=registry.passwords.hash(password))
-    db.add(user)
-    return user, True
-
-
 def add_demo_data(db: Any, registry: Any) -> None:
     """Add the demo books, users and rentals; run again, it adds nothing twice."""
     books = {book.name: book for book in db.scalars(select(Book).where(Book.name.in_([b[0] for b in DEMO_BOOKS])))}
@@ -52,16 +46,14 @@ def add_demo_data(db: Any, registry: Any) -> None:
             books[name] = Book(name=name, author=author, type=book_type, description=description)
             db.add(books[name])
 
-    librarian, _ = _demo_user(db, registry, "librarian", "librarian-demo")
-    staff = db.scalar(select(Group).where(Group.name == "rentals-staff"))
-    if staff is not None and staff not in librarian.groups:
-        librarian.groups.append(staff)
-
-    reader, created = _demo_user(db, registry, "reader", "reader-demo")
-    if not created:
+    librarian = demo_user(db, registry, "librarian", groups=["rentals-staff"])
+    reader = demo_user(db, registry, "reader")
+    if db.get(Profile, reader.id) is None:
+        db.add(
+            Profile(user_id=reader.id, name="Rita Reader", phone="+31 20 555 0100", address="Bookstraat 1, Amsterdam")
+        )
+    if db.scalar(select(exists().where(Rental.user_id == reader.id))):
         return
-    db.flush()
-    db.add(Profile(user_id=reader.id, name="Rita Reader", phone="+31 20 555 0100", address="Bookstraat 1, Amsterdam"))
     now = utcnow()
     for name, ago in DEMO_RENTALS:
         book = books[name]

@@ -14,7 +14,7 @@ import enum
 from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, Integer, String, Text, exists
 from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
-from pyramidion.auth.models import User
+from pyramidion.auth import User
 from pyramidion.db import Base, UTCDateTime, utcnow
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, HttpUrl, TypeAdapter, WithJsonSchema, field_validator
+from pydantic import AfterValidator, Field, HttpUrl, TypeAdapter, WithJsonSchema
 
-from pyramidion.api import Money, Timestamp
-from pyramidion.auth.schemas import UserRef
+from pyramidion.api import In, Money, Out, Patch, Timestamp
+from pyramidion.auth import UserRef
 
 from .models import BookType
 
@@ -23,8 +23,7 @@ ImageURL = Annotated[
 ]
 
 
-class BookIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class BookIn(In):
     name: str = Field(min_length=1, max_length=200)
     description: str = Field("", max_length=10_000)
     author: str = Field("", max_length=200)
@@ -32,27 +31,17 @@ class BookIn(BaseModel):
     image_url: ImageURL | None = Field(None, max_length=500)
 
 
-class BookUpdate(BaseModel):
-    """Only the fields given change."""
+class BookUpdate(Patch):
+    """Only the fields given change; ``image_url`` alone may be cleared with null."""
 
-    model_config = ConfigDict(extra="forbid")
-    name: str | None = Field(None, min_length=1, max_length=200)
-    description: str | None = Field(None, max_length=10_000)
-    author: str | None = Field(None, max_length=200)
-    type: BookType | None = None
-    image_url: ImageURL | None = Field(None, max_length=500)
-
-    @field_validator("name", "description", "author", "type", mode="before")
-    @classmethod
-    def _not_null(cls, value: object) -> object:
-        # Absent means "keep"; an explicit null would blank a required field.
-        if value is None:
-            raise ValueError("cannot be null")
-        return value
+    name: str = Field(min_length=1, max_length=200)
+    description: str = Field(max_length=10_000)
+    author: str = Field(max_length=200)
+    type: BookType
+    image_url: ImageURL | None = Field(max_length=500)
 
 
-class BookOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class BookOut(Out):
     id: int
     name: str
     description: str
@@ -62,14 +51,12 @@ class BookOut(BaseModel):
     available: bool = Field(description="not out on loan")
 
 
-class BookRef(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class BookRef(Out):
     id: int
     name: str
 
 
-class RentalIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class RentalIn(In):
     book_id: int
     user_id: int | None = Field(None, description="the renter (staff only); default: yourself")
     rented_at: Timestamp | None = Field(
@@ -77,13 +64,11 @@ class RentalIn(BaseModel):
     )
 
 
-class ReturnIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ReturnIn(In):
     returned_at: Timestamp | None = Field(None, description="when the book came back (staff only); default: now")
 
 
-class RentalOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class RentalOut(Out):
     id: int
     book: BookRef
     book_type: BookType = Field(description="the book's type when rented; it sets the price")
@@ -94,20 +79,18 @@ class RentalOut(BaseModel):
     charge: Money = Field(description="under the pricing of this API version")
 
 
-class Balance(BaseModel):
+class Balance(Out):
     user_id: int
     balance: Money = Field(description="the charges of all the user's rentals, under the pricing of this API version")
 
 
-class ProfileIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class ProfileIn(In):
     name: str = Field("", max_length=150)
     phone: str = Field("", max_length=32, pattern=r"^(\+?[0-9][0-9 ()./-]*)?$")
     address: str = Field("", max_length=500)
 
 
-class ProfileOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class ProfileOut(Out):
     user_id: int
     name: str = ""
     phone: str = ""

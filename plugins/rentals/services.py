@@ -21,9 +21,8 @@ from sqlalchemy import Select, exists, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import contains_eager
 
-from pyramidion.api import Conflict, Filter, Invalid, Listing, ensure_unique
-from pyramidion.auth import Identity
-from pyramidion.auth.models import User
+from pyramidion.api import Conflict, Filter, Invalid, Listing, ensure_unique, get_or_404
+from pyramidion.auth import Identity, User
 from pyramidion.db import utcnow
 
 from .models import Book, BookType, Profile, Rental
@@ -72,10 +71,7 @@ def books() -> Select:
 
 
 def get_book(db: Any, book_id: int) -> Book:
-    book = db.get(Book, book_id)
-    if book is None:
-        raise HTTPNotFound("no such book")
-    return book
+    return get_or_404(db, Book, book_id, what="book")
 
 
 def add_book(db: Any, caller: Identity, fields: dict[str, Any]) -> Book:
@@ -245,8 +241,7 @@ def _subject(db: Any, caller: Identity, user_id: int) -> int:
     """``user_id`` if it is the caller, or for staff anyone (404 for no such user)."""
     if user_id != caller.user.id:
         _require_staff(db, caller, "only staff see other users' balances and profiles")
-        if db.get(User, user_id) is None:
-            raise HTTPNotFound("no such user")
+        get_or_404(db, User, user_id, what="user")
     return user_id
 
 
