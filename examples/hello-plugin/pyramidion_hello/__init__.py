@@ -1,15 +1,24 @@
-"""A third-party plugin: greetings, delivered by a background task."""
+"""A third-party plugin: greetings, delivered by a background task.
+
+Hooks only; the work is in the modules beside this one. Its Alembic history
+is in ``migrations/``, found by convention.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from pyramidion import hookimpl
 
-from . import models, tasks  # noqa: F401  (models: the tables must be known to migrations)
+from . import demo, tasks
+from .settings import read_settings
 
 requires_core = ">=0.1,<1"
+
+
+@hookimpl
+def pyramidion_settings(settings: dict[str, Any]) -> None:
+    read_settings(settings)
 
 
 @hookimpl
@@ -19,10 +28,10 @@ def pyramidion_includeme(config: Any) -> None:
 
 
 @hookimpl
-def pyramidion_migrations() -> str:
-    return str(Path(__file__).parent / "migrations")
+def pyramidion_background_tasks(huey: Any) -> list:
+    return [tasks.deliver_greeting]
 
 
 @hookimpl
-def pyramidion_background_tasks(huey: Any) -> list:
-    return [tasks.deliver_greeting]
+def pyramidion_demo_data(db: Any, registry: Any) -> None:
+    demo.add_demo_data(db, registry)

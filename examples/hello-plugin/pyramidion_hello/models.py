@@ -1,3 +1,5 @@
+"""The tables of hello, each named ``hello_*``."""
+
 from __future__ import annotations
 
 import datetime as dt
@@ -9,6 +11,8 @@ from pyramidion.db import Base, UTCDateTime, utcnow
 
 
 class Greeting(Base):
+    """A greeting a user wrote; ``delivered_at`` is set by the background task."""
+
     __tablename__ = "hello_greeting"
 
     id: Mapped[int] = mapped_column(primary_key=True)
