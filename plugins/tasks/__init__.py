@@ -3,13 +3,13 @@ comments, attachments and mail notifications. See README.md."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from pyramidion import hookimpl
 
 from . import models, tasks  # noqa: F401  (models: the tables must be known to migrations)
-from .attachments import AttachmentStore
+from .attachments import AttachmentStore, IAttachmentStore
+from .services import ADMIN, VIEW_ALL
 from .settings import read_settings
 
 
@@ -22,8 +22,7 @@ def pyramidion_settings(settings: dict[str, Any]) -> None:
 def pyramidion_includeme(config: Any) -> None:
     registry = config.registry
     registry.tasks_settings = read_settings(config.get_settings())
-    # Resolved now: a worker started elsewhere must find the same files.
-    registry.tasks_attachments = AttachmentStore(registry.tasks_settings.attachments_path.resolve())
+    config.register_service_factory(AttachmentStore.factory(registry.tasks_settings), IAttachmentStore)
     config.add_route("tasks.tasks", "", inherit_slash=True)
     config.add_route("tasks.task", r"/{id:\d+}")
     config.add_route("tasks.delegate", r"/{id:\d+}/delegate")
@@ -34,23 +33,18 @@ def pyramidion_includeme(config: Any) -> None:
 
 
 @hookimpl
-def pyramidion_migrations() -> str:
-    return str(Path(__file__).parent / "migrations")
-
-
-@hookimpl
 def pyramidion_permissions() -> list[tuple[str, str]]:
     return [
-        ("tasks.view_all", "see and comment on every task, not only your own"),
-        ("tasks.admin", "see, comment on and delete every task"),
+        (VIEW_ALL, "see and comment on every task, not only your own"),
+        (ADMIN, "see, comment on and delete every task"),
     ]
 
 
 @hookimpl
 def pyramidion_groups() -> dict[str, list[str]]:
     return {
-        "administrators": ["tasks.view_all", "tasks.admin"],
-        "tasks-supervisors": ["tasks.view_all"],
+        "administrators": [VIEW_ALL, ADMIN],
+        "tasks-supervisors": [VIEW_ALL],
     }
 
 
@@ -60,7 +54,7 @@ def pyramidion_background_tasks(huey: Any) -> list[Any]:
 
 
 @hookimpl
-def pyramidion_demo_data(db: Any) -> None:
+def pyramidion_demo_data(db: Any, registry: Any) -> None:
     from .demo import add_demo_data
 
-    add_demo_data(db)
+    add_demo_data(db, registry)

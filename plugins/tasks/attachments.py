@@ -1,97 +1,89 @@
-"""Attachment files on disk: checked on the way in, removed with their rows.
+"""Attachment files on disk, kept in step with their rows.
 
 A file is written under a random name before its row commits; if the
 transaction then fails the file is removed, and files of deleted rows go only
 once the deletion has committed, so disk and database never disagree for long.
+
+The store is a pyramid_services service (:class:`IAttachmentStore`), one per
+request since it follows the request's transaction; a test may register
+another.
 """
 
 from __future__ import annotations
 
-import mimetypes
 import uuid
-from pathlib import Path, PureWindowsPath
+from pathlib import Path
 from typing import Any, BinaryIO
 
-from pyramid.httpexceptions import HTTPRequestEntityTooLarge, HTTPUnsupportedMediaType
-
-from pyramidion.api import Invalid
+from pyramid.httpexceptions import HTTPRequestEntityTooLarge
+from zope.interface import Interface, implementer
 
 from .settings import TasksSettings
 
-# Room for the multipart boundaries and part headers around the file itself.
-MULTIPART_OVERHEAD = 64 * 1024
 GENERIC_TYPE = "application/octet-stream"
 CHUNK = 64 * 1024
+
+
+class IAttachmentStore(Interface):
+    """Where attachment files are kept (see :class:`AttachmentStore`)."""
 
 
 def too_large(max_size: int) -> HTTPRequestEntityTooLarge:
     return HTTPRequestEntityTooLarge(f"file: larger than the limit of {max_size} bytes")
 
 
-def check_declared_size(config: TasksSettings, content_length: int | None) -> None:
-    """Refuse an oversized upload before its body is read."""
-    if content_length is not None and content_length > config.attachments_max_size + MULTIPART_OVERHEAD:
-        raise too_large(config.attachments_max_size)
-
-
-def uploaded_file(request: Any) -> Any:
-    field = request.POST.get("file")
-    if not hasattr(field, "file"):
-        raise Invalid.field("file", "send the file as the multipart/form-data field 'file'")
-    return field
-
-
-def clean_filename(raw: str | None) -> str:
-    """The last part of a client's file name (browsers may send a full path)."""
-    name = PureWindowsPath(raw or "").name.strip()
-    return name[-255:] or "attachment"
-
-
-def content_type(config: TasksSettings, declared: str | None, filename: str) -> str:
-    """The file's type: as declared, or guessed from its name when the client
-    did not say; it must be one of ``tasks.attachments.allowed_types``."""
-    kind = (declared or "").split(";")[0].strip().lower()
-    if kind in ("", GENERIC_TYPE):
-        kind = mimetypes.guess_type(filename)[0] or GENERIC_TYPE
-    if kind not in config.attachments_allowed_types:
-        raise HTTPUnsupportedMediaType(
-            f"file: type {kind} is not allowed; allowed: {', '.join(config.attachments_allowed_types)}"
-        )
-    return kind
-
-
+@implementer(IAttachmentStore)
 class AttachmentStore:
-    def __init__(self, root: Path) -> None:
+    """Files under ``root`` of at most ``max_size`` bytes, of ``allowed_types``,
+    written and removed with the transaction of ``transaction_manager``."""
+
+    def __init__(self, root: Path, max_size: int, allowed_types: list[str], transaction_manager: Any) -> None:
         self.root = root
+        self.max_size = max_size
+        self.allowed_types = allowed_types
+        self.transaction_manager = transaction_manager
+
+    @classmethod
+    def factory(cls, config: TasksSettings) -> Any:
+        """A pyramid_services factory: the store of each request."""
+        # Resolved now: a worker started elsewhere must find the same files.
+        root = config.attachments_path.resolve()
+
+        def store_of(context: Any, request: Any) -> AttachmentStore:
+            return cls(root, config.attachments_max_size, config.attachments_allowed_types, request.tm)
+
+        return store_of
 
     def path(self, stored_name: str) -> Path:
         return self.root / stored_name
 
-    def save(self, request: Any, source: BinaryIO, max_size: int) -> tuple[str, int]:
-        """Copy ``source`` (at most ``max_size`` bytes) to a new file; returns
-        its stored name and size.
+    def save(self, source: BinaryIO) -> tuple[str, int]:
+        """Copy ``source`` (at most ``max_size`` bytes, else 413) to a new
+        file; returns its stored name and size.
 
-        The file is removed again unless the request's transaction commits.
+        The file is removed again unless the transaction commits.
         """
         self.root.mkdir(parents=True, exist_ok=True)
         stored_name = uuid.uuid4().hex
         target = self.path(stored_name)
-        transaction = request.tm.get()
+        transaction = self.transaction_manager.get()
         transaction.addAfterCommitHook(lambda committed: committed or target.unlink(missing_ok=True))
         transaction.addAfterAbortHook(lambda: target.unlink(missing_ok=True))
         size = 0
         with target.open("xb") as out:
             while chunk := source.read(CHUNK):
                 size += len(chunk)
-                if size > max_size:
-                    raise too_large(max_size)
+                if size > self.max_size:
+                    raise too_large(self.max_size)
                 out.write(chunk)
         return stored_name, size
 
-    def remove_after_commit(self, request: Any, stored_names: list[str]) -> None:
+    def remove_after_commit(self, stored_names: list[str]) -> None:
+        """Remove these files once the transaction commits (they stay if it fails)."""
+
         def remove(committed: bool) -> None:
             if committed:
                 for name in stored_names:
                     self.path(name).unlink(missing_ok=True)
 
-        request.tm.get().addAfterCommitHook(remove)
+        self.transaction_manager.get().addAfterCommitHook(remove)

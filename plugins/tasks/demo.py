@@ -1,20 +1,24 @@
-"""Sample data for ``pyramidion demo-data``: three users, tasks, comments."""
+"""Sample data for ``pyramidion demo-data``: three users, tasks, comments.
+
+The demo users' passwords follow the platform's one scheme
+(:func:`pyramidion.demo.demo_password`): ``anna-password``,
+``boris-password``, ``clara-password``.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-from argon2 import PasswordHasher
 from sqlalchemy import select
 
-from pyramidion.auth.models import User
 from pyramidion.db import utcnow
+from pyramidion.demo import demo_user
 
 from .models import Comment, Status, Task
 
-DEMO_PASSWORD = "demo-password"
-DEMO_USERS = ("anna", "boris", "clara")
+# (username, first name, last name)
+DEMO_USERS = [("anna", "Anna", "Berg"), ("boris", "Boris", "Novak"), ("clara", "Clara", "Diaz")]
 
 # (name, specification, days until due, status, creator, performers, comments as (author, text))
 DEMO_TASKS = [
@@ -48,19 +52,12 @@ DEMO_TASKS = [
 ]
 
 
-def _demo_user(db: Any, username: str, hasher: PasswordHasher) -> User:
-    user = db.scalar(select(User).where(User.username == username))
-    if user is None:
-        # The demo_data hook has no registry, so no configured hasher; argon2
-        # hashes carry their parameters, so the core verifies this one alike.
-        user = User(username=username, email=f"{username}@example.com", password_hash=hasher.hash(DEMO_PASSWORD))
-        db.add(user)
-    return user
-
-
-def add_demo_data(db: Any) -> None:
-    hasher = PasswordHasher()
-    users = {name: _demo_user(db, name, hasher) for name in DEMO_USERS}
+def add_demo_data(db: Any, registry: Any) -> None:
+    """Add the demo users, tasks and comments; run again, it adds nothing twice."""
+    users = {
+        username: demo_user(db, registry, username, first_name=first, last_name=last)
+        for username, first, last in DEMO_USERS
+    }
     today = utcnow().date()
     for name, specification, due_in, status, creator, performers, comments in DEMO_TASKS:
         if db.scalar(select(Task.id).where(Task.name == name)) is not None:

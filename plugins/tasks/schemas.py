@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints
 
-from pyramidion.auth.schemas import UserRef
+from pyramidion.api import In, Out, Patch
+from pyramidion.auth import UserRef
 from pyramidion.db import utcnow
 
 from .models import Status
@@ -25,37 +26,32 @@ DueDate = Annotated[dt.date, AfterValidator(_not_in_past)]
 PerformerIds = Annotated[list[int], Field(min_length=1, max_length=50, description="user ids")]
 
 
-class TaskIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class TaskIn(In):
     name: Name
     specification: Specification = ""
     due_date: DueDate
     performer_ids: PerformerIds
 
 
-class TaskUpdate(BaseModel):
-    """Only the fields given change; ``performer_ids`` only by the creator."""
+class TaskPatch(Patch):
+    """Only the fields given change (none may be null); ``performer_ids`` only by the creator."""
 
-    model_config = ConfigDict(extra="forbid")
-    name: Name | None = None
-    specification: Specification | None = None
-    due_date: DueDate | None = None
-    status: Status | None = None
-    performer_ids: PerformerIds | None = None
+    name: Name
+    specification: Specification
+    due_date: DueDate
+    status: Status
+    performer_ids: PerformerIds
 
 
-class DelegateIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class DelegateIn(In):
     user_id: int = Field(description="the user who takes over your part of the task")
 
 
-class CommentIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class CommentIn(In):
     text: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10_000)]
 
 
-class TaskOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class TaskOut(Out):
     id: int
     name: str
     specification: str
@@ -68,16 +64,14 @@ class TaskOut(BaseModel):
     updated_at: dt.datetime
 
 
-class CommentOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class CommentOut(Out):
     id: int
     text: str
     author: UserRef
     created_at: dt.datetime
 
 
-class AttachmentOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class AttachmentOut(Out):
     id: int
     filename: str
     content_type: str

@@ -13,7 +13,7 @@ def test_create_task_makes_caller_creator_with_performers(tasks_app, make_user, 
     alice, bob, carol = make_user("alice"), make_user("bob"), make_user("carol")
     body = {"name": "Fix the roof", "specification": "It leaks.", "due_date": due, "performer_ids": [carol.id, bob.id]}
     task = tasks_app.post_json("/api/tasks", body, headers=login(alice), status=201).json
-    assert task["creator"] == {"id": alice.id, "username": "alice"}
+    assert task["creator"] == {"id": alice.id, "username": "alice", "display_name": "alice"}
     assert [p["username"] for p in task["performers"]] == ["bob", "carol"]
     assert (task["status"], task["delegated"], task["due_date"]) == ("new", False, due)
     assert task["created_at"].endswith(("Z", "+00:00"))
@@ -210,3 +210,14 @@ def test_every_endpoint_is_in_the_openapi_document(tasks_app):
         "/api/tasks/{id}/attachments",
         "/api/tasks/{id}/attachments/{attachment_id}",
     } <= set(paths)
+
+
+def test_patch_leaves_absent_fields_alone_and_refuses_null(create_task, tasks_app, make_user, login):
+    alice, bob = make_user("alice"), make_user("bob")
+    task = create_task(login(alice), [bob], name="Keep me")
+    url = f"/api/tasks/{task['id']}"
+    changed = tasks_app.patch_json(url, {"specification": "Shorter."}, headers=login(alice)).json
+    assert (changed["name"], changed["specification"], changed["due_date"]) == ("Keep me", "Shorter.", task["due_date"])
+    error = tasks_app.patch_json(url, {"name": None, "due_date": None}, headers=login(alice), status=422).json["error"]
+    assert {d["field"] for d in error["details"]} == {"name", "due_date"}
+    assert tasks_app.get(url, headers=login(alice)).json["name"] == "Keep me"

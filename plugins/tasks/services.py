@@ -1,0 +1,338 @@
+"""The task tracker's rules: one function per use case.
+
+Who may do what with a task:
+
+* read it and comment: its creator, its performers, holders of
+  ``tasks.view_all`` or ``tasks.admin``;
+* change it and its attachments: its creator and performers; only the
+  creator changes the performers;
+* delegate: a performer hands their part to another user (the task is then
+  marked delegated);
+* delete it: its creator and holders of ``tasks.admin``.
+
+Superusers may do everything but delegate, which is a performer's own act.
+
+Every function takes the database session and the caller (the
+:class:`~pyramidion.auth.Identity` of the user acting: who, with which
+permissions), checks
+what the caller may do and raises the API's errors (403, 404, 409, 422), so
+the JSON views and the console pages, which both call them, never disagree.
+Side effects leave through what the caller of a function hands it: ``mail``
+(sends a message once the transaction commits) and ``store`` (the attachment
+files of this request, :class:`~pyramidion_tasks.attachments.AttachmentStore`).
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from collections.abc import Iterable, Sequence
+from pathlib import Path, PureWindowsPath
+from typing import Any, BinaryIO, Protocol
+
+from pyramid.httpexceptions import HTTPForbidden, HTTPNotFound, HTTPUnsupportedMediaType
+from sqlalchemy import ColumnElement, Select, or_, select
+from sqlalchemy.orm import Session, joinedload, selectinload
+
+from pyramidion.api import Conflict, Invalid, ensure_unique
+from pyramidion.auth import Identity, User
+from pyramidion.db import utcnow
+
+from .attachments import GENERIC_TYPE, AttachmentStore
+from .models import Attachment, Comment, Task, TaskPerformer
+from .tasks import send_notification
+
+VIEW_ALL = "tasks.view_all"
+ADMIN = "tasks.admin"
+
+# The people of a task, as every task answer shows them.
+WITH_PEOPLE = (joinedload(Task.creator), selectinload(Task.performers))
+# And what its own page shows besides.
+WITH_DISCUSSION = (
+    selectinload(Task.comments).joinedload(Comment.author),
+    selectinload(Task.attachments).joinedload(Attachment.uploader),
+)
+
+
+class SendMail(Protocol):
+    """Mails ``body`` to ``to`` once the transaction commits (:func:`pyramidion.mail.send_mail`, bound)."""
+
+    def __call__(self, to: Sequence[str], subject: str, body: str) -> None: ...
+
+
+def holds(db: Session, caller: Identity, permission: str) -> bool:
+    return caller.user.is_superuser or permission in caller.permissions(db)
+
+
+def creates(caller: Identity, task: Task) -> bool:
+    return task.creator_id == caller.user.id
+
+
+def performs(caller: Identity, task: Task) -> bool:
+    return any(user.id == caller.user.id for user in task.performers)
+
+
+def may_read(db: Session, caller: Identity, task: Task) -> bool:
+    return creates(caller, task) or performs(caller, task) or holds(db, caller, VIEW_ALL) or holds(db, caller, ADMIN)
+
+
+def may_change(caller: Identity, task: Task) -> bool:
+    return creates(caller, task) or performs(caller, task) or caller.user.is_superuser
+
+
+def may_change_performers(caller: Identity, task: Task) -> bool:
+    return creates(caller, task) or caller.user.is_superuser
+
+
+def may_delete(db: Session, caller: Identity, task: Task) -> bool:
+    return creates(caller, task) or holds(db, caller, ADMIN)
+
+
+def may_delegate(caller: Identity, task: Task) -> bool:
+    return performs(caller, task)
+
+
+def _require(allowed: bool, why: str) -> None:
+    if not allowed:
+        raise HTTPForbidden(why)
+
+
+# -- finding tasks ------------------------------------------------------------
+
+
+def _mine(user_id: int) -> ColumnElement[bool]:
+    performed = select(TaskPerformer.task_id).where(TaskPerformer.user_id == user_id)
+    return or_(Task.creator_id == user_id, Task.id.in_(performed))
+
+
+def tasks_visible(db: Session, caller: Identity, scope: str) -> Select[tuple[Task]]:
+    """The tasks of a list, with their people: ``mine`` (created or performed)
+    or ``all`` (needs ``tasks.view_all``)."""
+    stmt = select(Task).options(*WITH_PEOPLE)
+    if scope == "mine":
+        return stmt.where(_mine(caller.user.id))
+    _require(holds(db, caller, VIEW_ALL), f"listing every task requires the permission {VIEW_ALL!r}")
+    return stmt
+
+
+def readable_task(db: Session, caller: Identity, task_id: int, *, discussion: bool = False) -> Task:
+    """The task with its people (and its comments and attachments with
+    ``discussion``), if it exists (else 404) and the caller may read it (else 403)."""
+    options = (*WITH_PEOPLE, *WITH_DISCUSSION) if discussion else WITH_PEOPLE
+    task = db.scalar(select(Task).where(Task.id == task_id).options(*options))
+    if task is None:
+        raise HTTPNotFound("no such task")
+    _require(may_read(db, caller, task), "this task is neither yours nor one you perform")
+    return task
+
+
+def changeable_task(db: Session, caller: Identity, task_id: int) -> Task:
+    """The task, if the caller may change it (else 403)."""
+    task = readable_task(db, caller, task_id)
+    _require(may_change(caller, task), "only the creator or a performer may change this task")
+    return task
+
+
+def active_users(db: Session, ids: Iterable[int], field: str) -> list[User]:
+    """The active users with ``ids``, by username, or a 422 naming ``field`` and the ids that are not."""
+    wanted = set(ids)
+    users = list(db.scalars(select(User).where(User.id.in_(wanted), User.is_active.is_(True)).order_by(User.username)))
+    missing = sorted(wanted - {user.id for user in users})
+    if missing:
+        raise Invalid.field(field, f"no such active user(s): {', '.join(map(str, missing))}")
+    return users
+
+
+# -- notifications ------------------------------------------------------------
+
+
+def describe(task: Task) -> str:
+    """The task as a mail shows it."""
+    lines = [
+        f"Task: {task.name}",
+        f"Status: {task.status.value.replace('_', ' ')}",
+        f"Due: {task.due_date.isoformat()}",
+        f"Creator: {task.creator.username}",
+        f"Performers: {', '.join(user.username for user in task.performers)}",
+    ]
+    if task.delegated:
+        lines.append("Delegated: yes")
+    if task.specification:
+        lines += ["", task.specification]
+    return "\n".join(lines)
+
+
+def mail_of(request: Any) -> SendMail:
+    """How the use cases of a request mail: through the background task, once its transaction commits."""
+    config = request.registry.tasks_settings
+
+    def send(to: Sequence[str], subject: str, body: str) -> None:
+        request.task(send_notification)(
+            list(to), subject, body, retries=config.notify_retries, retry_delay=config.notify_retry_delay
+        )
+
+    return send
+
+
+def notify(mail: SendMail, task: Task, actor: User, subject: str, news: str = "") -> None:
+    """Mail ``news`` and the task's state to its creator and performers, except the ``actor``."""
+    people = {user.id: user for user in (task.creator, *task.performers)}
+    recipients = sorted(user.email for user in people.values() if user.id != actor.id and user.is_active)
+    if recipients:
+        body = f"{news}\n\n{describe(task)}\n" if news else f"{describe(task)}\n"
+        mail(recipients, subject, body)
+
+
+# -- tasks --------------------------------------------------------------------
+
+
+def create_task(db: Session, caller: Identity, fields: Any, *, mail: SendMail) -> Task:
+    """A new task by the caller, its creator, with ``fields`` (a ``TaskIn``). Its people are mailed."""
+    ensure_unique(db, Task.name, fields.name)
+    task = Task(
+        name=fields.name,
+        specification=fields.specification,
+        due_date=fields.due_date,
+        creator=caller.user,
+        performers=active_users(db, fields.performer_ids, "performer_ids"),
+    )
+    db.add(task)
+    db.flush()
+    notify(mail, task, caller.user, f'Task "{task.name}" created by {caller.user.username}')
+    return task
+
+
+def update_task(db: Session, caller: Identity, task_id: int, changes: dict[str, Any], *, mail: SendMail) -> Task:
+    """Change the fields in ``changes`` (a ``TaskPatch``'s: a field absent
+    stays as it is), as its creator or a performer; the performers only as
+    its creator. Values equal to the task's change nothing; when something
+    changed its people are mailed."""
+    task = changeable_task(db, caller, task_id)
+    changed = []
+    if "performer_ids" in changes and set(changes["performer_ids"]) != {user.id for user in task.performers}:
+        _require(may_change_performers(caller, task), "only the creator changes the performers")
+        task.performers = active_users(db, changes["performer_ids"], "performer_ids")
+        changed.append("performers")
+    if "name" in changes and changes["name"] != task.name:
+        ensure_unique(db, Task.name, changes["name"], exclude=task.id)
+    for field in ("name", "specification", "due_date", "status"):
+        if field in changes and changes[field] != getattr(task, field):
+            setattr(task, field, changes[field])
+            changed.append(field)
+    if changed:
+        task.updated_at = utcnow()
+        db.flush()
+        who = caller.user.username
+        notify(mail, task, caller.user, f'Task "{task.name}" changed by {who}', f"Changed: {', '.join(changed)}")
+    return task
+
+
+def delete_task(db: Session, caller: Identity, task_id: int, *, store: AttachmentStore) -> None:
+    """Delete a task with its comments and attachments (its creator, or ``tasks.admin``)."""
+    task = readable_task(db, caller, task_id)
+    _require(may_delete(db, caller, task), "only the creator or an administrator deletes a task")
+    stored = list(db.scalars(select(Attachment.stored_name).where(Attachment.task_id == task.id)))
+    db.delete(task)
+    store.remove_after_commit(stored)
+
+
+def delegate_task(db: Session, caller: Identity, task_id: int, successor_id: int, *, mail: SendMail) -> Task:
+    """Hand the caller's part of a task they perform to another user; the task is marked delegated."""
+    task = readable_task(db, caller, task_id)
+    _require(may_delegate(caller, task), "only a performer delegates a task")
+    if any(user.id == successor_id for user in task.performers):
+        raise Conflict(
+            "that user performs this task already",
+            [{"field": "user_id", "location": "body", "message": "already a performer"}],
+        )
+    (successor,) = active_users(db, [successor_id], "user_id")
+    others = [user for user in task.performers if user.id != caller.user.id]
+    task.performers = sorted([*others, successor], key=lambda user: user.username)
+    task.delegated = True
+    task.updated_at = utcnow()
+    db.flush()
+    me = caller.user.username
+    notify(mail, task, caller.user, f'Task "{task.name}" delegated by {me} to {successor.username}')
+    return task
+
+
+# -- comments -----------------------------------------------------------------
+
+
+def add_comment(db: Session, caller: Identity, task_id: int, text: str, *, mail: SendMail) -> Comment:
+    """Comment on a task the caller may read. Its people are mailed."""
+    task = readable_task(db, caller, task_id)
+    comment = Comment(task=task, author=caller.user, text=text)
+    db.add(comment)
+    db.flush()
+    notify(mail, task, caller.user, f'New comment on "{task.name}" by {caller.user.username}', text)
+    return comment
+
+
+# -- attachments --------------------------------------------------------------
+
+
+def clean_filename(raw: str | None) -> str:
+    """The last part of a client's file name (browsers may send a full path)."""
+    name = PureWindowsPath(raw or "").name.strip()
+    return name[-255:] or "attachment"
+
+
+def allowed_type(store: AttachmentStore, declared: str | None, filename: str) -> str:
+    """The file's type: as declared, or guessed from its name when the client
+    did not say; it must be one the store accepts (else 415)."""
+    kind = (declared or "").split(";")[0].strip().lower()
+    if kind in ("", GENERIC_TYPE):
+        kind = mimetypes.guess_type(filename)[0] or GENERIC_TYPE
+    if kind not in store.allowed_types:
+        raise HTTPUnsupportedMediaType(f"file: type {kind} is not allowed; allowed: {', '.join(store.allowed_types)}")
+    return kind
+
+
+def add_attachment(
+    db: Session,
+    caller: Identity,
+    task_id: int,
+    filename: str | None,
+    declared_type: str | None,
+    content: BinaryIO,
+    *,
+    store: AttachmentStore,
+) -> Attachment:
+    """Attach ``content`` to a task the caller may change; its type and size are checked (415, 413)."""
+    task = changeable_task(db, caller, task_id)
+    name = clean_filename(filename)
+    kind = allowed_type(store, declared_type, name)
+    stored_name, size = store.save(content)
+    attachment = Attachment(
+        task=task, uploader=caller.user, filename=name, content_type=kind, size=size, stored_name=stored_name
+    )
+    db.add(attachment)
+    db.flush()
+    return attachment
+
+
+def _attachment_of(db: Session, task: Task, attachment_id: int) -> Attachment:
+    attachment = db.get(Attachment, attachment_id)
+    if attachment is None or attachment.task_id != task.id:
+        raise HTTPNotFound("no such attachment")
+    return attachment
+
+
+def attachment_file(
+    db: Session, caller: Identity, task_id: int, attachment_id: int, *, store: AttachmentStore
+) -> tuple[Attachment, Path]:
+    """An attachment of a task the caller may read, with the path of its file (404 when it is gone)."""
+    attachment = _attachment_of(db, readable_task(db, caller, task_id), attachment_id)
+    path = store.path(attachment.stored_name)
+    if not path.is_file():
+        raise HTTPNotFound("the attachment's file is missing")
+    return attachment, path
+
+
+def delete_attachment(
+    db: Session, caller: Identity, task_id: int, attachment_id: int, *, store: AttachmentStore
+) -> None:
+    """Remove an attachment from a task the caller may change; its file goes once that commits."""
+    attachment = _attachment_of(db, changeable_task(db, caller, task_id), attachment_id)
+    db.delete(attachment)
+    store.remove_after_commit([attachment.stored_name])
