@@ -18,6 +18,8 @@ from typing import Any, BinaryIO
 from pyramid.httpexceptions import HTTPRequestEntityTooLarge
 from zope.interface import Interface, implementer
 
+from pyramidion.request import Request
+
 from .settings import TasksSettings
 
 GENERIC_TYPE = "application/octet-stream"
@@ -49,7 +51,7 @@ class AttachmentStore:
         # Resolved now: a worker started elsewhere must find the same files.
         root = config.attachments_path.resolve()
 
-        def store_of(context: Any, request: Any) -> AttachmentStore:
+        def store_of(context: Any, request: Request) -> AttachmentStore:
             return cls(root, config.attachments_max_size, config.attachments_allowed_types, request.tm)
 
         return store_of

@@ -36,9 +36,11 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from pyramidion.api import Conflict, Invalid, ensure_unique
 from pyramidion.auth import Identity, User
 from pyramidion.db import utcnow
+from pyramidion.request import Request
 
 from .attachments import GENERIC_TYPE, AttachmentStore
 from .models import Attachment, Comment, Task, TaskPerformer
+from .schemas import TaskIn
 from .tasks import send_notification
 
 VIEW_ALL = "tasks.view_all"
@@ -161,7 +163,7 @@ def describe(task: Task) -> str:
     return "\n".join(lines)
 
 
-def mail_of(request: Any) -> SendMail:
+def mail_of(request: Request) -> SendMail:
     """How the use cases of a request mail: through the background task, once its transaction commits."""
     config = request.registry.tasks_settings
 
@@ -185,8 +187,8 @@ def notify(mail: SendMail, task: Task, actor: User, subject: str, news: str = ""
 # -- tasks --------------------------------------------------------------------
 
 
-def create_task(db: Session, caller: Identity, fields: Any, *, mail: SendMail) -> Task:
-    """A new task by the caller, its creator, with ``fields`` (a ``TaskIn``). Its people are mailed."""
+def create_task(db: Session, caller: Identity, fields: TaskIn, *, mail: SendMail) -> Task:
+    """A new task by the caller, its creator, with ``fields``. Its people are mailed."""
     ensure_unique(db, Task.name, fields.name)
     task = Task(
         name=fields.name,

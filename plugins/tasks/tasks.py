@@ -15,6 +15,7 @@ from email.utils import make_msgid
 from typing import Any
 
 from pyramidion import queue
+from pyramidion.request import Request
 
 from .settings import TasksSettings
 
@@ -43,7 +44,7 @@ def deliver(config: TasksSettings, recipients: list[str], subject: str, body: st
 # context=True: Huey passes the running task as ``task``, whose ``retries`` says
 # how many attempts are left.
 @queue.task(context=True)
-def send_notification(request: Any, recipients: list[str], subject: str, body: str, task: Any) -> None:
+def send_notification(request: Request, recipients: list[str], subject: str, body: str, task: Any) -> None:
     """Mail one notification about a task to its people."""
     try:
         deliver(request.registry.tasks_settings, recipients, subject, body)

@@ -14,6 +14,7 @@ from pyramid.response import FileResponse
 
 from pyramidion.api import Argument, Filter, Invalid, Listing, Page, api_view
 from pyramidion.auth import User
+from pyramidion.request import Request
 
 from . import services
 from .attachments import IAttachmentStore, too_large
@@ -57,7 +58,7 @@ task_listing = Listing(
 )
 
 
-def _task_id(request: Any) -> int:
+def _task_id(request: Request) -> int:
     return int(request.matchdict["id"])
 
 
@@ -65,7 +66,7 @@ def _task_id(request: Any) -> int:
 
 
 @api_view("tasks.tasks", query=task_listing, response=Page[TaskOut])
-def list_tasks(request: Any, query: Any) -> dict[str, Any]:
+def list_tasks(request: Request, query: Any) -> dict[str, Any]:
     """Tasks, latest due date first: yours by default, every task with ``?scope=all``."""
     return query.page(services.tasks_visible(request.db, request.identity, query.arguments["scope"]))
 
@@ -73,26 +74,26 @@ def list_tasks(request: Any, query: Any) -> dict[str, Any]:
 @api_view(
     "tasks.tasks", request_method="POST", body=TaskIn, response=TaskOut, status=201, responses={409: "Name taken"}
 )
-def create_task(request: Any, body: TaskIn) -> Task:
+def create_task(request: Request, body: TaskIn) -> Task:
     """Create a task; you are its creator. Its people are mailed."""
     return services.create_task(request.db, request.identity, body, mail=mail_of(request))
 
 
 @api_view("tasks.task", response=TaskDetail)
-def get_task(request: Any) -> Task:
+def get_task(request: Request) -> Task:
     """One task with its attachments and its comments, newest first."""
     return services.readable_task(request.db, request.identity, _task_id(request), discussion=True)
 
 
 @api_view("tasks.task", request_method="PATCH", body=TaskPatch, response=TaskOut, responses={409: "Name taken"})
-def update_task(request: Any, body: TaskPatch) -> Task:
+def update_task(request: Request, body: TaskPatch) -> Task:
     """Change a task (its creator or a performer; the performers only by the creator)."""
     changes = body.changes()
     return services.update_task(request.db, request.identity, _task_id(request), changes, mail=mail_of(request))
 
 
 @api_view("tasks.task", request_method="DELETE", status=204)
-def delete_task(request: Any) -> None:
+def delete_task(request: Request) -> None:
     """Delete a task with its comments and attachments (its creator, or ``tasks.admin``)."""
     store = request.find_service(IAttachmentStore)
     services.delete_task(request.db, request.identity, _task_id(request), store=store)
@@ -101,7 +102,7 @@ def delete_task(request: Any) -> None:
 @api_view(
     "tasks.delegate", request_method="POST", body=DelegateIn, response=TaskOut, responses={409: "Already a performer"}
 )
-def delegate_task(request: Any, body: DelegateIn) -> Task:
+def delegate_task(request: Request, body: DelegateIn) -> Task:
     """Hand your part of a task you perform to another user; the task is marked delegated."""
     return services.delegate_task(request.db, request.identity, _task_id(request), body.user_id, mail=mail_of(request))
 
@@ -110,7 +111,7 @@ def delegate_task(request: Any, body: DelegateIn) -> Task:
 
 
 @api_view("tasks.comments", request_method="POST", body=CommentIn, response=CommentOut, status=201)
-def add_comment(request: Any, body: CommentIn) -> Comment:
+def add_comment(request: Request, body: CommentIn) -> Comment:
     """Comment on a task you may read. Its people are mailed."""
     return services.add_comment(request.db, request.identity, _task_id(request), body.text, mail=mail_of(request))
 
@@ -126,7 +127,7 @@ def add_comment(request: Any, body: CommentIn) -> Comment:
     upload="file",
     responses={413: "File too large", 415: "File type not allowed"},
 )
-def upload_attachment(request: Any) -> Attachment:
+def upload_attachment(request: Request) -> Attachment:
     """Attach a file (multipart/form-data field ``file``) to a task you may change.
 
     Types and size are limited by ``tasks.attachments.allowed_types`` and
@@ -145,7 +146,7 @@ def upload_attachment(request: Any) -> Attachment:
 
 
 @api_view("tasks.attachment", content_type="application/octet-stream")
-def download_attachment(request: Any) -> FileResponse:
+def download_attachment(request: Request) -> FileResponse:
     """Download an attachment of a task you may read."""
     attachment, path = services.attachment_file(
         request.db,
@@ -157,7 +158,7 @@ def download_attachment(request: Any) -> FileResponse:
     return attachment_response(request, attachment, path)
 
 
-def attachment_response(request: Any, attachment: Attachment, path: Any) -> FileResponse:
+def attachment_response(request: Request, attachment: Attachment, path: Any) -> FileResponse:
     """The file as a download, never shown inline (a page could not run it as HTML)."""
     response = FileResponse(str(path), request=request, content_type=attachment.content_type)
     response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(attachment.filename)}"
@@ -166,7 +167,7 @@ def attachment_response(request: Any, attachment: Attachment, path: Any) -> File
 
 
 @api_view("tasks.attachment", request_method="DELETE", status=204)
-def delete_attachment(request: Any) -> None:
+def delete_attachment(request: Request) -> None:
     """Remove an attachment from a task you may change."""
     services.delete_attachment(
         request.db,
