@@ -66,8 +66,8 @@ def arrange(settings: dict[str, str], robots: int) -> list[str]:
 
     from pyramidion import make_config, migrations
     from pyramidion.db import transactional_session
-    from pyramidion_robots.credentials import issue_token, new_secret
     from pyramidion_robots.models import Robot
+    from pyramidion_robots.services import issue_join_token, new_secret
     from pyramidion_robots.settings import robots_settings
 
     registry = make_config(dict(settings)).registry
@@ -82,7 +82,7 @@ def arrange(settings: dict[str, str], robots: int) -> list[str]:
             secrets[f"BENCH-{n:03d}"] = secret
             db.add(Robot(serial=f"BENCH-{n:03d}", name=f"bench robot {n}", secret_hash=secret_hash))
         db.flush()
-        tokens = [issue_token(db, config, serial, secret, "127.0.0.1")[0] for serial, secret in secrets.items()]
+        tokens = [issue_join_token(db, config, serial, secret, "127.0.0.1").token for serial, secret in secrets.items()]
     registry.db_engine.dispose()
     return tokens
 

@@ -5,12 +5,17 @@ one call to the process's :class:`FrameWriter` and await the asyncio future it
 returns. The writer's thread takes every submission waiting in its queue (up
 to ``batch_size`` frames), inserts their frames in one transaction and
 resolves the futures only after the commit, with one hop to the event loop per
-batch: an acknowledgement always means the frame is stored. A failed
-transaction fails every future of its batch, so none is acknowledged and the
-robots send them again. The unique index on ``(robot_id, frame_id)`` with ``ON
-CONFLICT DO NOTHING`` makes a repeated frame (a resend after a lost
-acknowledgement, the same frame twice in one batch) a no-op that is still
-acknowledged: never lost, never stored twice.
+batch: an acknowledgement always means the frame is stored. The unique index
+on ``(robot_id, frame_id)`` with ``ON CONFLICT DO NOTHING`` makes a repeated
+frame (a resend after a lost acknowledgement, the same frame twice in one
+batch) a no-op that is still acknowledged: never lost, never stored twice.
+
+One robot's bad data never costs another robot's frames: the batch is
+inserted in a savepoint, and should that fail (a robot deleted while still
+connected: its rows break the foreign key), each robot's frames are inserted
+again in a savepoint of their own, so only the failing robot's calls fail
+(with :class:`RobotGone` when the robot no longer exists). A failed commit
+fails the whole batch, and the robots send those frames again.
 
 The writer needs no linger time: while one batch commits, the next one fills.
 """
@@ -19,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import dataclasses
 import logging
 import queue
@@ -26,17 +32,22 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from sqlalchemy import exists, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from pyramidion.db import utcnow
 
-from .models import Frame
+from .models import Frame, Robot
 from .schemas import PositionFrame
 
 log = logging.getLogger(__name__)
 
 _INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+
+
+class RobotGone(Exception):
+    """The robot was deleted (while still connected): its frames cannot be stored, now or later."""
 
 
 @dataclasses.dataclass
@@ -84,7 +95,7 @@ class FrameWriter:
         self.on_stored = on_stored
         self.batch_size = batch_size
         self._queue: queue.SimpleQueue[Submission] = queue.SimpleQueue()
-        self._insert = _INSERTS[engine.dialect.name](Frame.__table__).on_conflict_do_nothing(
+        self._insert_frames = _INSERTS[engine.dialect.name](Frame.__table__).on_conflict_do_nothing(
             index_elements=["robot_id", "frame_id"]
         )
         self._thread: threading.Thread | None = None
@@ -126,32 +137,60 @@ class FrameWriter:
         received_at = utcnow()
         try:
             with self.engine.begin() as conn:
-                conn.execute(self._insert, [row for submission in batch for row in submission.rows(received_at)])
+                failures = self._insert(conn, batch, received_at)
         except Exception as exc:
             log.exception("could not store %d call(s) of frames; none is acknowledged", len(batch))
-            _settle(batch, exc)
+            _settle([(submission, exc) for submission in batch])
             return
-        _settle(batch, None)
+        _settle([(submission, failures.get(submission.robot_id)) for submission in batch])
+        stored = [submission for submission in batch if submission.robot_id not in failures]
+        if not stored:
+            return
         try:
-            self.on_stored(batch)
+            self.on_stored(stored)
         except Exception:
-            log.exception("handling %d stored call(s) of frames failed", len(batch))
+            log.exception("handling %d stored call(s) of frames failed", len(stored))
 
-
-def _settle(batch: list[Submission], error: Exception | None) -> None:
-    """Resolve the batch's futures on their loops: one thread-safe hop per loop, not per call."""
-    by_loop: dict[asyncio.AbstractEventLoop, list[asyncio.Future]] = collections.defaultdict(list)
-    for submission in batch:
-        by_loop[submission.stored.get_loop()].append(submission.stored)
-    for loop, futures in by_loop.items():
+    def _insert(self, conn: Connection, batch: list[Submission], received_at: Any) -> dict[int, Exception]:
+        """Insert the batch's frames; the robots whose frames could not be stored, with why."""
         try:
-            loop.call_soon_threadsafe(_resolve, futures, error)
-        except RuntimeError:  # the loop has closed: the backend stopped, nobody waits for these
-            pass
+            with conn.begin_nested():
+                conn.execute(self._insert_frames, [row for submission in batch for row in submission.rows(received_at)])
+            return {}
+        except Exception:
+            log.info("a batch of %d call(s) of frames failed; storing each robot's frames apart", len(batch))
+        by_robot: dict[int, list[Submission]] = collections.defaultdict(list)
+        for submission in batch:
+            by_robot[submission.robot_id].append(submission)
+        failures: dict[int, Exception] = {}
+        for robot_id, submissions in by_robot.items():
+            try:
+                with conn.begin_nested():
+                    conn.execute(self._insert_frames, [row for s in submissions for row in s.rows(received_at)])
+            except Exception as exc:
+                if conn.scalar(select(exists().where(Robot.id == robot_id))):
+                    log.exception("could not store the frames of robot %d", robot_id)
+                    failures[robot_id] = exc
+                else:
+                    failures[robot_id] = RobotGone(robot_id)
+        return failures
 
 
-def _resolve(futures: list[asyncio.Future], error: Exception | None) -> None:
-    for future in futures:
+def _settle(outcomes: list[tuple[Submission, Exception | None]]) -> None:
+    """Resolve the futures on their loops (None: stored): one thread-safe hop per loop, not per call."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future, Exception | None]]] = collections.defaultdict(
+        list
+    )
+    for submission, error in outcomes:
+        by_loop[submission.stored.get_loop()].append((submission.stored, error))
+    for loop, futures in by_loop.items():
+        # A closed loop: the backend stopped, nobody waits for these.
+        with contextlib.suppress(RuntimeError):
+            loop.call_soon_threadsafe(_resolve, futures)
+
+
+def _resolve(futures: list[tuple[asyncio.Future, Exception | None]]) -> None:
+    for future, error in futures:
         if future.done():  # cancelled: its caller stopped waiting
             continue
         if error is None:

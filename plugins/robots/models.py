@@ -37,7 +37,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
-from pyramidion.auth.models import User
+from pyramidion.auth import User
 from pyramidion.db import Base, UTCDateTime, utcnow
 
 # A 64-bit key on PostgreSQL; on SQLite only INTEGER PRIMARY KEY is the fast rowid.

@@ -24,8 +24,12 @@ transaction of their own): they validate the frames there and await the
 Commands reach the robot on ``pyramidion.robots.robot.<id>.command`` (only
 it may subscribe there). Users subscribe to
 ``pyramidion.robots.robot.<id>.status`` of the robots they may use: frames
-(``{"robot_id", "frame"}``) and connection changes (``{"robot_id",
-"connected"}``).
+(``{"robot_id", "frame"}``), connection changes (``{"robot_id",
+"connected"}``) and commands' statuses (``{"robot_id", "command": {"id",
+"command", "status"}}``).
+
+What is decided here is WAMP's part (arguments, errors, events); the rules
+are the use cases of :mod:`.services`.
 """
 
 from __future__ import annotations
@@ -36,21 +40,28 @@ import threading
 from typing import Any
 
 from autobahn.wamp.exception import ApplicationError
-from sqlalchemy import delete, not_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
-from pyramidion.auth.models import User
-from pyramidion.db import utcnow
-from pyramidion.realtime import BackendSession, Caller, Principal, owned_uri
+from pyramidion.realtime import BackendSession, Caller, Principal
 
-from .access import may_use
-from .credentials import redeem_token
-from .frames import FrameWriter, Submission
-from .models import Command, CommandStatus, Connection
+from . import services
+from .frames import FrameWriter, RobotGone, Submission
 from .schemas import InvalidFrame, parse_frame
+from .services import ROBOT_ROLE, command_message, command_topic, status_topic
 from .settings import robots_settings
 
-ROLE = "robot"
+__all__ = [
+    "COMMAND_STATUS",
+    "FRAME",
+    "FRAMES",
+    "INVALID_FRAME",
+    "NOT_STORED",
+    "PENDING_COMMANDS",
+    "UNKNOWN_ROBOT",
+    "RobotsBackend",
+    "command_topic",
+    "status_topic",
+]
+
 FRAME = "pyramidion.robots.frame"
 FRAMES = "pyramidion.robots.frames"
 PENDING_COMMANDS = "pyramidion.robots.pending_commands"
@@ -58,33 +69,14 @@ COMMAND_STATUS = "pyramidion.robots.command_status"
 
 INVALID_FRAME = "pyramidion.robots.invalid_frame"
 NOT_STORED = "pyramidion.robots.not_stored"
+UNKNOWN_ROBOT = "pyramidion.robots.unknown_robot"
 INVALID_COMMAND_STATUS = "pyramidion.robots.invalid_command_status"
 
 STATUS_TOPIC = re.compile(r"^pyramidion\.robots\.robot\.(\d+)\.status$")
 
-# What a robot may report about a command, and from which stored status.
-REPORTABLE = {
-    CommandStatus.delivered: {CommandStatus.queued},
-    CommandStatus.acknowledged: {CommandStatus.queued, CommandStatus.delivered},
-    CommandStatus.failed: {CommandStatus.queued, CommandStatus.delivered},
-}
 
-
-def status_topic(robot_id: int) -> str:
-    return owned_uri("robots", ROLE, robot_id, "status")
-
-
-def command_topic(robot_id: int) -> str:
-    return owned_uri("robots", ROLE, robot_id, "command")
-
-
-def command_message(command: Command) -> dict[str, Any]:
-    """A command as robots receive it."""
-    return {"id": command.id, "command": command.command.value, "expires_at": command.expires_at}
-
-
-def _robot_id(caller: Caller) -> int:
-    return int(caller.id)
+def _robot_id(client: Caller) -> int:
+    return int(client.id)
 
 
 def _acknowledgement(frame: Any) -> dict[str, Any]:
@@ -100,6 +92,10 @@ def _refusal(frame: Any, error: str, message: str) -> dict[str, Any]:
         "error": error,
         "message": message,
     }
+
+
+def _connection_event(robot_id: int, connected: bool) -> dict[str, Any]:
+    return {"robot_id": robot_id, "connected": connected}
 
 
 class LiveStatus:
@@ -149,11 +145,11 @@ class RobotsBackend:
 
     def declare(self) -> None:
         session = self.session
-        session.add_authenticator(self.principal, role=ROLE)
-        session.register_async_procedure(FRAME, self.receive_frame, roles=[ROLE])
-        session.register_async_procedure(FRAMES, self.receive_frames, roles=[ROLE])
-        session.register_procedure(PENDING_COMMANDS, self.pending_commands, roles=[ROLE])
-        session.register_procedure(COMMAND_STATUS, self.command_status, roles=[ROLE])
+        session.add_authenticator(self.principal, role=ROBOT_ROLE)
+        session.register_async_procedure(FRAME, self.receive_frame, roles=[ROBOT_ROLE])
+        session.register_async_procedure(FRAMES, self.receive_frames, roles=[ROBOT_ROLE])
+        session.register_procedure(PENDING_COMMANDS, self.pending_commands, roles=[ROBOT_ROLE])
+        session.register_procedure(COMMAND_STATUS, self.command_status, roles=[ROBOT_ROLE])
         session.add_authorizer(self.may_watch)
         session.on_session_join(self.robot_joined)
         session.on_session_leave(self.robot_left)
@@ -162,31 +158,32 @@ class RobotsBackend:
     # -- joining ---------------------------------------------------------------------
 
     def principal(self, request: Any, ticket: str) -> Principal | None:
-        robot = redeem_token(request.db, ticket)
-        return Principal(ROLE, robot.id, {"serial": robot.serial, "name": robot.name}) if robot else None
+        robot = services.redeem_join_token(request.db, ticket)
+        return Principal(ROBOT_ROLE, robot.id, {"serial": robot.serial, "name": robot.name}) if robot else None
 
-    def may_watch(self, request: Any, caller: Caller, uri: str, action: str) -> bool | None:
+    def may_watch(self, request: Any, client: Caller, uri: str, action: str) -> bool | None:
         """Users may subscribe to the status of the robots they may use."""
         match = STATUS_TOPIC.match(uri)
-        if match is None or action != "subscribe" or caller.user_id is None:
+        if match is None or action != "subscribe" or client.user_id is None:
             return None
-        user = request.db.get(User, caller.user_id)
-        return user is not None and user.is_active and may_use(request.db, user, int(match.group(1)))
+        return services.may_watch(request.db, client.user_id, int(match.group(1)))
 
     # -- frames ----------------------------------------------------------------------
 
-    async def receive_frame(self, caller: Caller, *args: Any, **kwargs: Any) -> dict[str, Any]:
+    async def receive_frame(self, client: Caller, *args: Any, **kwargs: Any) -> dict[str, Any]:
         if len(args) != 1 or kwargs:
             raise ApplicationError(INVALID_FRAME, "send exactly one frame, as the only positional argument")
         try:
             frame = parse_frame(args[0])
         except InvalidFrame as exc:
             raise ApplicationError(INVALID_FRAME, str(exc)) from None
-        if not await self._stored(caller, [frame]):
-            raise ApplicationError(NOT_STORED, f"frame {frame.id} could not be stored now; send it again")
+        refusal = await self._store(client, [frame])
+        if refusal is not None:
+            error, message = refusal
+            raise ApplicationError(error, f"frame {frame.id}: {message}")
         return _acknowledgement(frame)
 
-    async def receive_frames(self, caller: Caller, *args: Any, **kwargs: Any) -> list[dict[str, Any]]:
+    async def receive_frames(self, client: Caller, *args: Any, **kwargs: Any) -> list[dict[str, Any]]:
         if len(args) != 1 or kwargs or not isinstance(args[0], list):
             raise ApplicationError(INVALID_FRAME, "send one list of frames, as the only positional argument")
         if len(args[0]) > self.config.frame_batch_size:
@@ -198,108 +195,69 @@ class RobotsBackend:
             except InvalidFrame as exc:
                 parsed.append(_refusal(value, INVALID_FRAME, str(exc)))
         valid = [frame for frame in parsed if not isinstance(frame, dict)]
-        stored = not valid or await self._stored(caller, valid)
+        refusal = await self._store(client, valid) if valid else None
         return [
-            item
-            if isinstance(item, dict)
-            else _acknowledgement(item)
-            if stored
-            else _refusal(item, NOT_STORED, "not stored now; send it again")
+            item if isinstance(item, dict) else _acknowledgement(item) if refusal is None else _refusal(item, *refusal)
             for item in parsed
         ]
 
-    async def _stored(self, caller: Caller, frames: list[Any]) -> bool:
-        """Whether ``frames`` were committed: the writer's failure or no commit within
-        ``robots.frame_ack_timeout`` is False (the robot sends them again, and
-        any that were stored after all are not stored twice)."""
+    async def _store(self, client: Caller, frames: list[Any]) -> tuple[str, str] | None:
+        """None once ``frames`` are committed, else the error and message that refuse them.
+
+        A robot deleted while connected gets ``unknown_robot`` (its frames can
+        never be stored); the writer's failure, or no commit within
+        ``robots.frame_ack_timeout``, is ``not_stored``: the robot sends them
+        again, and any that were stored after all are not stored twice.
+        """
         try:
-            await asyncio.wait_for(self.frames.store(_robot_id(caller), frames), self.config.frame_ack_timeout)
+            await asyncio.wait_for(self.frames.store(_robot_id(client), frames), self.config.frame_ack_timeout)
+        except RobotGone:
+            return UNKNOWN_ROBOT, "this robot is no longer registered; its frames are not stored"
         except Exception:
-            return False
-        return True
+            return NOT_STORED, "not stored now; send it again"
+        return None
 
     # -- commands --------------------------------------------------------------------
 
-    def pending_commands(self, request: Any, caller: Caller) -> list[dict[str, Any]]:
-        commands = request.db.scalars(
-            select(Command)
-            .where(
-                Command.robot_id == _robot_id(caller),
-                Command.stored_status == CommandStatus.queued,
-                Command.expires_at > utcnow(),
-            )
-            .order_by(Command.id)
-        )
-        return [command_message(command) for command in commands]
+    def pending_commands(self, request: Any, client: Caller) -> list[dict[str, Any]]:
+        return [command_message(command) for command in services.pending_commands(request.db, _robot_id(client))]
 
     def command_status(
-        self, request: Any, caller: Caller, command_id: Any = None, status: Any = None, message: Any = None
+        self, request: Any, client: Caller, command_id: Any = None, status: Any = None, message: Any = None
     ) -> dict[str, Any]:
         try:
-            reported = CommandStatus(status)
-            allowed_from = REPORTABLE[reported]
-        except (ValueError, KeyError):
-            raise ApplicationError(INVALID_COMMAND_STATUS, "status must be delivered, acknowledged or failed") from None
-        if not isinstance(command_id, int) or isinstance(command_id, bool):
-            raise ApplicationError(INVALID_COMMAND_STATUS, "command_id must be an integer")
-        if message is not None and not isinstance(message, str):
-            raise ApplicationError(INVALID_COMMAND_STATUS, "message must be a string")
-        now = utcnow()
-        times = {"delivered_at": now} if reported == CommandStatus.delivered else {"finished_at": now}
-        # The write comes first: a backend transaction begins deferred on SQLite,
-        # and reading before writing there could fail against a concurrent writer.
-        changed = request.db.execute(
-            update(Command)
-            .where(
-                Command.id == command_id, Command.robot_id == _robot_id(caller), Command.stored_status.in_(allowed_from)
-            )
-            .values(stored_status=reported, message=message[:2000] if message else None, **times)
-        ).rowcount
-        command = request.db.scalar(
-            select(Command).where(Command.id == command_id, Command.robot_id == _robot_id(caller))
-        )
-        if command is None:
-            raise ApplicationError(INVALID_COMMAND_STATUS, f"no command {command_id} for this robot")
-        if not changed and command.stored_status != reported:
-            raise ApplicationError(
-                INVALID_COMMAND_STATUS,
-                f"command {command_id} is {command.stored_status.value}; it cannot become {reported.value}",
-            )
+            command = services.report_command_status(request.db, _robot_id(client), command_id, status, message)
+        except services.CommandReportRefused as exc:
+            raise ApplicationError(INVALID_COMMAND_STATUS, str(exc)) from None
+        request.realtime.publish(status_topic(command.robot_id), services.command_event(command))
         return {"id": command.id, "status": command.stored_status.value}
 
     # -- connection state ------------------------------------------------------------
 
-    def robot_joined(self, request: Any, caller: Caller) -> None:
-        if caller.role != ROLE:
+    def robot_joined(self, request: Any, client: Caller) -> None:
+        if client.role != ROBOT_ROLE:
             return
-        insert = (postgresql.insert if request.db.bind.dialect.name == "postgresql" else sqlite.insert)(Connection)
-        request.db.execute(
-            insert.values(
-                session_id=caller.session, robot_id=_robot_id(caller), joined_at=utcnow()
-            ).on_conflict_do_nothing()
-        )
-        request.realtime.publish(status_topic(_robot_id(caller)), {"robot_id": _robot_id(caller), "connected": True})
+        services.robot_connected(request.db, _robot_id(client), client.session)
+        request.realtime.publish(status_topic(_robot_id(client)), _connection_event(_robot_id(client), True))
         # Join and leave handlers may run in any order: if the robot left while
         # this one ran, the leave handler found nothing to delete, so do it here.
-        request.tm.get().addAfterCommitHook(lambda committed: committed and self._forget_if_gone(caller))
+        request.tm.get().addAfterCommitHook(lambda committed: committed and self._forget_if_gone(client))
 
-    def _forget_if_gone(self, caller: Caller) -> None:
-        if caller.session not in {client.session for client in self.session.clients}:
+    def _forget_if_gone(self, client: Caller) -> None:
+        if client.session not in {known.session for known in self.session.clients}:
             with self.session.registry.db_engine.begin() as conn:
-                conn.execute(delete(Connection).where(Connection.session_id == caller.session))
+                disconnected = services.robot_disconnected(conn, _robot_id(client), client.session)
+            if disconnected:
+                self.session.publish(status_topic(_robot_id(client)), _connection_event(_robot_id(client), False))
 
-    def robot_left(self, request: Any, caller: Caller) -> None:
-        if caller.role != ROLE:
+    def robot_left(self, request: Any, client: Caller) -> None:
+        if client.role != ROBOT_ROLE:
             return
-        request.db.execute(delete(Connection).where(Connection.session_id == caller.session))
-        robot_id = _robot_id(caller)
-        still_connected = request.db.scalar(
-            select(Connection.session_id).where(Connection.robot_id == robot_id).limit(1)
-        )
-        if still_connected is None:
-            request.realtime.publish(status_topic(robot_id), {"robot_id": robot_id, "connected": False})
+        if services.robot_disconnected(request.db, _robot_id(client), client.session):
+            request.realtime.publish(status_topic(_robot_id(client)), _connection_event(_robot_id(client), False))
 
     def forget_stale_connections(self, request: Any, connected: list[Caller]) -> None:
-        """After the backend (re)joins: robots not connected now left while it was away."""
-        sessions = [caller.session for caller in connected if caller.role == ROLE]
-        request.db.execute(delete(Connection).where(not_(Connection.session_id.in_(sessions))))
+        """After the backend (re)joins: robots not connected now left while it was away; their watchers hear it."""
+        sessions = [client.session for client in connected if client.role == ROBOT_ROLE]
+        for robot_id in services.forget_stale_connections(request.db, sessions):
+            request.realtime.publish(status_topic(robot_id), _connection_event(robot_id, False))

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, FiniteFloat, StrictBool, TypeAdapter, ValidationError
+from pydantic import Field, FiniteFloat, StrictBool, TypeAdapter, ValidationError, model_validator
 
-from pyramidion.api import Timestamp
+from pyramidion.api import In, Out, Patch, Timestamp
+from pyramidion.auth import UserRef
 
 from .models import CommandStatus, RobotState
 
@@ -16,26 +17,17 @@ Serial = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[A-Za-z0-
 # -- robots ----------------------------------------------------------------------
 
 
-class RobotIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class RobotIn(In):
     serial: Serial
     name: str = Field("", max_length=200)
     owner_id: int | None = Field(None, description="the owning user; default: whoever registers the robot")
 
 
-class RobotUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class RobotPatch(Patch):
     name: str = Field(max_length=200)
 
 
-class UserRef(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-    id: int
-    username: str
-
-
-class RobotOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class RobotOut(Out):
     id: int
     serial: str
     name: str
@@ -49,24 +41,32 @@ class RobotWithSecret(RobotOut):
     secret: str = Field(description="shown this once; only a hash is kept")
 
 
-class SecretOut(BaseModel):
+class SecretOut(Out):
     secret: str = Field(description="shown this once; the previous secret and its unused tokens stop working")
 
 
-class ShareIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    user_id: int
+class ShareIn(In):
+    """Whom to share with: a user's ``user_id`` or ``username``, exactly one of them."""
+
+    user_id: int | None = None
+    username: str | None = Field(None, min_length=1, max_length=150)
+
+    @model_validator(mode="after")
+    def _one_user(self) -> ShareIn:
+        if (self.user_id is None) == (self.username is None):
+            raise ValueError("give user_id or username, one of them")
+        return self
 
 
 # -- joining the router ------------------------------------------------------------
 
 
-class TokenIn(BaseModel):
+class TokenIn(In):
     serial: str = Field(min_length=1, max_length=100)
     secret: str = Field(min_length=1, max_length=200)
 
 
-class TokenOut(BaseModel):
+class TokenOut(Out):
     token: str = Field(description="the WAMP-ticket to join with; single use")
     expires_in: int = Field(description="seconds left to join with it")
     url: str = Field(description="the router's WebSocket address")
@@ -76,13 +76,11 @@ class TokenOut(BaseModel):
 # -- commands and positions ------------------------------------------------------
 
 
-class CommandIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class CommandIn(In):
     command: RobotState
 
 
-class CommandOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class CommandOut(Out):
     id: int
     robot_id: int
     command: RobotState
@@ -95,8 +93,7 @@ class CommandOut(BaseModel):
     message: str | None
 
 
-class PositionOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class PositionOut(Out):
     frame_id: int
     state: RobotState
     timestamp: Timestamp = Field(description="the robot's own clock when it took the position")
@@ -107,8 +104,7 @@ class PositionOut(BaseModel):
     angle_theta: float
 
 
-class RobotsOfUser(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class RobotsOfUser(Out):
     id: int
     serial: str
     name: str
@@ -121,29 +117,26 @@ class RobotsOfUser(BaseModel):
 #  "data": {"speed": 0.4, "position_x": 1.5, "position_y": -2.0, "angle_theta": 0.79}}
 
 
-class PositionData(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class PositionData(In):
     speed: FiniteFloat
     position_x: FiniteFloat
     position_y: FiniteFloat
     angle_theta: FiniteFloat
 
 
-class GeoData(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class GeoData(In):
     latitude: float = Field(ge=-90, le=90)
     longitude: float = Field(ge=-180, le=180)
     altitude: FiniteFloat | None = None
 
 
-Reading = Union[StrictBool, int, FiniteFloat, Annotated[str, Field(max_length=200)]]
+Reading = StrictBool | int | FiniteFloat | Annotated[str, Field(max_length=200)]
 HardwareData = Annotated[
     dict[Annotated[str, Field(min_length=1, max_length=64)], Reading], Field(min_length=1, max_length=50)
 ]
 
 
-class _Frame(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+class _Frame(In):
     id: int = Field(
         ge=0, lt=2**63, description="the robot's own number for the frame; a repeated id is not stored again"
     )

@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import functools
 import math
 import time
 from typing import Any
@@ -28,7 +29,7 @@ from autobahn.asyncio.websocket import WampWebSocketClientFactory
 from autobahn.wamp.exception import ApplicationError
 from autobahn.wamp.types import ComponentConfig
 
-from .realtime import COMMAND_STATUS, FRAME, FRAMES, INVALID_FRAME, PENDING_COMMANDS, command_topic
+from .realtime import COMMAND_STATUS, FRAME, FRAMES, INVALID_FRAME, PENDING_COMMANDS, UNKNOWN_ROBOT, command_topic
 
 SPEEDS = {"auto": 0.5, "manual": 0.1, "idle": 0.0, "error": 0.0}  # metres per second
 TURN = 0.2  # radians per second while driving
@@ -130,7 +131,7 @@ class SimulatedRobot(ApplicationSession):
                     await self.taken.wait()
                 frames = self.outbox[: self.batch]
                 answers = await self.send(frames)
-                for frame, answer in zip(frames, answers):
+                for frame, answer in zip(frames, answers, strict=True):
                     if answer["status"] == "ok":
                         acked += 1
                         if self.rate <= 5:
@@ -140,11 +141,12 @@ class SimulatedRobot(ApplicationSession):
                             )
                     else:
                         say(f"frame {frame['id']} refused: {answer['error']}: {answer['message']}")
-                # Acknowledged or invalid: done. Anything else (not stored, the connection dropped) goes again.
+                # Acknowledged, invalid, or the robot deleted: done. Anything else
+                # (not stored, the connection dropped) goes again.
                 done = {
                     frame["id"]
-                    for frame, answer in zip(frames, answers)
-                    if answer["status"] == "ok" or answer["error"] == INVALID_FRAME
+                    for frame, answer in zip(frames, answers, strict=True)
+                    if answer["status"] == "ok" or answer["error"] in (INVALID_FRAME, UNKNOWN_ROBOT)
                 }
                 self.outbox[:] = [frame for frame in self.outbox if frame["id"] not in done]
                 if self.rate > 5 and time.monotonic() - reported_at >= 1:
@@ -207,10 +209,10 @@ async def simulate(url: str, serial: str, secret: str, rate: float, batch: int, 
         websocket_url = router or token["url"]
         say(f"got a token valid {token['expires_in']} s; joining {websocket_url}")
         lost = loop.create_future()
-        factory = WampWebSocketClientFactory(
-            lambda: SimulatedRobot(ComponentConfig(token["realm"]), token["token"], motion, outbox, rate, batch, lost),
-            url=websocket_url,
+        robot = functools.partial(
+            SimulatedRobot, ComponentConfig(token["realm"]), token["token"], motion, outbox, rate, batch, lost
         )
+        factory = WampWebSocketClientFactory(robot, url=websocket_url)
         try:
             transport, _ = await loop.create_connection(factory, factory.host, factory.port)
         except OSError as exc:

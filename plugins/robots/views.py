@@ -1,82 +1,46 @@
 """``/api/robots``: robots, sharing, join tokens, commands and position history.
 
-Who may do what with a robot:
-
-* see it, command it, read its positions and watch its status: its owner,
-  the users it is shared with, and managers (``robots.manage``, superusers);
-* share it, stop sharing it and rotate its secret: its owner and managers;
-* register, rename and delete robots: managers.
+Each view validates, calls the use case in :mod:`.services` (where the rules
+and permission checks are) and answers.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
-from pyramid.httpexceptions import HTTPForbidden, HTTPNotFound
 from pyramid.security import NO_PERMISSION_REQUIRED
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 
-from pyramidion.api import Conflict, Filter, Invalid, Listing, Page, Timestamp, api_view, ensure_unique
-from pyramidion.api.errors import error_response
-from pyramidion.auth.models import User
-from pyramidion.auth.throttle import TooManyAttempts
-from pyramidion.db import utcnow
+from pyramidion.api import Filter, Listing, Page, Timestamp, api_view, error_response
+from pyramidion.auth import TooManyAttempts, User, UserRef
 from pyramidion.realtime import realtime_settings
+from pyramidion.request import Request
 
-from .access import MANAGE, robots_of
-from .credentials import WrongCredentials, issue_token, new_secret, rotate_secret
-from .models import Command, CommandStatus, Frame, FrameType, Robot, RobotState, Share
-from .realtime import command_message, command_topic
+from . import services
+from .models import Command, Frame, Robot, RobotState
 from .schemas import (
     CommandIn,
     CommandOut,
     PositionOut,
     RobotIn,
     RobotOut,
-    RobotUpdate,
+    RobotPatch,
     RobotWithSecret,
     SecretOut,
     ShareIn,
     TokenIn,
     TokenOut,
-    UserRef,
 )
+from .services import MANAGE
 from .settings import robots_settings
 
-WITH_OWNER = joinedload(Robot.owner)
+
+def _caller(request: Request) -> User:
+    return request.identity.user
 
 
-def _is_manager(request: Any) -> bool:
-    return bool(request.has_permission(MANAGE))
-
-
-def _robot(request: Any) -> Robot:
-    """The robot of the path, if the caller may use it (403 otherwise, 404 when there is none)."""
-    robot = request.db.scalar(select(Robot).options(WITH_OWNER).where(Robot.id == int(request.matchdict["id"])))
-    if robot is None:
-        raise HTTPNotFound("no such robot")
-    if not _is_manager(request):
-        user_id = request.identity.user.id
-        if robot.owner_id != user_id and not request.db.get(Share, (robot.id, user_id)):
-            raise HTTPForbidden("this robot is not shared with you")
-    return robot
-
-
-def _owned_robot(request: Any) -> Robot:
-    """The robot of the path, if the caller owns it or is a manager."""
-    robot = _robot(request)
-    if robot.owner_id != request.identity.user.id and not _is_manager(request):
-        raise HTTPForbidden("only the robot's owner or a manager may do this")
-    return robot
-
-
-def _user(request: Any, user_id: int, field: str) -> User:
-    user = request.db.get(User, user_id)
-    if user is None:
-        raise Invalid.field(field, "no such user")
-    return user
+def _not_stored(request: Request) -> None:
+    """A secret or a token is in this answer: no cache may keep it (RFC 6749 section 5.1)."""
+    request.response.headers["Cache-Control"] = "no-store"
 
 
 # -- robots ------------------------------------------------------------------------
@@ -92,24 +56,23 @@ robots_listing = Listing(
     },
 )
 
+own_robots_listing = Listing(
+    key=Robot.id,
+    ordering={"id": Robot.id, "serial": Robot.serial, "name": Robot.name, "created_at": Robot.created_at},
+    default_ordering="serial",
+)
+
 
 @api_view("robots.robots", query=robots_listing, response=Page[RobotOut])
-def list_robots(request: Any, query: Any) -> dict[str, Any]:
+def list_robots(request: Request, query: Any) -> dict[str, Any]:
     """Your robots (owned or shared with you); managers see every robot."""
-    statement = select(Robot).options(WITH_OWNER)
-    if not _is_manager(request):
-        statement = statement.where(robots_of(request.identity.user.id))
-    return query.page(statement)
+    return query.page(services.visible_robots(request.db, _caller(request)))
 
 
-@api_view("robots.mine", response=list[RobotOut])
-def my_robots(request: Any) -> list[Robot]:
-    """The robots you own or that are shared with you, whoever you are."""
-    return list(
-        request.db.scalars(
-            select(Robot).options(WITH_OWNER).where(robots_of(request.identity.user.id)).order_by(Robot.serial)
-        )
-    )
+@api_view("robots.mine", query=own_robots_listing, response=Page[RobotOut])
+def my_robots(request: Request, query: Any) -> dict[str, Any]:
+    """The robots you own or that are shared with you, whoever you are (managers too)."""
+    return query.page(services.own_robots(_caller(request)))
 
 
 @api_view(
@@ -121,51 +84,50 @@ def my_robots(request: Any) -> list[Robot]:
     permission=MANAGE,
     responses={409: "Serial taken"},
 )
-def register_robot(request: Any, body: RobotIn) -> dict[str, Any]:
+def register_robot(request: Request, body: RobotIn) -> dict[str, Any]:
     """Register a robot; its secret is in this answer and nowhere else."""
-    ensure_unique(request.db, Robot.serial, body.serial)
-    owner = _user(request, body.owner_id, "owner_id") if body.owner_id is not None else request.identity.user
-    secret, secret_hash = new_secret()
-    robot = Robot(serial=body.serial, name=body.name, owner=owner, secret_hash=secret_hash)
-    request.db.add(robot)
-    request.db.flush()
-    request.db.refresh(robot)  # connected, connected_since
+    robot, secret = services.register_robot(request.db, _caller(request), body.serial, body.name, body.owner_id)
+    _not_stored(request)
     return {**RobotOut.model_validate(robot).model_dump(), "secret": secret}
 
 
 @api_view("robots.robot", response=RobotOut)
-def get_robot(request: Any) -> Robot:
+def get_robot(request: Request) -> Robot:
     """One robot, with whether it is connected now."""
-    return _robot(request)
+    return services.robot_for(request.db, _caller(request), request.matchdict["id"])
 
 
-@api_view("robots.robot", request_method="PATCH", body=RobotUpdate, response=RobotOut, permission=MANAGE)
-def rename_robot(request: Any, body: RobotUpdate) -> Robot:
-    """Rename a robot (managers)."""
-    robot = _robot(request)
-    robot.name = body.name
-    return robot
+@api_view("robots.robot", request_method="PATCH", body=RobotPatch, response=RobotOut, permission=MANAGE)
+def rename_robot(request: Request, body: RobotPatch) -> Robot:
+    """Rename a robot (managers); a field left out stays as it is."""
+    robot_id = request.matchdict["id"]
+    changes = body.changes()
+    if "name" in changes:
+        return services.rename_robot(request.db, _caller(request), robot_id, changes["name"])
+    return services.robot_for(request.db, _caller(request), robot_id)
 
 
 @api_view("robots.robot", request_method="DELETE", status=204, permission=MANAGE)
-def delete_robot(request: Any) -> None:
-    """Delete a robot with its history (managers). A connected robot keeps its session until it leaves."""
-    request.db.delete(_robot(request))
+def delete_robot(request: Request) -> None:
+    """Delete a robot with its history (managers). Frames it sends while still connected are refused."""
+    services.delete_robot(request.db, _caller(request), request.matchdict["id"])
 
 
 @api_view("robots.secret", request_method="POST", response=SecretOut)
-def rotate_robot_secret(request: Any) -> dict[str, str]:
+def rotate_robot_secret(request: Request) -> dict[str, str]:
     """Give the robot a new secret (owner, managers); the old one and its unused tokens stop working."""
-    return {"secret": rotate_secret(request.db, _owned_robot(request))}
+    secret = services.rotate_secret(request.db, _caller(request), request.matchdict["id"])
+    _not_stored(request)
+    return {"secret": secret}
 
 
 # -- sharing -----------------------------------------------------------------------
 
 
 @api_view("robots.shares", response=list[UserRef])
-def list_shares(request: Any) -> list[User]:
-    """The users the robot is shared with, besides its owner."""
-    return _robot(request).shared_with
+def list_shares(request: Request) -> list[User]:
+    """The users the robot is shared with, besides its owner (a robot has a handful: not paginated)."""
+    return services.shares_of(request.db, _caller(request), request.matchdict["id"])
 
 
 @api_view(
@@ -176,26 +138,17 @@ def list_shares(request: Any) -> list[User]:
     status=201,
     responses={409: "Already shared"},
 )
-def share_robot(request: Any, body: ShareIn) -> User:
-    """Share the robot with a user (owner, managers)."""
-    robot = _owned_robot(request)
-    user = _user(request, body.user_id, "user_id")
-    if user.id == robot.owner_id or request.db.get(Share, (robot.id, user.id)):
-        raise Conflict(
-            "the robot is shared with this user already", [{"field": "user_id", "message": "already shared"}]
-        )
-    request.db.add(Share(robot_id=robot.id, user_id=user.id))
-    return user
+def share_robot(request: Request, body: ShareIn) -> User:
+    """Share the robot with a user, named by ``user_id`` or ``username`` (owner, managers)."""
+    return services.share_robot(
+        request.db, _caller(request), request.matchdict["id"], user_id=body.user_id, username=body.username
+    )
 
 
 @api_view("robots.share", request_method="DELETE", status=204)
-def unshare_robot(request: Any) -> None:
+def unshare_robot(request: Request) -> None:
     """Stop sharing the robot with a user (owner, managers). Live status they watch stops at their next subscription."""
-    robot = _owned_robot(request)
-    share = request.db.get(Share, (robot.id, int(request.matchdict["user_id"])))
-    if share is None:
-        raise HTTPNotFound("the robot is not shared with this user")
-    request.db.delete(share)
+    services.unshare_robot(request.db, _caller(request), request.matchdict["id"], request.matchdict["user_id"])
 
 
 # -- joining the router ------------------------------------------------------------
@@ -209,18 +162,20 @@ def unshare_robot(request: Any) -> None:
     permission=NO_PERMISSION_REQUIRED,
     responses={401: "Wrong serial or secret", 429: "Too many refused requests"},
 )
-def join_token(request: Any, body: TokenIn) -> Any:
+def join_token(request: Request, body: TokenIn) -> Any:
     """A robot's serial and secret for a single-use token to join the router with (WAMP-ticket)."""
     config = robots_settings(request.registry.settings)
+    address = request.client_addr or "unknown"
     try:
-        token, _ = issue_token(request.db, config, body.serial, body.secret, request.client_addr or "unknown")
+        ticket = services.issue_join_token(request.db, config, body.serial, body.secret, address)
     except TooManyAttempts as exc:
         return error_response(429, str(exc), headers={"Retry-After": str(exc.retry_after)})
-    except WrongCredentials:
+    except services.WrongCredentials:
         # Returned, not raised, so the recorded failure is committed and counts.
         return error_response(401, "wrong serial or secret")
     router = realtime_settings(request.registry.settings)
-    return {"token": token, "expires_in": config.token_ttl, "url": router.websocket_url, "realm": router.realm}
+    _not_stored(request)
+    return {"token": ticket.token, "expires_in": config.token_ttl, "url": router.websocket_url, "realm": router.realm}
 
 
 # -- commands ----------------------------------------------------------------------
@@ -234,28 +189,18 @@ commands_listing = Listing(
 
 
 @api_view("robots.commands", request_method="POST", body=CommandIn, response=CommandOut, status=201)
-def send_command(request: Any, body: CommandIn) -> Command:
+def send_command(request: Request, body: CommandIn) -> Command:
     """Send a command to the robot: now if it is connected, else when it reconnects within ``robots.command_ttl``."""
-    robot = _robot(request)
     ttl = robots_settings(request.registry.settings).command_ttl
-    command = Command(
-        robot_id=robot.id,
-        command=body.command,
-        sent_by=request.identity.user,
-        stored_status=CommandStatus.queued,
-        expires_at=utcnow() + dt.timedelta(seconds=ttl),
+    return services.send_command(
+        request.db, _caller(request), request.matchdict["id"], body.command, ttl=ttl, realtime=request.realtime
     )
-    request.db.add(command)
-    request.db.flush()
-    request.realtime.publish(command_topic(robot.id), command_message(command))
-    return command
 
 
 @api_view("robots.commands", query=commands_listing, response=Page[CommandOut])
-def command_history(request: Any, query: Any) -> dict[str, Any]:
+def command_history(request: Request, query: Any) -> dict[str, Any]:
     """The commands sent to the robot, newest first, with their delivery status."""
-    robot = _robot(request)
-    return query.page(select(Command).options(joinedload(Command.sent_by)).where(Command.robot_id == robot.id))
+    return query.page(services.commands_of(request.db, _caller(request), request.matchdict["id"]))
 
 
 # -- positions ---------------------------------------------------------------------
@@ -275,7 +220,6 @@ positions_listing = Listing(
 
 
 @api_view("robots.positions", query=positions_listing, response=Page[PositionOut])
-def position_history(request: Any, query: Any) -> dict[str, Any]:
+def position_history(request: Request, query: Any) -> dict[str, Any]:
     """The robot's positions, newest first; ``since`` and ``until`` bound the time (robot's clock)."""
-    robot = _robot(request)
-    return query.page(select(Frame).where(Frame.robot_id == robot.id, Frame.type == FrameType.position))
+    return query.page(services.positions_of(request.db, _caller(request), request.matchdict["id"]))

@@ -16,7 +16,7 @@ def test_a_manager_registers_a_robot_and_sees_its_secret_once(
     robot = register_robot("UR-1", name="Rover")
 
     assert robot["serial"] == "UR-1" and robot["name"] == "Rover"
-    assert robot["owner"] == {"id": operator.id, "username": "operator"}
+    assert {key: robot["owner"][key] for key in ("id", "username")} == {"id": operator.id, "username": "operator"}
     assert robot["connected"] is False
     assert len(robot["secret"]) >= 40
     stored = db.scalar(select(Robot).where(Robot.serial == "UR-1"))
@@ -42,7 +42,7 @@ def test_users_see_only_their_robots(app, register_robot, make_user, login, as_o
     theirs = register_robot("UR-2", owner_id=stranger.id)
 
     assert [r["serial"] for r in app.get("/api/robots", headers=as_operator).json["results"]] == ["UR-1"]
-    assert [r["serial"] for r in app.get("/api/robots/mine", headers=as_operator).json] == ["UR-1"]
+    assert [r["serial"] for r in app.get("/api/robots/mine", headers=as_operator).json["results"]] == ["UR-1"]
     assert [r["serial"] for r in app.get("/api/robots", headers=as_manager).json["results"]] == ["UR-1", "UR-2"]
     app.get(f"/api/robots/{theirs['id']}", headers=as_operator, status=403)
     app.get("/api/robots/999999", headers=as_operator, status=404)
@@ -178,7 +178,7 @@ def test_refused_token_requests_do_not_count_against_logins(app, make_user):
 
 def test_a_secret_can_be_typed_on_a_command_line():
     """``robot-sim --secret X`` must never see X as an option: no secret begins with "-"."""
-    from pyramidion_robots.credentials import new_secret
+    from pyramidion_robots.services import new_secret
 
     secrets = [new_secret()[0] for _ in range(200)]
     assert not any(secret.startswith("-") for secret in secrets)
