@@ -26,10 +26,11 @@ from sqlalchemy import select
 
 from pyramidion import make_config, migrations
 from pyramidion.db import transactional_session
+from pyramidion_jobs.builtin_templates import hello_world
+from pyramidion_jobs.interfaces import IJobRunner
 from pyramidion_jobs.inventory import import_simple_inventory
-from pyramidion_jobs.job_templates import hello_world
 from pyramidion_jobs.models import Inventory, Run, RunHost, RunStatus
-from pyramidion_jobs.service import launch_run
+from pyramidion_jobs.services import start_run
 
 NUM_WORKERS = 20
 TARGET = 0.25
@@ -72,7 +73,7 @@ def run_on_platform(registry: object, inventory_id: int, hosts: int) -> float:
     with prepare(registry=registry) as env:
         request = env["request"]
         with request.tm:
-            run_id = launch_run(request, template, inventory_id, {}, {}).id
+            run_id = start_run(request.db, request.find_service(IJobRunner), template, inventory_id, {}, {}).id
         # huey.url = immediate: the run happened when the transaction committed.
     elapsed = time.perf_counter() - started
     with registry.db_session_factory() as db:

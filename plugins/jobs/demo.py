@@ -1,23 +1,21 @@
 """Demo data of the original system: its two inventories, one user per default group, presets.
 
 The templates need no rows: the built-in ones are installed with the plugin.
-Demo inventories carry no credentials (the hook gets no settings, so no key
-to encrypt them with); demo users log in with the password ``demo-password``.
+Demo inventories carry no credentials (their devices are documentation
+addresses). Demo users log in with the one demo password scheme,
+``<username>-password`` (:func:`pyramidion.demo.demo_user`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from argon2 import PasswordHasher
 from sqlalchemy import select
 
-from pyramidion.auth.models import Group, User
+from pyramidion.demo import demo_user
 
 from .inventory import import_simple_inventory
 from .models import Inventory, Preset
-
-DEMO_PASSWORD = "demo-password"
 
 EXAMPLE_HOSTS = """
 router-1:
@@ -83,10 +81,12 @@ PRESETS = [
     ("Lab interfaces", "get_interfaces", "INS Lab", {}),
 ]
 
-USERS = {"superuser": "superuser", "netadmin": "netadmin", "support": "support"}  # username: group
+# One user per default group, named after it.
+USERS = ("superuser", "netadmin", "support")
 
 
-def add_demo_data(db: Any) -> None:
+def add_demo_data(db: Any, registry: Any) -> None:
+    """Add what is missing of the demo inventories, presets and users (safe to run twice)."""
     inventories = {}
     for name, (description, hosts, groups, defaults) in INVENTORIES.items():
         inventory = db.scalar(select(Inventory).where(Inventory.name == name))
@@ -106,13 +106,6 @@ def add_demo_data(db: Any) -> None:
                     filters={},
                 )
             )
-    hasher = PasswordHasher()
-    for username, group_name in USERS.items():
-        if db.scalar(select(User).where(User.username == username)) is not None:
-            continue
-        user = User(username=username, email=f"{username}@example.com", password_hash=hasher.hash(DEMO_PASSWORD))
-        group = db.scalar(select(Group).where(Group.name == group_name))
-        if group is not None:
-            user.groups.append(group)
-        db.add(user)
+    for username in USERS:
+        demo_user(db, registry, username, groups=[username])
     db.flush()

@@ -11,22 +11,14 @@ import re
 from typing import Any, Literal
 
 from croniter import croniter
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from pyramidion.api import Timestamp, TimeZoneName
+from pyramidion.api import In, Out, Patch, Timestamp, TimeZoneName
 
 from .models import DEFAULT_NUM_WORKERS, HostStatus, RunStatus
 
 Name = Field(min_length=1, max_length=150)
 ElementName = Field(min_length=1, max_length=255, pattern=r"^[^/]+$")
-
-
-class Out(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-
-class In(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 # -- templates -------------------------------------------------------------------
@@ -48,9 +40,9 @@ class InventoryIn(In):
     description: str = Field("", max_length=1000)
 
 
-class InventoryPatch(In):
-    name: str | None = Field(None, min_length=1, max_length=150)
-    description: str | None = Field(None, max_length=1000)
+class InventoryPatch(Patch):
+    name: str = Name
+    description: str = Field(max_length=1000)
 
 
 class InventoryOut(Out):
@@ -85,25 +77,19 @@ class ConnectionOptionsIn(In):
 
 
 class ElementIn(In):
-    """The fields of defaults, a group or a host; on PATCH only those given change."""
+    """The fields of defaults, a group or a host, each optional."""
 
     hostname: str | None = Field(None, max_length=255)
     port: int | None = Field(None, ge=1, le=65535)
     username: str | None = Field(None, max_length=255)
     password: str | None = Field(None, description="write-only; stored encrypted")
     platform: str | None = Field(None, max_length=100)
-    data: dict[str, Any] | None = None
+    data: dict[str, Any] = Field(default_factory=dict)
     connection_options: dict[str, ConnectionOptionsIn] | None = Field(None, description="write-only; stored encrypted")
 
-    def element_values(self) -> dict[str, Any]:
-        """The element fields the client sent, connection options as plain dicts."""
-        values = self.model_dump(include=self.model_fields_set - {"name", "groups"}, exclude_none=False)
-        if values.get("connection_options") is not None:
-            values["connection_options"] = {
-                name: {k: v for k, v in options.items() if v is not None}
-                for name, options in values["connection_options"].items()
-            }
-        return values
+
+class ElementPatch(Patch, ElementIn):
+    """A change of defaults, a group or a host: fields left out stay; ``null`` clears all but ``data``."""
 
 
 class MemberIn(ElementIn):
@@ -113,9 +99,20 @@ class MemberIn(ElementIn):
     groups: list[str] = []
 
 
-class MemberPatch(ElementIn):
-    name: str | None = Field(None, min_length=1, max_length=255, pattern=r"^[^/]+$")
-    groups: list[str] | None = None
+class MemberPatch(ElementPatch):
+    name: str = ElementName
+    groups: list[str]
+
+
+def element_values(body: ElementIn) -> dict[str, Any]:
+    """The element fields the client sent (not ``name``, ``groups``), connection options as plain dicts."""
+    values = body.model_dump(include=body.model_fields_set - {"name", "groups"})
+    if values.get("connection_options") is not None:
+        values["connection_options"] = {
+            name: {k: v for k, v in options.items() if v is not None}
+            for name, options in values["connection_options"].items()
+        }
+    return values
 
 
 class ElementOut(Out):

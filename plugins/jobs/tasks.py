@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from pyramidion.queue import crontab, periodic_task, task
+from pyramidion.request import Request
 
-from .execution import execute_run
+from .interfaces import IJobRunner
+from .services import launch_due_schedules
 
 
 @task()  # never retried: a run that failed half-way must not run its hosts twice
-def run_job(request: Any, run_id: int, sensitive_token: str | None = None) -> None:
-    execute_run(request.registry, run_id, sensitive_token)
+def run_job(request: Request, run_id: int, sensitive_token: str | None = None) -> None:
+    """Run a launched run with the registered :class:`IJobRunner`."""
+    request.find_service(IJobRunner).execute(run_id, sensitive_token)
 
 
 @periodic_task(crontab(minute="*"))
-def launch_scheduled_runs(request: Any) -> None:
-    from .service import launch_due_schedules  # here: service enqueues run_job, so it imports this module
-
-    launch_due_schedules(request)
+def launch_scheduled_runs(request: Request) -> None:
+    """Launch a run for every schedule that is due."""
+    launch_due_schedules(request.db, request.registry.job_templates, request.find_service(IJobRunner))

@@ -7,11 +7,13 @@ from typing import Annotated, Any
 
 import pytest
 from nornir.core.task import Result, Task
+from pyramid.config import Configurator
 from sqlalchemy import select
 
 from pyramidion import hookimpl
+from pyramidion_jobs.catalogue import Sensitive
+from pyramidion_jobs.interfaces import IJobRunner
 from pyramidion_jobs.models import Run
-from pyramidion_jobs.templates import Sensitive
 
 HOSTS = "".join(f"h{i}:\n  hostname: 10.0.0.{i}\n  data: {{broken: {str(i % 2 == 0).lower()}}}\n" for i in range(1, 6))
 
@@ -244,7 +246,7 @@ def test_scheduled_run_waits_and_abort_stops_it(app, admin, registry, db):
     aborted = app.post(f"/api/jobs/runs/{run['id']}/abort", headers=admin).json
     assert aborted["status"] == "aborted"
     # The queue delivers it when due: it must not run.
-    from pyramidion_jobs.execution import execute_run
+    from pyramidion_jobs.runner import execute_run
 
     execute_run(registry, run["id"])
     after = app.get(f"/api/jobs/runs/{run['id']}", headers=admin).json
@@ -288,3 +290,35 @@ def test_launch_needs_the_run_permission(app, make_user, login, admin):
     app.post_json("/api/jobs/runs", body, headers=login(make_user("viewer")), status=403)
     app.post_json("/api/jobs/runs", body, headers=login(make_user("netadmin", ["jobs.run"])), status=202)
     app.post_json("/api/jobs/runs", {**body, "template": "nope"}, headers=admin, status=422)
+
+
+class HeldRunner:
+    """A runner that keeps what it is given instead of queueing it."""
+
+    def __init__(self) -> None:
+        self.started: list[tuple[int, dict[str, Any]]] = []
+
+    def start(self, run: Run, sensitive: dict[str, Any]) -> str:
+        self.started.append((run.id, sensitive))
+        return "held"
+
+    def execute(self, run_id: int, sensitive_token: str | None = None) -> None:
+        raise AssertionError("a held run never executes")
+
+
+def test_the_runner_is_a_service_a_test_can_swap(jobs_app, admin):
+    app = jobs_app()
+    held = HeldRunner()
+    config = Configurator(registry=app.app.registry)
+    config.register_service(held, IJobRunner)
+    config.commit()
+    inventory = make_inventory(app, admin)
+    run = app.post_json(
+        "/api/jobs/runs",
+        {"template": "log_in", "inventory_id": inventory, "variables": {"password": "hunter22"}},
+        headers=admin,
+        status=202,
+    ).json
+    assert held.started == [(run["id"], {"password": "hunter22"})]
+    after = app.get(f"/api/jobs/runs/{run['id']}", headers=admin).json
+    assert (after["status"], after["hosts_total"]) == ("created", 0)

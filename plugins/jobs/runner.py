@@ -1,4 +1,7 @@
-"""Running a job: Nornir over a database inventory, in short transactions.
+"""The Nornir runner: runs a job over a database inventory, in short transactions.
+
+:class:`NornirRunner` is the default :class:`~pyramidion_jobs.interfaces.IJobRunner`:
+it queues a run as the Huey task ``run_job`` and, in the worker, runs it.
 
 A run never holds a transaction open while Nornir works (on SQLite one open
 write transaction would stop every other writer). It goes in steps:
@@ -26,13 +29,16 @@ from nornir.core.filter import F
 from nornir.core.inventory import Host as NornirHost
 from nornir.core.task import MultiResult, Result, Task
 from sqlalchemy import insert, select, update
+from zope.interface import implementer
 
 from pyramidion.db import utcnow
 
+from .catalogue import JobTemplate
 from .credentials import Cipher
+from .interfaces import IJobRunner
 from .models import HostStatus, Run, RunHost, RunnerConfiguration, RunStatus
-from .realtime import RUNS_TOPIC
-from .templates import JobTemplate
+from .realtime import run_topic
+from .tasks import run_job
 
 log = logging.getLogger(__name__)
 
@@ -42,10 +48,6 @@ class RunAborted(Exception):
 
     def __init__(self) -> None:
         super().__init__("the run was aborted")
-
-
-def topic(run_id: int) -> str:
-    return f"{RUNS_TOPIC}.{run_id}"
 
 
 def jsonable(value: Any) -> Any:
@@ -182,7 +184,7 @@ class RunRecorder:
         if status == RunStatus.aborted:
             self.aborted.set()
         if events:
-            self.publisher.publish(topic(self.run_id), {"run": self.run_id, "hosts": events})
+            self.publisher.publish(run_topic(self.run_id), {"run": self.run_id, "hosts": events})
         self._last_flush = time.monotonic()
 
 
@@ -245,12 +247,12 @@ def execute_run(registry: Any, run_id: int, sensitive_token: str | None = None) 
         log.info("run %s is no longer waiting (aborted, or delivered twice); not running it", run_id)
         return
     publisher = registry.realtime
-    publisher.publish(topic(run_id), {"run": run_id, "status": RunStatus.running.value})
+    publisher.publish(run_topic(run_id), {"run": run_id, "status": RunStatus.running.value})
     template = registry.job_templates.get(run.template)
     if template is None or run.inventory_id is None:
         problem = f"no job template named {run.template!r}" if template is None else "its inventory was deleted"
         status = _finish(session_factory, run_id, RunStatus.failed, None, problem)
-        publisher.publish(topic(run_id), {"run": run_id, "status": status.value})
+        publisher.publish(run_topic(run_id), {"run": run_id, "status": status.value})
         return
     cipher: Cipher = registry.jobs_cipher
     variables = dict(run.variables)
@@ -291,4 +293,26 @@ def execute_run(registry: Any, run_id: int, sensitive_token: str | None = None) 
         log.exception("run %s failed", run_id)
         recorder.flush()
         status = _finish(session_factory, run_id, RunStatus.failed, recorder, f"{type(exc).__name__}: {exc}")
-    publisher.publish(topic(run_id), {"run": run_id, "status": status.value})
+    publisher.publish(run_topic(run_id), {"run": run_id, "status": status.value})
+
+
+@implementer(IJobRunner)
+class NornirRunner:
+    """Runs go through the Huey queue to the worker, which runs them with Nornir."""
+
+    def __init__(self, request: Any) -> None:
+        self.request = request
+
+    def start(self, run: Run, sensitive: dict[str, Any]) -> str:
+        # Sensitive values ride with the queued task, encrypted, and nowhere else.
+        token = self.request.registry.jobs_cipher.encrypt(sensitive) if sensitive else None
+        args = (run.id, token) if token else (run.id,)
+        return self.request.task(run_job).schedule(args, eta=run.scheduled_at)
+
+    def execute(self, run_id: int, sensitive_token: str | None = None) -> None:
+        execute_run(self.request.registry, run_id, sensitive_token)
+
+
+def nornir_runner(context: Any, request: Any) -> NornirRunner:
+    """The service factory registered for :class:`IJobRunner`."""
+    return NornirRunner(request)

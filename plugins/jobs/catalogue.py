@@ -1,4 +1,4 @@
-"""Job templates: Nornir task functions, found through entry points and a hook.
+"""The catalogue of job templates: Nornir task functions, found through entry points and a hook.
 
 A template is a plain Nornir task function::
 
@@ -31,8 +31,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
-from pyramidion.api import Invalid
-from pyramidion.api.errors import validation_details
+from pyramidion.api import Invalid, validation_details
 from pyramidion.settings import SettingsError
 
 ENTRY_POINT_GROUP = "pyramidion.job_templates"
@@ -80,6 +79,8 @@ def _is_sensitive(annotation: Any) -> bool:
 
 @dataclasses.dataclass(frozen=True)
 class JobTemplate:
+    """A registered template: its function, and the model of its parameters built from the signature."""
+
     name: str
     function: Callable[..., Any]
     description: str
@@ -111,6 +112,7 @@ class JobTemplate:
         return cls(name, function, description, model, frozenset(sensitive), source)
 
     def schema(self) -> dict[str, Any]:
+        """The JSON Schema of the parameters."""
         return self.parameters.model_json_schema()
 
     def validate(self, variables: dict[str, Any], field_prefix: str = "variables") -> dict[str, Any]:
@@ -132,14 +134,14 @@ class JobTemplate:
         return storable, {k: v for k, v in variables.items() if k in self.sensitive}
 
 
-class TemplateRegistry:
+class TemplateCatalogue:
     """Every job template by name, from entry points and the ``pyramidion_job_templates`` hook."""
 
     def __init__(self, templates: dict[str, JobTemplate]) -> None:
         self._templates = dict(sorted(templates.items()))
 
     @classmethod
-    def discover(cls, pm: Any) -> TemplateRegistry:
+    def discover(cls, pm: Any) -> TemplateCatalogue:
         found: dict[str, JobTemplate] = {}
 
         def add(name: str, function: Any, source: str) -> None:
