@@ -33,6 +33,7 @@ def make_config(settings: dict[str, Any], extra_plugins: Iterable[tuple[str, Any
     config.include(".api")
     config.include(".auth")
     config.include(".queue")
+    config.include(".mail")
     config.include(".realtime")
     config.commit()
 

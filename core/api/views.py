@@ -74,7 +74,7 @@ class Operation:
 def _parse_body(request: Any, model: type[BaseModel], form: bool) -> BaseModel:
     content_type = request.content_type or ""
     if form and content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
-        data: Any = {key: value for key, value in request.POST.items()}
+        data: Any = dict(request.POST.items())
     else:
         raw = request.body
         if not raw:
@@ -127,12 +127,12 @@ def _wrap(view: Callable, op: Operation) -> Callable:
             kwargs["context"] = context
         request.response.status_int = op.status  # a view may still set another
         result = view(request, **{k: v for k, v in kwargs.items() if k in wanted})
+        if isinstance(result, Response):  # an answer of its own (an error returned so the transaction commits)
+            return result
         if op.status == 204:
             request.response.status_int = 204
             request.response.content_type = None
             return request.response
-        if isinstance(result, Response):
-            return result
         if isinstance(op.query, Listing) and op.response is None:
             return result
         return render(result)

@@ -10,17 +10,27 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from ..db import Base, UTCDateTime, utcnow
+from .names import email_key, username_key
 
 
 class User(Base):
+    """A person. ``username_key`` and ``email_key`` (see :mod:`.names`) are what
+    uniqueness is checked on; they follow ``username`` and ``email`` by themselves."""
+
     __tablename__ = "auth_user"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(150), unique=True)
+    username_key: Mapped[str] = mapped_column(String(150), unique=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
+    email_key: Mapped[str] = mapped_column(String(254), unique=True)
+    first_name: Mapped[str] = mapped_column(String(150), default="")
+    last_name: Mapped[str] = mapped_column(String(150), default="")
+    # Whether the user directory shows the email to other members.
+    email_visible: Mapped[bool] = mapped_column(Boolean, default=False)
     password_hash: Mapped[str | None] = mapped_column(String(255))
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     is_superuser: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -30,6 +40,21 @@ class User(Base):
     groups: Mapped[list[Group]] = relationship(
         secondary="auth_user_group", back_populates="users", order_by=lambda: Group.name
     )
+
+    @validates("username")
+    def _keep_username_key(self, _key: str, username: str) -> str:
+        self.username_key = username_key(username)
+        return username
+
+    @validates("email")
+    def _keep_email_key(self, _key: str, email: str) -> str:
+        self.email_key = email_key(email)
+        return email
+
+    @property
+    def display_name(self) -> str:
+        """First and last name, or the username when the user gave neither."""
+        return " ".join(part for part in (self.first_name, self.last_name) if part) or self.username
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.username!r}>"
@@ -81,6 +106,19 @@ class Session(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     revoked_reason: Mapped[str | None] = mapped_column(String(100))
+
+
+class PasswordReset(Base):
+    """A password reset asked for by email: single-use, expiring, only its SHA-256 kept."""
+
+    __tablename__ = "auth_password_reset"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("auth_user.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
 
 class RefreshToken(Base):

@@ -6,8 +6,13 @@ from pydantic import BaseModel, ConfigDict
 
 
 class UserRef(BaseModel):
-    """A user as other records mention one: creator, performer, renter, owner."""
+    """A user as other records mention one: creator, performer, renter, owner.
+
+    ``display_name`` is the user's first and last name, or the username when
+    they gave neither (``pyramidion.auth.User.display_name``).
+    """
 
     model_config = ConfigDict(from_attributes=True)
     id: int
     username: str
+    display_name: str

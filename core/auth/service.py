@@ -1,10 +1,21 @@
-"""Logins, token rotation, API keys: the rules, apart from the HTTP views."""
+"""Logins, token rotation, passwords, API keys: the rules, apart from the HTTP views.
+
+The API views and the console pages call the same functions here, so both
+apply one set of rules: :func:`check_password` (what a password may be),
+:func:`change_password` (the user's own), :func:`set_password` (an
+administrator's), :func:`revoke_sessions` (what every credential change and a
+deactivation do), :func:`request_password_reset` and :func:`reset_password`.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import gzip
+import logging
 import secrets
 import uuid
+from importlib import resources
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -12,11 +23,16 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from pydantic import Field
 from sqlalchemy import select, update
 
+from ..api.errors import Invalid
 from ..db import utcnow
+from ..mail import send_mail
 from ..settings import Section, section
-from .models import APIKey, RefreshToken, Session, User
+from .models import APIKey, PasswordReset, RefreshToken, Session, User
+from .names import email_key, username_key
 from .secrets import hash_secret
 from .throttle import Throttle
+
+log = logging.getLogger(__name__)
 
 
 class AuthSettings(Section):
@@ -25,6 +41,13 @@ class AuthSettings(Section):
     login_window: int = Field(900, gt=0, description="seconds")
     password_time_cost: int = Field(2, ge=1)
     password_memory_cost: int = Field(19456, ge=8, description="KiB")
+    password_reset_ttl: int = Field(3600, gt=0, description="seconds a password reset token lives")
+    password_reset_url: str = Field(
+        "", description="link mailed for a reset, with {token} where the token goes; empty: the token itself"
+    )
+    password_reset_max_requests: int = Field(
+        5, gt=0, description="reset requests per email address or client address per window"
+    )
 
 
 class Passwords:
@@ -45,6 +68,32 @@ class Passwords:
         return stored is not None
 
 
+PASSWORD_MIN_LENGTH = 8
+PASSWORD_MAX_LENGTH = 1024
+
+
+@functools.cache
+def common_passwords() -> frozenset[str]:
+    """The 20,000 most common passwords, lower-cased (``data/README.md`` names the source)."""
+    data = resources.files(__package__).joinpath("data/common-passwords.txt.gz").read_bytes()
+    return frozenset(gzip.decompress(data).decode().split())
+
+
+def check_password(password: str, username: str, field: str = "password") -> None:
+    """Raise :class:`Invalid` (422 naming ``field``) unless ``password`` may be ``username``'s password.
+
+    Registration, an administrator's change, the user's own change and a reset
+    all apply it: 8 to 1024 characters, not the username (whatever the case or
+    Unicode form), not one of the most common passwords.
+    """
+    if not PASSWORD_MIN_LENGTH <= len(password) <= PASSWORD_MAX_LENGTH:
+        raise Invalid.field(field, f"must have {PASSWORD_MIN_LENGTH} to {PASSWORD_MAX_LENGTH} characters")
+    if username_key(password) == username_key(username):
+        raise Invalid.field(field, "must not be the username")
+    if password.lower() in common_passwords():
+        raise Invalid.field(field, "is one of the most common passwords; choose another")
+
+
 def login_throttle(request: Any) -> Throttle:
     config: AuthSettings = request.registry.auth_settings
     return Throttle("login", config.login_max_failures, config.login_window)
@@ -54,7 +103,7 @@ def authenticate(request: Any, username: str, password: str) -> User | None:
     """The user for these credentials: plugin identity sources first, then the local password."""
     user = request.registry.pm.hook.pyramidion_authenticate(request=request, username=username, password=password)
     if user is None:
-        candidate = request.db.scalar(select(User).where(User.username == username))
+        candidate = request.db.scalar(select(User).where(User.username_key == username_key(username)))
         user = candidate if request.registry.passwords.verify(candidate, password) else None
     if user is None or not user.is_active:
         return None
@@ -138,6 +187,166 @@ def logout(request: Any, refresh: str) -> bool:
         return False
     revoke_session(request.db, row.session_id, "logout")
     return True
+
+
+# WAMP topic on which the backend session hears that a user's sessions ended;
+# it then ends the user's sessions on the router (see pyramidion.realtime).
+SESSIONS_REVOKED_TOPIC = "pyramidion.realtime.sessions_revoked"
+
+
+def revoke_sessions(request: Any, user_id: int, reason: str, keep: str | None = None) -> int:
+    """End every session of the user but ``keep`` (the caller's own, if any); returns how many.
+
+    Refresh chains, the access tokens of them and console logins all end, at
+    once, in every process (each request checks its session). Once the
+    transaction commits, the user's WAMP sessions are ended on the router too;
+    a client whose session was kept joins again with its token.
+    """
+    stmt = update(Session).where(Session.user_id == user_id, Session.revoked_at.is_(None))
+    if keep is not None:
+        stmt = stmt.where(Session.id != keep)
+    ended = request.db.execute(stmt.values(revoked_at=utcnow(), revoked_reason=reason)).rowcount
+    request.realtime.publish(SESSIONS_REVOKED_TOPIC, user_id, reason)
+    return ended
+
+
+def set_password(request: Any, user: User, password: str, reason: str = "password changed by an administrator") -> None:
+    """Give ``user`` a new password (checked by :func:`check_password`) and end all their sessions."""
+    check_password(password, user.username)
+    user.password_hash = request.registry.passwords.hash(password)
+    _spend_password_resets(request.db, user.id)
+    revoke_sessions(request, user.id, reason)
+
+
+def deactivate(request: Any, user: User) -> None:
+    """Deactivate ``user``: they can no longer log in, and every session of theirs ends."""
+    user.is_active = False
+    revoke_sessions(request, user.id, "user deactivated")
+
+
+class WrongPassword(Invalid):
+    """The old password given to :func:`change_password` is wrong (422 on ``old_password``).
+
+    Render it by returning a response rather than letting it propagate, so the
+    failed attempt recorded against guessing is committed.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(
+            "old_password: wrong password",
+            [{"field": "old_password", "location": "body", "message": "wrong password"}],
+        )
+
+
+def change_password(
+    request: Any, user: User, old_password: str, new_password: str, keep_session: str | None = None
+) -> None:
+    """The user's own change: the old password is required; their other sessions end.
+
+    A wrong old password counts as a failed login (:func:`login_throttle`), so
+    a stolen session cannot be used to guess it; raises :class:`WrongPassword`
+    or :class:`TooManyAttempts`.
+    """
+    throttle = login_throttle(request)
+    throttle.check(request.db, user.username, request.client_addr)
+    if not request.registry.passwords.verify(user, old_password):
+        throttle.record(request.db, user.username, request.client_addr)
+        raise WrongPassword()
+    check_password(new_password, user.username, field="new_password")
+    user.password_hash = request.registry.passwords.hash(new_password)
+    _spend_password_resets(request.db, user.id)
+    revoke_sessions(request, user.id, "password changed", keep=keep_session)
+
+
+def password_reset_throttle(request: Any) -> Throttle:
+    config: AuthSettings = request.registry.auth_settings
+    return Throttle("password-reset", config.password_reset_max_requests, config.login_window)
+
+
+def request_password_reset(request: Any, email: str) -> None:
+    """Mail a single-use, expiring reset token to the active user with this email, if any.
+
+    The caller answers the same whether or not the address exists. Requests
+    are counted per address and per client (raising :class:`TooManyAttempts`),
+    so nobody mails someone a flood of resets; the caller commits the count.
+    """
+    key = email_key(email)
+    throttle = password_reset_throttle(request)
+    throttle.check(request.db, key, request.client_addr)
+    throttle.record(request.db, key, request.client_addr)
+    user = request.db.scalar(select(User).where(User.email_key == key, User.is_active.is_(True)))
+    if user is None:
+        log.info("password reset asked for %r, which is no active user's address; nothing sent", email)
+        return
+    config: AuthSettings = request.registry.auth_settings
+    token = secrets.token_urlsafe(32)
+    request.db.add(
+        PasswordReset(
+            user_id=user.id,
+            token_hash=hash_secret(token),
+            expires_at=utcnow() + dt.timedelta(seconds=config.password_reset_ttl),
+        )
+    )
+    minutes = max(config.password_reset_ttl // 60, 1)
+    if config.password_reset_url:
+        how = f"Open this link to choose a new password:\n\n{config.password_reset_url.format(token=token)}"
+    else:
+        how = (
+            "Send this token with your new password to POST /api/auth/password-reset/confirm "
+            f'as {{"token": "...", "password": "..."}}:\n\n{token}'
+        )
+    body = (
+        f"Hello {user.display_name},\n\n"
+        f"someone (we hope you) asked to reset the password of {user.username}.\n"
+        f"{how}\n\n"
+        f"It works once, within {minutes} minutes. If you did not ask for it, ignore this mail: "
+        "your password stays as it is.\n"
+    )
+    send_mail(request, to=[user.email], subject="Reset your password", body=body)
+
+
+class ResetRefused(Invalid):
+    """The reset token is unknown, spent, expired, or its user inactive (422 on ``token``)."""
+
+    def __init__(self) -> None:
+        message = "invalid, used or expired reset token"
+        super().__init__(f"token: {message}", [{"field": "token", "location": "body", "message": message}])
+
+
+def reset_password(request: Any, token: str, password: str) -> User:
+    """Set a new password with a reset token; the token is spent and every session of the user ends."""
+    db = request.db
+    reset = db.scalar(select(PasswordReset).where(PasswordReset.token_hash == hash_secret(token)))
+    now = utcnow()
+    if reset is None or reset.used_at is not None or reset.expires_at <= now:
+        raise ResetRefused()
+    user = db.get(User, reset.user_id)
+    if user is None or not user.is_active:
+        raise ResetRefused()
+    check_password(password, user.username)
+    # Spent with a conditional update: of two concurrent uses exactly one wins.
+    won = db.execute(
+        update(PasswordReset)
+        .where(PasswordReset.id == reset.id, PasswordReset.used_at.is_(None))
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if not won:
+        raise ResetRefused()
+    user.password_hash = request.registry.passwords.hash(password)
+    _spend_password_resets(db, user.id)
+    revoke_sessions(request, user.id, "password reset")
+    return user
+
+
+def _spend_password_resets(db: Any, user_id: int) -> None:
+    """Outstanding reset tokens of the user stop working once the password changed."""
+    db.execute(
+        update(PasswordReset)
+        .where(PasswordReset.user_id == user_id, PasswordReset.used_at.is_(None))
+        .values(used_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
 
 
 def create_api_key(db: Any, user: User, name: str, paths: list[str]) -> tuple[APIKey, str]:

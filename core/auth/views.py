@@ -5,22 +5,33 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+from pydantic import EmailStr, Field, field_validator
 from pyramid.httpexceptions import HTTPForbidden, HTTPNotFound
 from pyramid.security import NO_PERMISSION_REQUIRED
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from ..api import Invalid, Listing, Page, api_view, ensure_unique
 from ..api.errors import error_response
+from ..api.schemas import In, Out, Patch
 from ..db import utcnow
 from .models import APIKey, Group, GroupPermission, User
+from .names import USERNAME_MAX_LENGTH, check_username, email_key, username_key
 from .service import (
+    PASSWORD_MAX_LENGTH,
+    PASSWORD_MIN_LENGTH,
     RefreshRejected,
+    WrongPassword,
     authenticate,
+    change_password,
+    check_password,
     create_api_key,
+    deactivate,
     login_throttle,
+    request_password_reset,
+    reset_password,
     rotate,
+    set_password,
     start_session,
 )
 from .service import (
@@ -29,57 +40,117 @@ from .service import (
 from .throttle import TooManyAttempts
 
 ADMIN = "auth.admin"
+USERNAME_DESCRIPTION = (
+    "ASCII letters and digits, '.', '_' and '-', starting with a letter or a digit; "
+    "compared without regard to case or Unicode form"
+)
+PASSWORD_DESCRIPTION = (
+    f"{PASSWORD_MIN_LENGTH} to {PASSWORD_MAX_LENGTH} characters; not the username, not a common password"
+)
+NAME = Field("", max_length=150)
 
 
 # -- schemas -----------------------------------------------------------------
 
 
-class RegisterIn(BaseModel):
-    username: str = Field(min_length=1, max_length=150, pattern=r"^[\w.@+-]+$")
+class RegisterIn(In):
+    username: str = Field(min_length=1, max_length=USERNAME_MAX_LENGTH, description=USERNAME_DESCRIPTION)
     email: EmailStr
-    password: str = Field(min_length=8, max_length=1024)
+    password: str = Field(
+        min_length=PASSWORD_MIN_LENGTH, max_length=PASSWORD_MAX_LENGTH, description=PASSWORD_DESCRIPTION
+    )
+    first_name: str = NAME
+    last_name: str = NAME
+
+    @field_validator("username")
+    @classmethod
+    def _username(cls, username: str) -> str:
+        return check_username(username)
 
 
-class UserOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class UserOut(Out):
     id: int
     username: str
     email: str
 
 
-class Credentials(BaseModel):
+class Credentials(In):
     username: str = Field(min_length=1, max_length=150)
     password: str = Field(min_length=1, max_length=1024)
 
 
-class TokenPair(BaseModel):
+class TokenPair(Out):
     access: str
     refresh: str
     token_type: str = "Bearer"
     expires_in: int
 
 
-class RefreshIn(BaseModel):
+class RefreshIn(In):
     refresh: str = Field(min_length=1, max_length=200)
 
 
-class Me(BaseModel):
-    model_config = ConfigDict(extra="allow")
+class Me(Out):
+    model_config = {"extra": "allow"}
     id: int
     username: str
     email: str
+    first_name: str
+    last_name: str
+    display_name: str
+    email_visible: bool
     is_superuser: bool
     groups: list[str]
     permissions: list[str]
 
 
-class GroupRef(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class MePatch(Patch):
+    first_name: str = Field(max_length=150)
+    last_name: str = Field(max_length=150)
+    email_visible: bool = Field(description="show my email to other members in the user directory")
+
+
+class PasswordChange(In):
+    old_password: str = Field(min_length=1, max_length=PASSWORD_MAX_LENGTH)
+    new_password: str = Field(
+        min_length=PASSWORD_MIN_LENGTH, max_length=PASSWORD_MAX_LENGTH, description=PASSWORD_DESCRIPTION
+    )
+
+
+class PasswordResetRequest(In):
+    email: EmailStr
+
+
+class PasswordResetConfirm(In):
+    token: str = Field(min_length=1, max_length=200)
+    password: str = Field(
+        min_length=PASSWORD_MIN_LENGTH, max_length=PASSWORD_MAX_LENGTH, description=PASSWORD_DESCRIPTION
+    )
+
+
+class Accepted(Out):
+    message: str
+
+
+class DirectoryEntry(Out):
+    id: int
+    username: str
+    display_name: str
+    first_name: str
+    last_name: str
+    email: str | None = Field(None, description="only when the user allows it")
+
+
+class GroupRef(Out):
     id: int
     name: str
 
 
 class UserDetail(UserOut):
+    first_name: str
+    last_name: str
+    display_name: str
+    email_visible: bool
     is_active: bool
     is_superuser: bool
     created_at: dt.datetime
@@ -92,37 +163,39 @@ class UserCreate(RegisterIn):
     groups: list[str] = []
 
 
-class UserUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    email: EmailStr | None = None
-    password: str | None = Field(None, min_length=8, max_length=1024)
-    is_active: bool | None = None
-    is_superuser: bool | None = None
-    groups: list[str] | None = None
+class UserUpdate(Patch):
+    email: EmailStr
+    password: str = Field(
+        min_length=PASSWORD_MIN_LENGTH, max_length=PASSWORD_MAX_LENGTH, description=PASSWORD_DESCRIPTION
+    )
+    first_name: str = Field(max_length=150)
+    last_name: str = Field(max_length=150)
+    email_visible: bool
+    is_active: bool
+    is_superuser: bool
+    groups: list[str]
 
 
-class GroupIn(BaseModel):
+class GroupIn(In):
     name: str = Field(min_length=1, max_length=150)
     description: str = Field("", max_length=500)
     permissions: list[str] = []
 
 
-class GroupUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: str | None = Field(None, min_length=1, max_length=150)
-    description: str | None = Field(None, max_length=500)
-    permissions: list[str] | None = None
+class GroupUpdate(Patch):
+    name: str = Field(min_length=1, max_length=150)
+    description: str = Field(max_length=500)
+    permissions: list[str]
 
 
-class GroupOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class GroupOut(Out):
     id: int
     name: str
     description: str
     permissions: list[str]
 
 
-class APIKeyIn(BaseModel):
+class APIKeyIn(In):
     name: str = Field(min_length=1, max_length=150)
     paths: list[str] = Field(min_length=1, max_length=50, description="glob patterns such as /api/bar/*")
     user_id: int | None = Field(None, description="acting user (administrators only); default: yourself")
@@ -136,8 +209,7 @@ class APIKeyIn(BaseModel):
         return paths
 
 
-class APIKeyOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
+class APIKeyOut(Out):
     id: int
     name: str
     user_id: int
@@ -152,6 +224,21 @@ class APIKeyCreated(APIKeyOut):
     key: str = Field(description="shown once; only a hash is kept")
 
 
+UNAUTHORIZED = {"WWW-Authenticate": 'Bearer realm="api"'}
+
+
+def _too_many(exc: TooManyAttempts) -> Any:
+    return error_response(429, str(exc), headers={"Retry-After": str(exc.retry_after)})
+
+
+def ensure_new_account(db: Any, username: str, email: str, exclude: int | None = None) -> None:
+    """409 naming the field when the username or the email belongs to someone else already."""
+    if username:
+        ensure_unique(db, User.username_key, username_key(username), exclude=exclude, field="username")
+    if email:
+        ensure_unique(db, User.email_key, email_key(email), exclude=exclude, field="email")
+
+
 # -- login and tokens --------------------------------------------------------
 
 
@@ -162,15 +249,25 @@ class APIKeyCreated(APIKeyOut):
     response=UserOut,
     status=201,
     permission=NO_PERMISSION_REQUIRED,
-    responses={409: "Username or email taken"},
+    responses={403: "Registration is closed", 409: "Username or email taken"},
 )
 def register(request: Any, body: RegisterIn) -> User:
-    """Create an account."""
+    """Create an account.
+
+    Usernames are compared without regard to case or Unicode form (``Admin``
+    and a fullwidth ``ａｄｍｉｎ`` are ``admin``), emails without regard to case.
+    """
     if not request.registry.auth_settings.registration_open:
         raise HTTPForbidden("registration is closed")
-    ensure_unique(request.db, User.username, body.username)
-    ensure_unique(request.db, User.email, body.email)
-    user = User(username=body.username, email=body.email, password_hash=request.registry.passwords.hash(body.password))
+    ensure_new_account(request.db, body.username, str(body.email))
+    check_password(body.password, body.username)
+    user = User(
+        username=body.username,
+        email=str(body.email),
+        first_name=body.first_name,
+        last_name=body.last_name,
+        password_hash=request.registry.passwords.hash(body.password),
+    )
     request.db.add(user)
     request.db.flush()
     return user
@@ -191,12 +288,12 @@ def token(request: Any, body: Credentials) -> Any:
     try:
         throttle.check(request.db, body.username, request.client_addr)
     except TooManyAttempts as exc:
-        return error_response(429, str(exc), headers={"Retry-After": str(exc.retry_after)})
+        return _too_many(exc)
     user = authenticate(request, body.username, body.password)
     if user is None:
         # Returned, not raised, so the failed attempt is committed and counts.
         throttle.record(request.db, body.username, request.client_addr)
-        return error_response(401, "wrong username or password", headers={"WWW-Authenticate": 'Bearer realm="api"'})
+        return error_response(401, "wrong username or password", headers=UNAUTHORIZED)
     return start_session(request, user)
 
 
@@ -214,7 +311,7 @@ def refresh(request: Any, body: RefreshIn) -> Any:
         return rotate(request, body.refresh)
     except RefreshRejected as exc:
         # Returned, not raised: a revocation for reuse must be committed.
-        return error_response(401, f"refresh rejected: {exc}", headers={"WWW-Authenticate": 'Bearer realm="api"'})
+        return error_response(401, f"refresh rejected: {exc}", headers=UNAUTHORIZED)
 
 
 @api_view("auth.logout", request_method="POST", body=RefreshIn, status=204, permission=NO_PERMISSION_REQUIRED)
@@ -223,9 +320,7 @@ def logout(request: Any, body: RefreshIn) -> None:
     logout_session(request, body.refresh)
 
 
-@api_view("auth.me", response=Me)
-def me(request: Any) -> dict[str, Any]:
-    """Who am I: the calling user with groups, permissions and what plugins add."""
+def _me(request: Any) -> dict[str, Any]:
     identity = request.identity
     user = identity.user
     permissions = (
@@ -235,6 +330,10 @@ def me(request: Any) -> dict[str, Any]:
         "id": user.id,
         "username": user.username,
         "email": user.email,
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "display_name": user.display_name,
+        "email_visible": user.email_visible,
         "is_superuser": user.is_superuser,
         "groups": [group.name for group in user.groups],
         "permissions": permissions,
@@ -244,14 +343,146 @@ def me(request: Any) -> dict[str, Any]:
     return result
 
 
+@api_view("auth.me", response=Me)
+def me(request: Any) -> dict[str, Any]:
+    """Who am I: the calling user with groups, permissions and what plugins add."""
+    return _me(request)
+
+
+@api_view("auth.me", request_method="PATCH", body=MePatch, response=Me)
+def update_me(request: Any, body: MePatch) -> dict[str, Any]:
+    """Change my display name (first and last name) and whether the directory shows my email."""
+    user = request.identity.user
+    for name, value in body.changes().items():
+        setattr(user, name, value)
+    request.db.flush()
+    return _me(request)
+
+
+def _session_of(request: Any) -> str | None:
+    """The login (``auth_session`` id) the request is made in: its token's, or its console cookie's."""
+    session_id = getattr(request.identity, "session_id", None)
+    if session_id is None and request.identity.via == "token":
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        session_id = request.registry.token_codec.decode(token.strip(), "access").get("sid")
+    return session_id
+
+
+def _refuse_api_keys(request: Any, what: str) -> None:
+    if request.identity.via == "api_key":
+        raise HTTPForbidden(f"an API key cannot {what}")
+
+
+@api_view(
+    "auth.password",
+    request_method="POST",
+    body=PasswordChange,
+    status=204,
+    responses={429: "Too many wrong passwords"},
+)
+def change_my_password(request: Any, body: PasswordChange) -> Any:
+    """Change my password: the old one is required; every other session of mine ends.
+
+    The session making the request stays logged in. A wrong old password is a
+    422 on ``old_password`` and counts as a failed login.
+    """
+    _refuse_api_keys(request, "change a password")
+    try:
+        change_password(
+            request,
+            request.identity.user,
+            body.old_password,
+            body.new_password,
+            keep_session=_session_of(request),
+        )
+    except WrongPassword as exc:
+        # Returned, not raised, so the failed attempt is committed and counts.
+        return error_response(exc.status, exc.message, exc.details)
+    except TooManyAttempts as exc:
+        return _too_many(exc)
+    return None
+
+
+@api_view(
+    "auth.password_reset",
+    request_method="POST",
+    body=PasswordResetRequest,
+    response=Accepted,
+    status=202,
+    permission=NO_PERMISSION_REQUIRED,
+    responses={429: "Too many reset requests for this address or from this client"},
+)
+def ask_password_reset(request: Any, body: PasswordResetRequest) -> Any:
+    """Ask for a password reset by email: the same answer whether or not the address exists.
+
+    If it is an active user's address, a single-use token that expires
+    (``auth.password_reset_ttl``) is mailed to it.
+    """
+    try:
+        request_password_reset(request, str(body.email))
+    except TooManyAttempts as exc:
+        return _too_many(exc)
+    return {"message": "if this address belongs to an account, a reset token is on its way"}
+
+
+@api_view(
+    "auth.password_reset_confirm",
+    request_method="POST",
+    body=PasswordResetConfirm,
+    status=204,
+    permission=NO_PERMISSION_REQUIRED,
+)
+def confirm_password_reset(request: Any, body: PasswordResetConfirm) -> None:
+    """Set a new password with a mailed reset token; the token is spent and every session of the user ends."""
+    reset_password(request, body.token, body.password)
+
+
 # -- users -------------------------------------------------------------------
 
 users_listing = Listing(
     key=User.id,
     ordering={"id": User.id, "username": User.username, "created_at": User.created_at},
     default_ordering="username",
-    search=[User.username, User.email],
+    search=[User.username, User.email, User.first_name, User.last_name],
 )
+
+
+def _starts_with(column: Any) -> Any:
+    return lambda term: func.lower(column).startswith(term.lower(), autoescape=True)
+
+
+directory_listing = Listing(
+    key=User.id,
+    ordering={"username": User.username_key, "last_name": User.last_name, "first_name": User.first_name},
+    default_ordering="username",
+    search=[
+        lambda term: User.username_key.startswith(username_key(term), autoescape=True),
+        _starts_with(User.first_name),
+        _starts_with(User.last_name),
+    ],
+)
+
+
+def _directory_entry(user: User) -> dict[str, Any]:
+    return {
+        "id": user.id,
+        "username": user.username,
+        "display_name": user.display_name,
+        "first_name": user.first_name,
+        "last_name": user.last_name,
+        "email": user.email if user.email_visible else None,
+    }
+
+
+@api_view("users.directory", query=directory_listing, response=Page[DirectoryEntry])
+def user_directory(request: Any, query: Any) -> dict[str, Any]:
+    """The user directory: every active user, for any member.
+
+    ``?search=`` matches the start of the username, first or last name.
+    Emails are shown only of users who allow it (``email_visible``).
+    """
+    page = query.page(select(User).where(User.is_active.is_(True)))
+    return {**page, "results": [_directory_entry(user) for user in page["results"]]}
 
 
 def _groups_by_name(db: Any, names: list[str]) -> list[Group]:
@@ -286,11 +517,13 @@ def list_users(request: Any, query: Any) -> dict[str, Any]:
 )
 def create_user(request: Any, body: UserCreate) -> User:
     """Create a user (administrators)."""
-    ensure_unique(request.db, User.username, body.username)
-    ensure_unique(request.db, User.email, body.email)
+    ensure_new_account(request.db, body.username, str(body.email))
+    check_password(body.password, body.username)
     user = User(
         username=body.username,
-        email=body.email,
+        email=str(body.email),
+        first_name=body.first_name,
+        last_name=body.last_name,
         password_hash=request.registry.passwords.hash(body.password),
         is_superuser=body.is_superuser,
         groups=_groups_by_name(request.db, body.groups),
@@ -315,20 +548,27 @@ def get_user(request: Any) -> User:
     responses={409: "Email taken"},
 )
 def update_user(request: Any, body: UserUpdate) -> User:
-    """Change a user: email, password, active flag, superuser flag, groups (administrators)."""
+    """Change a user (administrators): email, password, names, flags, groups.
+
+    A new password or a deactivation ends every session of the user.
+    """
     user = _user(request)
-    if body.email is not None:
-        ensure_unique(request.db, User.email, body.email, exclude=user.id)
-    if body.email is not None:
-        user.email = body.email
-    if body.password is not None:
-        user.password_hash = request.registry.passwords.hash(body.password)
-    if body.is_active is not None:
-        user.is_active = body.is_active
-    if body.is_superuser is not None:
-        user.is_superuser = body.is_superuser
-    if body.groups is not None:
-        user.groups = _groups_by_name(request.db, body.groups)
+    changes = body.changes()
+    if "email" in changes:
+        ensure_new_account(request.db, "", str(changes["email"]), exclude=user.id)
+        user.email = str(changes["email"])
+    for name in ("first_name", "last_name", "email_visible", "is_superuser"):
+        if name in changes:
+            setattr(user, name, changes[name])
+    if "groups" in changes:
+        user.groups = _groups_by_name(request.db, changes["groups"])
+    if "password" in changes:
+        set_password(request, user, changes["password"])
+    if "is_active" in changes:
+        if changes["is_active"]:
+            user.is_active = True
+        elif user.is_active:
+            deactivate(request, user)
     request.db.flush()
     return user
 
@@ -454,8 +694,7 @@ def create_key(request: Any, body: APIKeyIn) -> dict[str, Any]:
     The key is in the answer once and never again: only its hash is stored.
     Send it as ``X-API-Key``; it works only on paths matching ``paths``.
     """
-    if request.identity.via == "api_key":
-        raise HTTPForbidden("an API key cannot create API keys")
+    _refuse_api_keys(request, "create API keys")
     user = request.identity.user
     if body.user_id is not None and body.user_id != user.id:
         if not _is_admin(request):
@@ -483,9 +722,13 @@ def includeme(config: Any) -> None:
     config.add_route("auth.refresh", "/api/auth/refresh")
     config.add_route("auth.logout", "/api/auth/logout")
     config.add_route("auth.me", "/api/auth/me")
+    config.add_route("auth.password", "/api/auth/password")
+    config.add_route("auth.password_reset", "/api/auth/password-reset")
+    config.add_route("auth.password_reset_confirm", "/api/auth/password-reset/confirm")
     config.add_route("auth.api_keys", "/api/auth/api-keys")
     config.add_route("auth.api_key", r"/api/auth/api-keys/{id:\d+}")
     config.add_route("users", "/api/users")
+    config.add_route("users.directory", "/api/users/directory")
     config.add_route("user", r"/api/users/{id:\d+}")
     config.add_route("groups", "/api/groups")
     config.add_route("groups.permissions", "/api/groups/permissions")

@@ -122,7 +122,7 @@ def test_unknown_route_is_404_json(app):
 def test_wrong_method_is_405_with_allow(app, headers):
     response = app.put_json("/api/auth/me", {}, headers=headers, status=405)
     error_of(response, 405)
-    assert response.headers["Allow"] == "GET"
+    assert response.headers["Allow"] == "GET, PATCH"
     assert app.delete("/api/users", status=405).headers["Allow"] == "GET, POST"
 
 

@@ -36,22 +36,24 @@ def assert_unauthorized(response) -> None:
 
 def test_register_creates_an_account_that_can_log_in(app, db):
     created = app.post_json(
-        "/api/auth/register", {"username": "alice", "email": "alice@example.com", "password": "secret123"}, status=201
+        "/api/auth/register",
+        {"username": "alice", "email": "alice@example.com", "password": "correct-horse-9"},
+        status=201,
     )
     assert created.json == {"id": created.json["id"], "username": "alice", "email": "alice@example.com"}
     stored = db.get(User, created.json["id"])
-    assert stored.password_hash.startswith("$argon2") and "secret123" not in stored.password_hash
+    assert stored.password_hash.startswith("$argon2") and "correct-horse-9" not in stored.password_hash
     assert stored.is_active and not stored.is_superuser
     db.rollback()  # end the read: on SQLite an open transaction holds the write lock
-    tokens = log_in(app, "alice", "secret123").json
+    tokens = log_in(app, "alice", "correct-horse-9").json
     assert app.get(ME, headers=bearer(tokens["access"])).json["username"] == "alice"
 
 
 @pytest.mark.parametrize(
     ("body", "field"),
     [
-        ({"username": "alice", "email": "other@example.com", "password": "secret123"}, "username"),
-        ({"username": "other", "email": "alice@example.com", "password": "secret123"}, "email"),
+        ({"username": "alice", "email": "other@example.com", "password": "correct-horse-9"}, "username"),
+        ({"username": "other", "email": "alice@example.com", "password": "correct-horse-9"}, "email"),
     ],
 )
 def test_register_refuses_a_taken_username_or_email(app, make_user, db, body, field):
@@ -77,7 +79,7 @@ def test_register_names_every_bad_field(app, db):
 def test_registration_can_be_closed(make_app):
     closed = make_app(auth__registration_open="false")
     refused = closed.post_json(
-        "/api/auth/register", {"username": "bob", "email": "bob@example.com", "password": "secret123"}, status=403
+        "/api/auth/register", {"username": "bob", "email": "bob@example.com", "password": "correct-horse-9"}, status=403
     )
     assert refused.json["error"]["message"] == "registration is closed"
 

@@ -128,7 +128,7 @@ MATRIX = [
     pytest.param(
         "POST",
         "/api/users",
-        lambda db: {"username": (n := unique("new")), "email": f"{n}@example.com", "password": "password123"},
+        lambda db: {"username": (n := unique("new")), "email": f"{n}@example.com", "password": "correct-horse-9"},
         (401, 403, 403, 201, 201),
         id="create user",
     ),
@@ -202,7 +202,7 @@ def test_permission_matrix(acl_app, callers, db, method, path, body, expected):
         got[role] = response.status_int
         if response.status_int >= 400:
             assert response.json["error"]["status"] == response.status_int
-    assert got == dict(zip(ROLES, expected))
+    assert got == dict(zip(ROLES, expected, strict=True))
 
 
 def test_administrators_get_users_groups_and_permissions_right(app, callers, db):
@@ -215,14 +215,14 @@ def test_administrators_get_users_groups_and_permissions_right(app, callers, db)
     assert bad.json["error"]["details"][0]["field"] == "permissions"
     user = app.post_json(
         "/api/users",
-        {"username": "carol", "email": "carol@example.com", "password": "password123", "groups": ["till"]},
+        {"username": "carol", "email": "carol@example.com", "password": "correct-horse-9", "groups": ["till"]},
         headers=admin,
         status=201,
     ).json
     assert [g["name"] for g in user["groups"]] == ["till"]
     app.post_json(
         "/api/users",
-        {"username": "carol", "email": "c2@example.com", "password": "password123"},
+        {"username": "carol", "email": "c2@example.com", "password": "correct-horse-9"},
         headers=admin,
         status=409,
     )

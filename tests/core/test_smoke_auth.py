@@ -1,9 +1,11 @@
 def test_register_then_login_then_me(app):
     created = app.post_json(
-        "/api/auth/register", {"username": "alice", "email": "alice@example.com", "password": "secret123"}, status=201
+        "/api/auth/register",
+        {"username": "alice", "email": "alice@example.com", "password": "correct-horse-9"},
+        status=201,
     )
     assert created.json == {"id": created.json["id"], "username": "alice", "email": "alice@example.com"}
-    tokens = app.post_json("/api/auth/token", {"username": "alice", "password": "secret123"}).json
+    tokens = app.post_json("/api/auth/token", {"username": "alice", "password": "correct-horse-9"}).json
     me = app.get("/api/auth/me", headers={"Authorization": f"Bearer {tokens['access']}"}).json
     assert me["username"] == "alice"
 

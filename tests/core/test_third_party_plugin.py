@@ -106,9 +106,10 @@ def test_it_serves_its_routes_and_runs_its_task(installed: dict) -> None:
                 assert time.monotonic() < deadline, "the server did not start"
                 time.sleep(0.2)
         requests.post(
-            f"{base}/api/auth/register", json={"username": "ann", "email": "ann@example.com", "password": "password123"}
+            f"{base}/api/auth/register",
+            json={"username": "ann", "email": "ann@example.com", "password": "correct-horse-9"},
         ).raise_for_status()
-        token = requests.post(f"{base}/api/auth/token", json={"username": "ann", "password": "password123"}).json()[
+        token = requests.post(f"{base}/api/auth/token", json={"username": "ann", "password": "correct-horse-9"}).json()[
             "access"
         ]
         headers = {"Authorization": f"Bearer {token}"}
