@@ -35,12 +35,13 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from pyramidion.api import Conflict, Invalid, ensure_unique
 from pyramidion.auth import Identity, User
+from pyramidion.auth.names import username_key
 from pyramidion.db import utcnow
 from pyramidion.request import Request
 
 from .attachments import GENERIC_TYPE, AttachmentStore
 from .models import Attachment, Comment, Task, TaskPerformer
-from .schemas import TaskIn
+from .schemas import DelegateIn, TaskIn
 from .tasks import send_notification
 
 VIEW_ALL = "tasks.view_all"
@@ -134,14 +135,36 @@ def changeable_task(db: Session, caller: Identity, task_id: int) -> Task:
     return task
 
 
-def active_users(db: Session, ids: Iterable[int], field: str) -> list[User]:
-    """The active users with ``ids``, by username, or a 422 naming ``field`` and the ids that are not."""
-    wanted = set(ids)
-    users = list(db.scalars(select(User).where(User.id.in_(wanted), User.is_active.is_(True)).order_by(User.username)))
-    missing = sorted(wanted - {user.id for user in users})
-    if missing:
-        raise Invalid.field(field, f"no such active user(s): {', '.join(map(str, missing))}")
-    return users
+def active_users(
+    db: Session,
+    ids: Iterable[int] = (),
+    usernames: Iterable[str] = (),
+    *,
+    ids_field: str = "performer_ids",
+    usernames_field: str = "performer_usernames",
+) -> list[User]:
+    """The active users with ``ids`` or ``usernames`` (compared as the core
+    compares usernames: case and width aside), sorted by username; or a 422
+    naming each id and each username that is no active user's."""
+    wanted_ids = set(ids)
+    wanted_keys = {username_key(name): name for name in usernames}
+    found: list[User] = []
+    if wanted_ids or wanted_keys:
+        matches = or_(User.id.in_(wanted_ids), User.username_key.in_(wanted_keys))
+        found = list(db.scalars(select(User).where(matches, User.is_active.is_(True)).order_by(User.username)))
+    unknown_ids = sorted(wanted_ids - {user.id for user in found})
+    unknown_names = [name for key, name in wanted_keys.items() if key not in {user.username_key for user in found}]
+    problems = []
+    if unknown_ids:
+        problems.append((ids_field, f"no such active user(s): {', '.join(map(str, unknown_ids))}"))
+    if unknown_names:
+        problems.append((usernames_field, f"no such active user(s): {', '.join(unknown_names)}"))
+    if problems:
+        raise Invalid(
+            "; ".join(f"{field}: {message}" for field, message in problems),
+            [{"field": field, "location": "body", "message": message} for field, message in problems],
+        )
+    return found
 
 
 # -- notifications ------------------------------------------------------------
@@ -195,7 +218,7 @@ def create_task(db: Session, caller: Identity, fields: TaskIn, *, mail: SendMail
         specification=fields.specification,
         due_date=fields.due_date,
         creator=caller.user,
-        performers=active_users(db, fields.performer_ids, "performer_ids"),
+        performers=active_users(db, fields.performer_ids, fields.performer_usernames),
     )
     db.add(task)
     db.flush()
@@ -210,10 +233,12 @@ def update_task(db: Session, caller: Identity, task_id: int, changes: dict[str, 
     changed its people are mailed."""
     task = changeable_task(db, caller, task_id)
     changed = []
-    if "performer_ids" in changes and set(changes["performer_ids"]) != {user.id for user in task.performers}:
-        _require(may_change_performers(caller, task), "only the creator changes the performers")
-        task.performers = active_users(db, changes["performer_ids"], "performer_ids")
-        changed.append("performers")
+    if "performer_ids" in changes or "performer_usernames" in changes:
+        performers = active_users(db, changes.get("performer_ids", ()), changes.get("performer_usernames", ()))
+        if {user.id for user in performers} != {user.id for user in task.performers}:
+            _require(may_change_performers(caller, task), "only the creator changes the performers")
+            task.performers = performers
+            changed.append("performers")
     if "name" in changes and changes["name"] != task.name:
         ensure_unique(db, Task.name, changes["name"], exclude=task.id)
     for field in ("name", "specification", "due_date", "status"):
@@ -237,23 +262,28 @@ def delete_task(db: Session, caller: Identity, task_id: int, *, store: Attachmen
     store.remove_after_commit(stored)
 
 
-def delegate_task(db: Session, caller: Identity, task_id: int, successor_id: int, *, mail: SendMail) -> Task:
-    """Hand the caller's part of a task they perform to another user; the task is marked delegated."""
+def delegate_task(db: Session, caller: Identity, task_id: int, successor: DelegateIn, *, mail: SendMail) -> Task:
+    """Hand the caller's part of a task they perform to another user (by
+    ``user_id`` or ``username``); the task is marked delegated."""
     task = readable_task(db, caller, task_id)
     _require(may_delegate(caller, task), "only a performer delegates a task")
-    if any(user.id == successor_id for user in task.performers):
+    if successor.user_id is not None:
+        (heir,) = active_users(db, ids=[successor.user_id], ids_field="user_id")
+    else:
+        (heir,) = active_users(db, usernames=[successor.username or ""], usernames_field="username")
+    if any(user.id == heir.id for user in task.performers):
+        field = "user_id" if successor.user_id is not None else "username"
         raise Conflict(
             "that user performs this task already",
-            [{"field": "user_id", "location": "body", "message": "already a performer"}],
+            [{"field": field, "location": "body", "message": "already a performer"}],
         )
-    (successor,) = active_users(db, [successor_id], "user_id")
     others = [user for user in task.performers if user.id != caller.user.id]
-    task.performers = sorted([*others, successor], key=lambda user: user.username)
+    task.performers = sorted([*others, heir], key=lambda user: user.username)
     task.delegated = True
     task.updated_at = utcnow()
     db.flush()
     me = caller.user.username
-    notify(mail, task, caller.user, f'Task "{task.name}" delegated by {me} to {successor.username}')
+    notify(mail, task, caller.user, f'Task "{task.name}" delegated by {me} to {heir.username}')
     return task
 
 

@@ -104,7 +104,7 @@ def delete_task(request: Request) -> None:
 )
 def delegate_task(request: Request, body: DelegateIn) -> Task:
     """Hand your part of a task you perform to another user; the task is marked delegated."""
-    return services.delegate_task(request.db, request.identity, _task_id(request), body.user_id, mail=mail_of(request))
+    return services.delegate_task(request.db, request.identity, _task_id(request), body, mail=mail_of(request))
 
 
 # -- comments -----------------------------------------------------------------
