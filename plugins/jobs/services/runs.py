@@ -1,0 +1,341 @@
+"""Templates, runs and presets: launching, aborting, relaunching failed hosts; the runner configuration."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pyramid.httpexceptions import HTTPNotFound
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from pyramidion.api import Conflict, Filter, Invalid, Listing, ensure_unique, get_or_404
+from pyramidion.auth import Identity
+from pyramidion.db import utcnow
+
+from .. import schemas as s
+from ..catalogue import JobTemplate, TemplateCatalogue
+from ..interfaces import IJobRunner
+from ..models import HostStatus, Preset, Run, RunHost, RunnerConfiguration, RunStatus
+from ..realtime import run_topic
+from .access import CONFIGURE, RUN, require
+from .inventories import check_hosts_exist, check_inventory
+
+# -- templates -------------------------------------------------------------------------
+
+
+def get_template(templates: TemplateCatalogue, name: str) -> JobTemplate:
+    """The template ``name``, or a 404."""
+    template = templates.get(name)
+    if template is None:
+        raise HTTPNotFound(f"no such job template: {name!r}")
+    return template
+
+
+# -- runs ------------------------------------------------------------------------------------
+
+run_listing = Listing(
+    key=Run.id,
+    ordering={
+        "id": Run.id,
+        "name": Run.name,
+        "template": Run.template,
+        "status": Run.status,
+        "created_at": Run.created_at,
+        "started_at": Run.started_at,
+    },
+    default_ordering="-id",
+    search=[Run.name],
+    filters={
+        "status": Filter(Run.status, RunStatus),
+        "template": Filter(Run.template),
+        "inventory_id": Filter(Run.inventory_id, int),
+        "created_by_id": Filter(Run.created_by_id, int),
+        "preset_id": Filter(Run.preset_id, int),
+        "schedule_id": Filter(Run.schedule_id, int),
+    },
+)
+
+run_host_listing = Listing(
+    key=RunHost.id,
+    ordering={"host": RunHost.host, "status": RunHost.status, "finished_at": RunHost.finished_at},
+    default_ordering="host",
+    search=[RunHost.host],
+    filters={
+        "status": Filter(RunHost.status, HostStatus),
+        "failed": Filter(RunHost.failed, bool),
+        "changed": Filter(RunHost.changed, bool),
+    },
+)
+
+
+def list_runs(query: Any) -> dict[str, Any]:
+    """A page of runs (``query`` parsed by :data:`run_listing`), newest first by default."""
+    return query.page(select(Run))
+
+
+def get_run(db: Session, run_id: Any) -> Run:
+    """The run, or a 404."""
+    return get_or_404(db, Run, run_id, what="run")
+
+
+def list_run_hosts(db: Session, query: Any, run_id: Any) -> dict[str, Any]:
+    """A page of a run's results per host (``query`` parsed by :data:`run_host_listing`)."""
+    run = get_run(db, run_id)
+    return query.page(select(RunHost).where(RunHost.run_id == run.id))
+
+
+def start_run(
+    db: Session,
+    runner: IJobRunner,
+    template: JobTemplate,
+    inventory_id: int,
+    variables: dict[str, Any],
+    filters: dict[str, Any],
+    *,
+    name: str | None = None,
+    scheduled_at: dt.datetime | None = None,
+    created_by_id: int | None = None,
+    **origin: Any,
+) -> Run:
+    """Record a run and hand it to the runner; ``variables`` are checked already.
+
+    No permission check: this is the step every launch shares, for callers
+    that checked already (the use cases here, the scheduler, the benchmark).
+    ``origin``: ``preset_id``, ``schedule_id`` or ``relaunch_of_id``.
+    """
+    storable, sensitive = template.split_sensitive(variables)
+    later = scheduled_at is not None and scheduled_at > utcnow()
+    if later and sensitive:
+        raise Invalid.field("scheduled_at", "the template has sensitive parameters, which are never stored: run it now")
+    run = Run(
+        name=name or template.name,
+        template=template.name,
+        inventory_id=inventory_id,
+        variables=storable,
+        filters=filters,
+        status=RunStatus.scheduled if later else RunStatus.created,
+        scheduled_at=scheduled_at if later else None,
+        created_by_id=created_by_id,
+        **origin,
+    )
+    db.add(run)
+    db.flush()
+    run.queue_task_id = runner.start(run, sensitive)
+    return run
+
+
+def launch(db: Session, caller: Identity, templates: TemplateCatalogue, runner: IJobRunner, body: s.LaunchIn) -> Run:
+    """Launch a template on an inventory, now or at ``scheduled_at``; the run goes on in the background."""
+    require(db, caller, RUN)
+    template = templates.require(body.template)
+    variables = template.validate(body.variables)
+    check_inventory(db, body.inventory_id)
+    filters = body.filters.model_dump(exclude_none=True)
+    check_hosts_exist(db, body.inventory_id, filters.get("hosts"))
+    return start_run(
+        db,
+        runner,
+        template,
+        body.inventory_id,
+        variables,
+        filters,
+        name=body.name,
+        scheduled_at=body.scheduled_at,
+        created_by_id=caller.user.id,
+    )
+
+
+def abort(db: Session, caller: Identity, realtime: Any, run_id: Any) -> Run:
+    """Abort a waiting or running run; a running one stops before its next host or subtask.
+
+    ``realtime``: ``request.realtime``, which tells the run's followers once the abort commits.
+    """
+    require(db, caller, RUN)
+    run = get_run(db, run_id)
+    if RunStatus(run.status).is_done:
+        raise Conflict(f"run {run.id} is {run.status.value} already")
+    # Conditional, so a run finishing at this moment is not turned into an aborted one.
+    changed = db.execute(
+        update(Run)
+        .where(Run.id == run.id, Run.status.in_([RunStatus.created, RunStatus.scheduled, RunStatus.running]))
+        .values(status=RunStatus.aborted, finished_at=utcnow())
+    ).rowcount
+    if not changed:
+        raise Conflict(f"run {run.id} ended meanwhile")
+    db.refresh(run)
+    realtime.publish(run_topic(run.id), {"run": run.id, "status": RunStatus.aborted.value})
+    return run
+
+
+def relaunch_failed(
+    db: Session,
+    caller: Identity,
+    templates: TemplateCatalogue,
+    runner: IJobRunner,
+    run_id: Any,
+    body: s.RelaunchIn,
+) -> Run:
+    """Run the same again on the hosts that failed; sensitive values must be given again."""
+    require(db, caller, RUN)
+    run = get_run(db, run_id)
+    if not RunStatus(run.status).is_done:
+        raise Conflict(f"run {run.id} is {run.status.value}: relaunch it when it has ended")
+    failed = list(
+        db.scalars(
+            select(RunHost.host).where(RunHost.run_id == run.id, RunHost.failed.is_(True)).order_by(RunHost.host)
+        )
+    )
+    if not failed:
+        raise Conflict(f"run {run.id} has no failed hosts")
+    if run.inventory_id is None:
+        raise Conflict(f"the inventory of run {run.id} was deleted")
+    template = templates.get(run.template)
+    if template is None:
+        raise Conflict(f"the template {run.template!r} of run {run.id} is no longer installed")
+    unknown = sorted(set(body.variables) - template.sensitive)
+    if unknown:
+        raise Invalid(
+            "only sensitive parameters are given again",
+            [
+                {"field": f"variables.{name}", "location": "body", "message": "not a sensitive parameter"}
+                for name in unknown
+            ],
+        )
+    variables = template.validate({**run.variables, **body.variables})
+    filters = {**run.filters, "hosts": failed}
+    check_hosts_exist(db, run.inventory_id, failed)
+    return start_run(
+        db,
+        runner,
+        template,
+        run.inventory_id,
+        variables,
+        filters,
+        name=run.name,
+        created_by_id=caller.user.id,
+        relaunch_of_id=run.id,
+    )
+
+
+# -- presets -----------------------------------------------------------------------------------
+
+preset_listing = Listing(
+    key=Preset.id,
+    ordering={"id": Preset.id, "name": Preset.name, "template": Preset.template},
+    default_ordering="name",
+    search=[Preset.name, Preset.description],
+    filters={"template": Filter(Preset.template), "inventory_id": Filter(Preset.inventory_id, int)},
+)
+
+
+def list_presets(query: Any) -> dict[str, Any]:
+    """A page of presets (``query`` parsed by :data:`preset_listing`)."""
+    return query.page(select(Preset))
+
+
+def get_preset(db: Session, preset_id: Any) -> Preset:
+    """The preset, or a 404."""
+    return get_or_404(db, Preset, preset_id, what="preset")
+
+
+def _refuse_sensitive(template: JobTemplate) -> None:
+    """Presets and schedules are stored: a template with sensitive parameters cannot be saved."""
+    if template.sensitive:
+        raise Invalid(
+            f"template {template.name!r} has sensitive parameters, which are never stored,"
+            " so it cannot be saved or scheduled",
+            [
+                {"field": f"variables.{name}", "location": "body", "message": "sensitive: cannot be stored"}
+                for name in sorted(template.sensitive)
+            ],
+        )
+
+
+def _fill_preset(db: Session, templates: TemplateCatalogue, preset: Preset, body: s.PresetIn) -> Preset:
+    template = templates.require(body.template)
+    _refuse_sensitive(template)
+    check_inventory(db, body.inventory_id)
+    filters = body.filters.model_dump(exclude_none=True)
+    check_hosts_exist(db, body.inventory_id, filters.get("hosts"))
+    preset.name = body.name
+    preset.description = body.description
+    preset.template = template.name
+    preset.inventory_id = body.inventory_id
+    preset.variables = template.validate(body.variables)
+    preset.filters = filters
+    return preset
+
+
+def create_preset(db: Session, caller: Identity, templates: TemplateCatalogue, body: s.PresetIn) -> Preset:
+    """Save a launch configuration (templates with sensitive parameters cannot be saved)."""
+    require(db, caller, RUN)
+    ensure_unique(db, Preset.name, body.name)
+    preset = _fill_preset(db, templates, Preset(created_by_id=caller.user.id), body)
+    db.add(preset)
+    db.flush()
+    return preset
+
+
+def replace_preset(
+    db: Session, caller: Identity, templates: TemplateCatalogue, preset_id: Any, body: s.PresetIn
+) -> Preset:
+    """Replace a preset."""
+    require(db, caller, RUN)
+    preset = get_preset(db, preset_id)
+    ensure_unique(db, Preset.name, body.name, exclude=preset.id)
+    return _fill_preset(db, templates, preset, body)
+
+
+def delete_preset(db: Session, caller: Identity, preset_id: Any) -> None:
+    """Delete a preset and its schedules."""
+    require(db, caller, RUN)
+    db.delete(get_preset(db, preset_id))
+
+
+def start_preset(db: Session, templates: TemplateCatalogue, runner: IJobRunner, preset: Preset, **options: Any) -> Run:
+    """Launch ``preset`` as saved; :class:`Invalid` when its template is gone or its variables no longer fit."""
+    template = templates.require(preset.template)
+    variables = template.validate(preset.variables)
+    return start_run(
+        db,
+        runner,
+        template,
+        preset.inventory_id,
+        variables,
+        preset.filters,
+        name=preset.name,
+        preset_id=preset.id,
+        **options,
+    )
+
+
+def launch_preset(
+    db: Session,
+    caller: Identity,
+    templates: TemplateCatalogue,
+    runner: IJobRunner,
+    preset_id: Any,
+    scheduled_at: dt.datetime | None = None,
+) -> Run:
+    """Launch a preset, now or at ``scheduled_at``."""
+    require(db, caller, RUN)
+    preset = get_preset(db, preset_id)
+    return start_preset(db, templates, runner, preset, scheduled_at=scheduled_at, created_by_id=caller.user.id)
+
+
+# -- runner configuration ------------------------------------------------------------------------
+
+
+def runner_configuration(db: Session) -> RunnerConfiguration:
+    """The Nornir runner every run uses."""
+    return RunnerConfiguration.current(db)
+
+
+def change_configuration(db: Session, caller: Identity, body: s.ConfigurationIn) -> RunnerConfiguration:
+    """Change the Nornir runner (administrators)."""
+    require(db, caller, CONFIGURE)
+    configuration = db.merge(RunnerConfiguration.current(db))
+    configuration.runner = body.runner
+    configuration.num_workers = body.num_workers
+    return configuration
