@@ -7,7 +7,8 @@ What plugins use (the rest of this package is the core's own):
 * :class:`Identity`: ``request.identity``, the user calling and how;
 * :func:`user_permissions`: the permissions a user holds through groups;
 * :func:`hash_secret`, :func:`secret_matches`: digests of random, long secrets;
-* :class:`Throttle`, :class:`TooManyAttempts`: slowing down guessing of a credential.
+* :class:`Throttle`, :class:`TooManyAttempts`: slowing down guessing of a credential;
+* :func:`users_by_username`: active users named by username (case and Unicode form ignored).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from .models import Group, User
 from .policy import AUTHENTICATED, Identity, SecurityPolicy, user_permissions
 from .schemas import UserRef
 from .secrets import hash_secret, secret_matches
+from .service import users_by_username
 from .throttle import Throttle, TooManyAttempts
 from .tokens import InvalidToken, decode_access_token, make_codec
 
@@ -35,6 +37,7 @@ __all__ = [
     "hash_secret",
     "secret_matches",
     "user_permissions",
+    "users_by_username",
 ]
 
 

@@ -15,6 +15,7 @@ import gzip
 import logging
 import secrets
 import uuid
+from collections.abc import Iterable
 from importlib import resources
 from typing import Any
 
@@ -363,3 +364,21 @@ def includeme(config: Any) -> None:
     settings = section(config.get_settings(), "auth", AuthSettings)
     config.registry.auth_settings = settings
     config.registry.passwords = Passwords(settings)
+
+
+def users_by_username(db: Any, usernames: Iterable[str]) -> dict[str, User]:
+    """The active users of ``usernames``, by the name as given; names of nobody are left out.
+
+    Names are compared as logins are (case and Unicode form ignored), so
+    ``{"Bob": <User bob>}``; a caller answers 422 for each name missing here.
+    """
+    wanted = {name: username_key(name) for name in usernames}
+    if not wanted:
+        return {}
+    found = {
+        user.username_key: user
+        for user in db.scalars(
+            select(User).where(User.username_key.in_(set(wanted.values())), User.is_active.is_(True))
+        )
+    }
+    return {name: found[key] for name, key in wanted.items() if key in found}
