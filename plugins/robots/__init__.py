@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
+
 from pyramidion import hookimpl
 from pyramidion.auth import User
 from pyramidion.request import Request
@@ -17,7 +19,7 @@ from pyramidion.request import Request
 from . import demo, tasks
 from .models import Robot
 from .schemas import RobotsOfUser
-from .services import MANAGE, own_robots
+from .services import MANAGE, robots_of
 from .settings import robots_settings
 
 ROUTES = {
@@ -70,7 +72,7 @@ def pyramidion_background_tasks(huey: Any) -> list[Any]:
 @hookimpl
 def pyramidion_me(request: Request, user: User) -> dict[str, Any]:
     """The robots the user owns or that are shared with them, under ``robots`` in ``GET /api/auth/me``."""
-    robots = request.db.scalars(own_robots(user).order_by(Robot.serial))
+    robots = request.db.scalars(select(Robot).where(robots_of(user.id)).order_by(Robot.serial))
     return {"robots": [RobotsOfUser.model_validate(robot).model_dump() for robot in robots]}
 
 

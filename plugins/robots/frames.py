@@ -131,9 +131,10 @@ class FrameWriter:
                 except queue.Empty:
                     break
                 count += len(batch[-1].frames)
-            self._store(batch)
+            self.write(batch)
 
-    def _store(self, batch: list[Submission]) -> None:
+    def write(self, batch: list[Submission]) -> None:
+        """Store one batch in one transaction and settle its futures (the writer thread's work)."""
         received_at = utcnow()
         try:
             with self.engine.begin() as conn:

@@ -8,8 +8,8 @@ Who may do what with a robot:
 * share it, stop sharing it and rotate its secret: its owner and managers;
 * register, rename and delete robots: managers.
 
-Functions of the people's side take the session and the caller (the user
-acting) and raise the API's errors (404 no such robot, 403, 409, 422). The
+Functions of the people's side take the session and the caller (the
+:class:`~pyramidion.auth.Identity` of the user acting) and raise the API's errors (404 no such robot, 403, 409, 422). The
 robots' side (join tokens, pending commands, command reports, connections)
 takes the robot as the router authenticated it.
 """
@@ -28,7 +28,7 @@ from sqlalchemy.orm import joinedload
 from sqlalchemy.sql.elements import ColumnElement
 
 from pyramidion.api import Conflict, Invalid, ensure_unique
-from pyramidion.auth import Throttle, User, hash_secret, secret_matches, user_permissions
+from pyramidion.auth import Identity, Throttle, User, hash_secret, secret_matches
 from pyramidion.db import utcnow
 from pyramidion.realtime import owned_uri
 
@@ -51,9 +51,9 @@ REPORTABLE = {
 # -- who may see what ----------------------------------------------------------------
 
 
-def is_manager(db: Any, caller: User) -> bool:
+def is_manager(db: Any, caller: Identity) -> bool:
     """Managers see and manage every robot."""
-    return caller.is_superuser or MANAGE in user_permissions(db, caller.id)
+    return caller.user.is_superuser or MANAGE in caller.permissions(db)
 
 
 def robots_of(user_id: int) -> ColumnElement[bool]:
@@ -62,18 +62,18 @@ def robots_of(user_id: int) -> ColumnElement[bool]:
     return or_(Robot.owner_id == user_id, shared)
 
 
-def visible_robots(db: Any, caller: User) -> Select:
+def visible_robots(db: Any, caller: Identity) -> Select:
     """The robots the caller may see: their own and those shared with them; every robot for managers."""
     statement = select(Robot).options(WITH_OWNER)
-    return statement if is_manager(db, caller) else statement.where(robots_of(caller.id))
+    return statement if is_manager(db, caller) else statement.where(robots_of(caller.user.id))
 
 
-def own_robots(caller: User) -> Select:
+def own_robots(caller: Identity) -> Select:
     """The robots the caller owns or that are shared with them, whoever they are (managers too)."""
-    return select(Robot).options(WITH_OWNER).where(robots_of(caller.id))
+    return select(Robot).options(WITH_OWNER).where(robots_of(caller.user.id))
 
 
-def robot_for(db: Any, caller: User, robot_id: Any) -> Robot:
+def robot_for(db: Any, caller: Identity, robot_id: Any) -> Robot:
     """The robot, if the caller may use it: 404 when there is none, 403 when it is not shared with them."""
     robot = _robot(db, robot_id)
     if not may_use(db, caller, robot):
@@ -81,31 +81,33 @@ def robot_for(db: Any, caller: User, robot_id: Any) -> Robot:
     return robot
 
 
-def owned_robot_for(db: Any, caller: User, robot_id: Any) -> Robot:
+def owned_robot_for(db: Any, caller: Identity, robot_id: Any) -> Robot:
     """The robot, if the caller owns it or is a manager (403 for the users it is only shared with)."""
     robot = robot_for(db, caller, robot_id)
-    if robot.owner_id != caller.id and not is_manager(db, caller):
+    if robot.owner_id != caller.user.id and not is_manager(db, caller):
         raise HTTPForbidden("only the robot's owner or a manager may do this")
     return robot
 
 
-def may_use(db: Any, caller: User, robot: Robot) -> bool:
+def may_use(db: Any, caller: Identity, robot: Robot) -> bool:
     """Whether the caller may see, watch and command ``robot``."""
-    if robot.owner_id == caller.id or db.get(Share, (robot.id, caller.id)) is not None:
+    if robot.owner_id == caller.user.id or db.get(Share, (robot.id, caller.user.id)) is not None:
         return True
     return is_manager(db, caller)
 
 
 def may_watch(db: Any, user_id: int, robot_id: int) -> bool:
-    """Whether the user may follow the robot's live status (an active user who may use it)."""
+    """Whether the user (joined to the router with an access token) may follow the robot's live status."""
     user = db.get(User, user_id)
     robot = db.get(Robot, robot_id)
-    return user is not None and user.is_active and robot is not None and may_use(db, user, robot)
+    if user is None or not user.is_active or robot is None:
+        return False
+    return may_use(db, Identity(user=user, via="token"), robot)
 
 
-def may_manage(db: Any, caller: User, robot: Robot) -> bool:
+def may_manage(db: Any, caller: Identity, robot: Robot) -> bool:
     """Whether the caller may share the robot and rotate its secret (its owner, managers)."""
-    return robot.owner_id == caller.id or is_manager(db, caller)
+    return robot.owner_id == caller.user.id or is_manager(db, caller)
 
 
 def _robot(db: Any, robot_id: Any) -> Robot:
@@ -119,7 +121,7 @@ def _robot(db: Any, robot_id: Any) -> Robot:
     return robot
 
 
-def _manager_only(db: Any, caller: User) -> None:
+def _manager_only(db: Any, caller: Identity) -> None:
     if not is_manager(db, caller):
         raise HTTPForbidden("only robot managers may do this")
 
@@ -138,12 +140,12 @@ def new_secret() -> tuple[str, str]:
 
 
 def register_robot(
-    db: Any, caller: User, serial: str, name: str = "", owner_id: int | None = None
+    db: Any, caller: Identity, serial: str, name: str = "", owner_id: int | None = None
 ) -> tuple[Robot, str]:
     """Register a robot (managers): the robot and its secret, which is shown this once and stored only hashed."""
     _manager_only(db, caller)
     ensure_unique(db, Robot.serial, serial)
-    owner = _user(db, owner_id, "owner_id") if owner_id is not None else caller
+    owner = _user(db, owner_id, "owner_id") if owner_id is not None else caller.user
     secret, secret_hash = new_secret()
     robot = Robot(serial=serial, name=name, owner=owner, secret_hash=secret_hash)
     db.add(robot)
@@ -152,7 +154,7 @@ def register_robot(
     return robot, secret
 
 
-def rename_robot(db: Any, caller: User, robot_id: Any, name: str) -> Robot:
+def rename_robot(db: Any, caller: Identity, robot_id: Any, name: str) -> Robot:
     """Rename a robot (managers)."""
     _manager_only(db, caller)
     robot = _robot(db, robot_id)
@@ -160,13 +162,13 @@ def rename_robot(db: Any, caller: User, robot_id: Any, name: str) -> Robot:
     return robot
 
 
-def delete_robot(db: Any, caller: User, robot_id: Any) -> None:
+def delete_robot(db: Any, caller: Identity, robot_id: Any) -> None:
     """Delete a robot with its history (managers). A connected robot's frames are refused from then on."""
     _manager_only(db, caller)
     db.delete(_robot(db, robot_id))
 
 
-def rotate_secret(db: Any, caller: User, robot_id: Any) -> str:
+def rotate_secret(db: Any, caller: Identity, robot_id: Any) -> str:
     """Give the robot a new secret (owner, managers), returned this once; the old one and its unused tokens stop working."""
     robot = owned_robot_for(db, caller, robot_id)
     secret, robot.secret_hash = new_secret()
@@ -178,13 +180,13 @@ def rotate_secret(db: Any, caller: User, robot_id: Any) -> str:
 # -- sharing -------------------------------------------------------------------------
 
 
-def shares_of(db: Any, caller: User, robot_id: Any) -> list[User]:
+def shares_of(db: Any, caller: Identity, robot_id: Any) -> list[User]:
     """The users the robot is shared with, besides its owner."""
     return robot_for(db, caller, robot_id).shared_with
 
 
 def share_robot(
-    db: Any, caller: User, robot_id: Any, *, user_id: int | None = None, username: str | None = None
+    db: Any, caller: Identity, robot_id: Any, *, user_id: int | None = None, username: str | None = None
 ) -> User:
     """Share the robot (owner, managers) with a user named by id or by username; 409 when shared already."""
     robot = owned_robot_for(db, caller, robot_id)
@@ -203,7 +205,7 @@ def share_robot(
     return user
 
 
-def unshare_robot(db: Any, caller: User, robot_id: Any, user_id: Any) -> None:
+def unshare_robot(db: Any, caller: Identity, robot_id: Any, user_id: Any) -> None:
     """Stop sharing the robot with a user (owner, managers); 404 when it was not shared with them."""
     robot = owned_robot_for(db, caller, robot_id)
     share = db.get(Share, (robot.id, int(user_id)))
@@ -310,7 +312,7 @@ def command_message(command: Command) -> dict[str, Any]:
     return {"id": command.id, "command": command.command.value, "expires_at": command.expires_at}
 
 
-def send_command(db: Any, caller: User, robot_id: Any, command: RobotState, *, ttl: int, realtime: Any) -> Command:
+def send_command(db: Any, caller: Identity, robot_id: Any, command: RobotState, *, ttl: int, realtime: Any) -> Command:
     """Send a command to the robot: now if it is connected, else when it reconnects within ``ttl`` seconds.
 
     ``realtime`` is ``request.realtime``: the robot gets the command once the
@@ -320,7 +322,7 @@ def send_command(db: Any, caller: User, robot_id: Any, command: RobotState, *, t
     sent = Command(
         robot_id=robot.id,
         command=command,
-        sent_by=caller,
+        sent_by=caller.user,
         stored_status=CommandStatus.queued,
         expires_at=utcnow() + dt.timedelta(seconds=ttl),
     )
@@ -339,7 +341,7 @@ def command_event(command: Command) -> dict[str, Any]:
     }
 
 
-def commands_of(db: Any, caller: User, robot_id: Any) -> Select:
+def commands_of(db: Any, caller: Identity, robot_id: Any) -> Select:
     """The commands sent to the robot (for a listing)."""
     robot = robot_for(db, caller, robot_id)
     return select(Command).options(joinedload(Command.sent_by)).where(Command.robot_id == robot.id)
@@ -401,7 +403,7 @@ def report_command_status(db: Any, robot_id: int, command_id: Any, status: Any, 
 # -- positions -----------------------------------------------------------------------
 
 
-def positions_of(db: Any, caller: User, robot_id: Any) -> Select:
+def positions_of(db: Any, caller: Identity, robot_id: Any) -> Select:
     """The robot's position frames (for a listing)."""
     robot = robot_for(db, caller, robot_id)
     return select(Frame).where(Frame.robot_id == robot.id, Frame.type == FrameType.position)

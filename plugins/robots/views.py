@@ -11,7 +11,7 @@ from typing import Any
 from pyramid.security import NO_PERMISSION_REQUIRED
 
 from pyramidion.api import Filter, Listing, Page, Timestamp, api_view, error_response
-from pyramidion.auth import TooManyAttempts, User, UserRef
+from pyramidion.auth import Identity, TooManyAttempts, User, UserRef
 from pyramidion.realtime import realtime_settings
 from pyramidion.request import Request
 
@@ -34,8 +34,8 @@ from .services import MANAGE
 from .settings import robots_settings
 
 
-def _caller(request: Request) -> User:
-    return request.identity.user
+def _caller(request: Request) -> Identity:
+    return request.identity
 
 
 def _not_stored(request: Request) -> None:

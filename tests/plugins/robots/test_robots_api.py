@@ -183,3 +183,83 @@ def test_a_secret_can_be_typed_on_a_command_line():
     secrets = [new_secret()[0] for _ in range(200)]
     assert not any(secret.startswith("-") for secret in secrets)
     assert len(set(secrets)) == 200 and min(map(len, secrets)) >= 64
+
+
+def test_wrong_secrets_for_one_serial_lock_out_only_that_serial_from_that_address(make_app, register_robot):
+    """Robots behind one address (a factory's NAT) are not locked out by one robot's wrong secrets."""
+    app = make_app(robots__token_max_failures="3")
+    guessed, neighbour = register_robot("UR-1"), register_robot("UR-2")
+    here, elsewhere = {"REMOTE_ADDR": "10.0.0.7"}, {"REMOTE_ADDR": "10.0.0.8"}
+    for _ in range(3):
+        app.post_json("/api/robots/token", {"serial": "UR-1", "secret": "guess"}, extra_environ=here, status=401)
+
+    app.post_json("/api/robots/token", {"serial": "UR-1", "secret": guessed["secret"]}, extra_environ=here, status=429)
+    app.post_json("/api/robots/token", {"serial": "UR-2", "secret": neighbour["secret"]}, extra_environ=here)
+    app.post_json("/api/robots/token", {"serial": "UR-1", "secret": guessed["secret"]}, extra_environ=elsewhere)
+
+
+def test_my_robots_is_a_page(app, register_robot, as_operator, as_manager, make_user):
+    for n in range(3):
+        register_robot(f"UR-{n}")
+    register_robot("UR-X", owner_id=make_user("stranger").id)
+
+    page = app.get("/api/robots/mine", {"limit": 2}, headers=as_operator).json
+    assert page["count"] == 3 and [r["serial"] for r in page["results"]] == ["UR-0", "UR-1"]
+    assert page["previous"] is None and "offset=2" in page["next"]
+    rest = app.get(page["next"], headers=as_operator).json
+    assert [r["serial"] for r in rest["results"]] == ["UR-2"] and rest["next"] is None
+    # A manager sees every robot in the list, but "mine" are only their own: none here.
+    assert app.get("/api/robots/mine", headers=as_manager).json["count"] == 0
+    app.get("/api/robots/mine", {"owner_id": 1}, headers=as_operator, status=422)
+
+
+def test_secrets_and_tokens_are_never_cached(app, register_robot, as_operator, as_manager):
+    robot = register_robot("UR-1")
+    registered = app.post_json("/api/robots", {"serial": "UR-2"}, headers=as_manager, status=201)
+    assert registered.headers["Cache-Control"] == "no-store"
+    rotated = app.post(f"/api/robots/{robot['id']}/secret", headers=as_operator)
+    assert rotated.headers["Cache-Control"] == "no-store"
+    token = app.post_json("/api/robots/token", {"serial": "UR-1", "secret": rotated.json["secret"]})
+    assert token.headers["Cache-Control"] == "no-store"
+
+
+def test_unknown_fields_are_refused_and_change_nothing(app, register_robot, as_manager, as_operator, make_user, db):
+    robot = register_robot("UR-1", name="Rover")
+    url = f"/api/robots/{robot['id']}"
+    bodies = [
+        ("post", "/api/robots", {"serial": "UR-2", "colour": "red"}, as_manager),
+        ("patch", url, {"name": "Renamed", "colour": "red"}, as_manager),
+        ("post", f"{url}/shares", {"user_id": make_user("friend").id, "role": "admin"}, as_operator),
+        ("post", f"{url}/commands", {"command": "auto", "urgent": True}, as_operator),
+        ("post", "/api/robots/token", {"serial": "UR-1", "secret": robot["secret"], "scope": "all"}, {}),
+    ]
+    for method, path, body, headers in bodies:
+        refused = getattr(app, f"{method}_json")(path, body, headers=headers, status=422).json
+        assert refused["error"]["details"], (path, refused)
+    assert app.get(url, headers=as_operator).json["name"] == "Rover"
+    assert app.get("/api/robots", headers=as_manager).json["count"] == 1
+    assert app.get(f"{url}/shares", headers=as_operator).json == []
+    assert app.get(f"{url}/commands", headers=as_operator).json["count"] == 0
+
+
+def test_a_patch_changes_only_what_it_names(app, register_robot, as_manager):
+    robot = register_robot("UR-1", name="Rover")
+    url = f"/api/robots/{robot['id']}"
+    assert app.patch_json(url, {}, headers=as_manager).json["name"] == "Rover"
+    app.patch_json(url, {"name": None}, headers=as_manager, status=422)
+    assert app.patch_json(url, {"name": "Rover two"}, headers=as_manager).json["name"] == "Rover two"
+
+
+def test_the_owner_shares_by_username(app, register_robot, make_user, login, as_operator):
+    robot = register_robot("UR-1")
+    friend = make_user("friend")
+    shares = f"/api/robots/{robot['id']}/shares"
+
+    shared = app.post_json(shares, {"username": "friend"}, headers=as_operator, status=201).json
+    assert shared["id"] == friend.id
+    assert app.get(f"/api/robots/{robot['id']}", headers=login(friend)).json["serial"] == "UR-1"
+    unknown = app.post_json(shares, {"username": "nobody"}, headers=as_operator, status=422).json
+    assert unknown["error"]["details"][0]["field"] == "username"
+    app.post_json(shares, {"username": "friend"}, headers=as_operator, status=409)
+    app.post_json(shares, {"username": "friend", "user_id": friend.id}, headers=as_operator, status=422)
+    app.post_json(shares, {}, headers=as_operator, status=422)

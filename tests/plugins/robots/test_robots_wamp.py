@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import queue
+import threading
 
 import pytest
 from autobahn.wamp.exception import ApplicationError
@@ -17,6 +18,7 @@ from pyramidion_robots.realtime import (
     FRAMES,
     INVALID_FRAME,
     PENDING_COMMANDS,
+    UNKNOWN_ROBOT,
     command_topic,
     status_topic,
 )
@@ -238,6 +240,48 @@ def test_connection_state_is_right_after_the_backend_restarts(
     start_backend()  # joined when it returns
 
     assert app.get(f"/api/robots/{robot['id']}", headers=as_operator).json["connected"] is False
+    # The watcher, subscribed all along, hears that the robot went while the backend was away.
+    assert next_connection_event(status) is False
+
+
+def test_a_robot_deleted_while_connected_costs_no_other_robot_a_frame(
+    backend, app, register_robot, join_token, wamp_client, as_manager, db
+):
+    doomed, other = register_robot("UR-1"), register_robot("UR-2")
+    doomed_client, other_client = wamp_client(join_token(doomed)), wamp_client(join_token(other))
+    answers: dict[str, list] = {"doomed": [], "other": []}
+    deleted = threading.Event()
+
+    def stream(name: str, client, first_id: int) -> None:
+        # Lists of frames until well after the deletion, so batches of both robots meet in the writer.
+        for n in range(40):
+            frames = [position(first_id + 10 * n + k) for k in range(10)]
+            answers[name].append((deleted.is_set(), client.call(FRAMES, frames)))
+
+    threads = [
+        threading.Thread(target=stream, args=("doomed", doomed_client, 1000)),
+        threading.Thread(target=stream, args=("other", other_client, 5000)),
+    ]
+    for thread in threads:
+        thread.start()
+    while len(answers["other"]) < 10:  # bounded by the threads' own call timeouts
+        assert any(thread.is_alive() for thread in threads)
+        threading.Event().wait(0.01)
+    app.delete(f"/api/robots/{doomed['id']}", headers=as_manager, status=204)
+    deleted.set()
+    for thread in threads:
+        thread.join(TIMEOUT * 2)
+
+    other_answers = [answer for _, call in answers["other"] for answer in call]
+    assert len(other_answers) == 400
+    assert all(answer["status"] == "ok" for answer in other_answers)
+    assert stored_frames(db, other["id"]) == 400
+    after_deletion = [answer for was_deleted, call in answers["doomed"] if was_deleted for answer in call]
+    assert after_deletion and {answer["error"] for answer in after_deletion} == {UNKNOWN_ROBOT}
+    with pytest.raises(ApplicationError) as refused:
+        doomed_client.call(FRAME, position(9999))
+    assert refused.value.error == UNKNOWN_ROBOT
+    assert other_client.call(FRAME, position(9999)) == {"status": "ok", "id": 9999}
 
 
 @pytest.fixture
