@@ -7,7 +7,7 @@ from typing import Any
 
 from pyramidion import hookimpl
 
-from . import models, tasks  # noqa: F401  (models: the tables must be known to migrations)
+from . import models  # noqa: F401  (models: the tables must be known to migrations)
 from .attachments import AttachmentStore, IAttachmentStore
 from .services import ADMIN, VIEW_ALL
 from .settings import read_settings
@@ -46,11 +46,6 @@ def pyramidion_groups() -> dict[str, list[str]]:
         "administrators": [VIEW_ALL, ADMIN],
         "tasks-supervisors": [VIEW_ALL],
     }
-
-
-@hookimpl
-def pyramidion_background_tasks(huey: Any) -> list[Any]:
-    return [tasks.send_notification]
 
 
 @hookimpl

@@ -24,6 +24,7 @@ files of this request, :class:`~pyramidion_tasks.attachments.AttachmentStore`).
 
 from __future__ import annotations
 
+import functools
 import mimetypes
 from collections.abc import Iterable, Sequence
 from pathlib import Path, PureWindowsPath
@@ -37,12 +38,12 @@ from pyramidion.api import Conflict, Invalid, ensure_unique
 from pyramidion.auth import Identity, User
 from pyramidion.auth.names import username_key
 from pyramidion.db import utcnow
+from pyramidion.mail import send_mail
 from pyramidion.request import Request
 
 from .attachments import GENERIC_TYPE, AttachmentStore
 from .models import Attachment, Comment, Task, TaskPerformer
 from .schemas import DelegateIn, TaskIn
-from .tasks import send_notification
 
 VIEW_ALL = "tasks.view_all"
 ADMIN = "tasks.admin"
@@ -57,7 +58,7 @@ WITH_DISCUSSION = (
 
 
 class SendMail(Protocol):
-    """Mails ``body`` to ``to`` once the transaction commits (:func:`pyramidion.mail.send_mail`, bound)."""
+    """Mails ``body`` to ``to`` once the transaction commits (:func:`pyramidion.mail.send_mail` bound to a request)."""
 
     def __call__(self, to: Sequence[str], subject: str, body: str) -> None: ...
 
@@ -187,15 +188,8 @@ def describe(task: Task) -> str:
 
 
 def mail_of(request: Request) -> SendMail:
-    """How the use cases of a request mail: through the background task, once its transaction commits."""
-    config = request.registry.tasks_settings
-
-    def send(to: Sequence[str], subject: str, body: str) -> None:
-        request.task(send_notification)(
-            list(to), subject, body, retries=config.notify_retries, retry_delay=config.notify_retry_delay
-        )
-
-    return send
+    """How the use cases of a request mail: through the core's mailer, once its transaction commits."""
+    return functools.partial(send_mail, request)
 
 
 def notify(mail: SendMail, task: Task, actor: User, subject: str, news: str = "") -> None:

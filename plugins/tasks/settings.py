@@ -1,4 +1,6 @@
-"""The ``tasks.*`` settings: mail delivery of notifications and attachment limits."""
+"""The ``tasks.*`` settings: where attachments are kept and what they may be.
+
+Notifications leave through the core's mailer: its ``mail.*`` settings."""
 
 from __future__ import annotations
 
@@ -20,15 +22,6 @@ DEFAULT_ALLOWED_TYPES = [
 
 
 class TasksSettings(Section):
-    smtp_host: str = Field("localhost", alias="smtp.host")
-    smtp_port: int = Field(25, gt=0, lt=65536, alias="smtp.port")
-    smtp_sender: str = Field("pyramidion@localhost", alias="smtp.sender")
-    smtp_username: str = Field("", alias="smtp.username")
-    smtp_password: str = Field("", alias="smtp.password")
-    smtp_starttls: bool = Field(False, alias="smtp.starttls")
-    smtp_timeout: float = Field(30, gt=0, alias="smtp.timeout", description="seconds")
-    notify_retries: int = Field(3, ge=0, alias="notify.retries")
-    notify_retry_delay: float = Field(300, ge=0, alias="notify.retry_delay", description="seconds")
     attachments_path: Path = Field(Path("var/tasks/attachments"), alias="attachments.path")
     attachments_max_size: int = Field(10 * 1024 * 1024, gt=0, alias="attachments.max_size", description="bytes")
     attachments_allowed_types: Annotated[list[str], BeforeValidator(as_list)] = Field(

@@ -68,10 +68,10 @@ def mailbox() -> Iterator[Mailbox]:
 def tasks_settings(mailbox: Mailbox, tmp_path: Any) -> dict[str, str]:
     """Settings mailing through ``mailbox`` and keeping attachments under ``tmp_path``."""
     return {
-        "tasks__smtp__host": "127.0.0.1",
-        "tasks__smtp__port": str(mailbox.port),
-        "tasks__smtp__sender": "tasks@example.com",
-        "tasks__smtp__timeout": "5",
+        "mail__host": "127.0.0.1",
+        "mail__port": str(mailbox.port),
+        "mail__sender": "tasks@example.com",
+        "mail__timeout": "5",
         "tasks__attachments__path": str(tmp_path / "attachments"),
         "tasks__attachments__max_size": "1000",
     }

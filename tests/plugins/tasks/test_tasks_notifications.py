@@ -60,30 +60,38 @@ def test_rejected_changes_mail_nobody(create_task, tasks_app, mailbox, make_user
 
 
 class _FailureLog(logging.Handler):
-    """Sets ``given_up`` when the plugin logs a notification as failed for good."""
+    """Keeps every warning and error logged; sets ``given_up`` when the mailer
+    logs a notification as failed for good."""
 
     def __init__(self) -> None:
-        super().__init__(logging.ERROR)
+        super().__init__(logging.WARNING)
         self.given_up = threading.Event()
         self.messages: list[str] = []
+        self.records: list[logging.LogRecord] = []
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
-        self.given_up.set()
+        self.records.append(record)
+        if record.name == "pyramidion.mail" and record.levelno >= logging.ERROR:
+            self.messages.append(record.getMessage())
+            self.given_up.set()
+
+    def mail_warnings(self) -> list[str]:
+        return [r.getMessage() for r in self.records if r.name == "pyramidion.mail" and r.levelno == logging.WARNING]
+
+    def tracebacks(self) -> list[logging.LogRecord]:
+        return [record for record in self.records if record.exc_info or record.exc_text or record.stack_info]
 
 
 @pytest.fixture
 def queued_app(make_app, tasks_settings, tmp_path):
     """An app with a real (SQLite) queue, short retry delays, and a consumer thread working it."""
-    app = make_app(
-        huey__url=f"sqlite:///{tmp_path / 'queue.sqlite'}", tasks__notify__retry_delay="0.1", **tasks_settings
-    )
+    app = make_app(huey__url=f"sqlite:///{tmp_path / 'queue.sqlite'}", mail__retry_delay="0.1", **tasks_settings)
     huey = app.app.registry.huey
     consumer = huey.create_consumer(
         workers=1, worker_type="thread", periodic=False, initial_delay=0.05, backoff=1, max_delay=0.05
     )
     failures = _FailureLog()
-    logger = logging.getLogger("pyramidion_tasks.tasks")
+    logger = logging.getLogger()
     logger.addHandler(failures)
     consumer.start()
     app.failures = failures
@@ -101,6 +109,10 @@ def test_smtp_failures_are_retried_until_delivered_once(queued_app, mailbox, mak
     assert mailbox.attempts == 3
     assert mailbox.subjects() == ['Task "Retry me" created by alice']
     assert not queued_app.failures.given_up.is_set()
+    # Each failed attempt: one line saying what happens next, and no traceback anywhere.
+    warnings = queued_app.failures.mail_warnings()
+    assert len(warnings) == 2 and all("Retry me" in line and "retrying" in line for line in warnings)
+    assert queued_app.failures.tracebacks() == []
 
 
 def test_after_three_retries_the_notification_is_logged_as_failed(queued_app, mailbox, make_user, login, due):
@@ -114,3 +126,5 @@ def test_after_three_retries_the_notification_is_logged_as_failed(queued_app, ma
     assert mailbox.messages == []
     assert "Never arrives" in queued_app.failures.messages[0] and "bob@example.com" in queued_app.failures.messages[0]
     assert (huey.pending_count(), huey.scheduled_count()) == (0, 0)
+    assert len(queued_app.failures.mail_warnings()) == 3
+    assert queued_app.failures.tracebacks() == []
