@@ -28,7 +28,7 @@ from sqlalchemy.orm import joinedload
 from sqlalchemy.sql.elements import ColumnElement
 
 from pyramidion.api import Conflict, Invalid, ensure_unique
-from pyramidion.auth import Identity, Throttle, User, hash_secret, secret_matches
+from pyramidion.auth import Identity, Throttle, User, hash_secret, secret_matches, users_by_username
 from pyramidion.db import utcnow
 from pyramidion.realtime import owned_uri
 
@@ -188,10 +188,13 @@ def shares_of(db: Any, caller: Identity, robot_id: Any) -> list[User]:
 def share_robot(
     db: Any, caller: Identity, robot_id: Any, *, user_id: int | None = None, username: str | None = None
 ) -> User:
-    """Share the robot (owner, managers) with a user named by id or by username; 409 when shared already."""
+    """Share the robot (owner, managers) with a user named by id or by username; 409 when shared already.
+
+    A username is compared as logins are (``Friend`` is ``friend``) and names an active user.
+    """
     robot = owned_robot_for(db, caller, robot_id)
     if username is not None:
-        user = db.scalar(select(User).where(User.username == username))
+        user = users_by_username(db, [username]).get(username)
         if user is None:
             raise Invalid.field("username", "no such user")
         field = "username"

@@ -260,6 +260,6 @@ def test_the_owner_shares_by_username(app, register_robot, make_user, login, as_
     assert app.get(f"/api/robots/{robot['id']}", headers=login(friend)).json["serial"] == "UR-1"
     unknown = app.post_json(shares, {"username": "nobody"}, headers=as_operator, status=422).json
     assert unknown["error"]["details"][0]["field"] == "username"
-    app.post_json(shares, {"username": "friend"}, headers=as_operator, status=409)
+    app.post_json(shares, {"username": "Friend"}, headers=as_operator, status=409)  # the same person
     app.post_json(shares, {"username": "friend", "user_id": friend.id}, headers=as_operator, status=422)
     app.post_json(shares, {}, headers=as_operator, status=422)
