@@ -59,8 +59,8 @@ def arrange(settings: dict[str, Any], wallets: int) -> tuple[list[int], int]:
     from pyramidion import make_config, migrations
     from pyramidion.auth.models import Group, GroupPermission, User
     from pyramidion.db import transactional_session
-    from pyramidion_bar import wallet
     from pyramidion_bar.models import Holder, LedgerKind, PaymentMethod, Personnel, Product, Stock
+    from pyramidion_bar.services import wallet
 
     registry = make_config(dict(settings)).registry
     migrations.upgrade(registry)
@@ -166,7 +166,7 @@ def check_ledger(database_url: str, confirmed: Counter) -> tuple[int, int, list[
 
     from pyramidion.db import make_engine
     from pyramidion_bar.models import Holder, LedgerEntry, LedgerKind
-    from pyramidion_bar.wallet import ledger_mismatches
+    from pyramidion_bar.services.wallet import ledger_mismatches
 
     engine = make_engine({"sqlalchemy.url": database_url})
     with Session(engine) as db:

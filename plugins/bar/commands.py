@@ -7,21 +7,20 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from pyramidion.commands import in_transaction, ini_argument, load
+
 from .models import Holder, LedgerEntry
-from .wallet import ledger_mismatches
+from .services.wallet import ledger_mismatches
+
+
+def _ledger_state(db: Any) -> tuple[list[tuple[int, Any, Any]], int, int]:
+    wallets = db.scalar(select(func.count()).select_from(Holder))
+    entries = db.scalar(select(func.count()).select_from(LedgerEntry))
+    return ledger_mismatches(db), wallets, entries
 
 
 def check_ledger(args: argparse.Namespace) -> None:
-    from pyramidion.cli import load
-
-    registry = load(args.ini)
-    db = registry.db_session_factory()
-    try:
-        mismatches = ledger_mismatches(db)
-        wallets = db.scalar(select(func.count()).select_from(Holder))
-        entries = db.scalar(select(func.count()).select_from(LedgerEntry))
-    finally:
-        db.close()
+    mismatches, wallets, entries = in_transaction(load(args.ini), _ledger_state)
     for holder_id, balance, total in mismatches:
         print(f"wallet {holder_id}: balance {balance} but ledger sums to {total} (off by {balance - total})")
     if mismatches:
@@ -31,8 +30,6 @@ def check_ledger(args: argparse.Namespace) -> None:
 
 
 def add_commands(subparsers: Any) -> None:
-    from pyramidion.cli import ini_argument
-
     parser = subparsers.add_parser("bar-check-ledger", help="check that every bar wallet's balance equals its ledger")
     ini_argument(parser)
     parser.set_defaults(func=check_ledger)

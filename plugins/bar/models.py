@@ -30,7 +30,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
-from pyramidion.auth.models import User
+from pyramidion.auth import User
 from pyramidion.db import Base, UTCDateTime, utcnow
 
 MONEY = Numeric(12, 2)
@@ -71,6 +71,7 @@ class StockUnit(str, enum.Enum):
 
 class ReportAction(str, enum.Enum):
     open = "open"
+    middle = "middle"  # a count while the bar is open, compared with what the till should hold then
     close = "close"
 
 
@@ -251,7 +252,7 @@ class OnlinePayment(Base):
 
 
 class Report(Base):
-    """The till counted when the bar opens or closes."""
+    """The till counted when the bar opens, while it is open, or when it closes."""
 
     __tablename__ = "bar_report"
 

@@ -6,9 +6,9 @@ import datetime as dt
 from decimal import Decimal
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
-from pyramidion.api import Money, Timestamp
+from pyramidion.api import In, Money, Out, Patch, Timestamp
 
 from .models import LedgerKind, PaymentMethod, RegistrationStatus, ReportAction, StockUnit
 
@@ -17,18 +17,10 @@ Quantity = Annotated[Decimal, Field(max_digits=12, decimal_places=3)]
 Colour = Annotated[str, Field(pattern=r"^#[0-9a-fA-F]{6}$", examples=["#ffcc00"])]
 
 
-class Out(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-
-class Patch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
 # -- holders, personnel, cards --------------------------------------------------
 
 
-class HolderIn(BaseModel):
+class HolderIn(In):
     user_id: int
 
 
@@ -40,15 +32,15 @@ class HolderOut(Out):
     member_id: str | None
 
 
-class PersonnelIn(BaseModel):
+class PersonnelIn(In):
     user_id: int
     nickname: str = Field(min_length=1, max_length=100)
     active: bool = True
 
 
 class PersonnelPatch(Patch):
-    nickname: str | None = Field(None, min_length=1, max_length=100)
-    active: bool | None = None
+    nickname: str = Field(min_length=1, max_length=100)
+    active: bool
 
 
 class PersonnelOut(Out):
@@ -59,7 +51,7 @@ class PersonnelOut(Out):
     active: bool
 
 
-class CardIn(BaseModel):
+class CardIn(In):
     card_id: str = Field(min_length=1, max_length=64, description="the NFC UID")
     holder_id: int
     name: str = Field("", max_length=100)
@@ -75,7 +67,7 @@ class CardOut(Out):
 # -- catalogue and stock ----------------------------------------------------------
 
 
-class StockIn(BaseModel):
+class StockIn(In):
     name: str = Field(min_length=1, max_length=100)
     unit: StockUnit = StockUnit.pieces
 
@@ -87,7 +79,7 @@ class StockOut(Out):
     quantity: Quantity
 
 
-class MutationIn(BaseModel):
+class MutationIn(In):
     quantity: Quantity = Field(description="delivered (positive) or written off (negative)")
     cost: Money | None = None
     comment: str = Field("", max_length=500)
@@ -110,7 +102,7 @@ class MutationOut(Out):
     created_at: dt.datetime
 
 
-class ProductIn(BaseModel):
+class ProductIn(In):
     name: str = Field(min_length=1, max_length=100)
     price: Annotated[Money, Field(ge=0)]
     colour: Colour = "#ffffff"
@@ -123,15 +115,15 @@ class ProductIn(BaseModel):
 
 
 class ProductPatch(Patch):
-    name: str | None = Field(None, min_length=1, max_length=100)
-    price: Annotated[Money, Field(ge=0)] | None = None
-    colour: Colour | None = None
-    active: bool | None = None
-    image: str | None = Field(None, max_length=500)
-    units: Quantity | None = Field(None, gt=0)
-    stock_id: int | None = None
-    ledger_account: str | None = Field(None, max_length=50)
-    category_ids: list[int] | None = None
+    name: str = Field(min_length=1, max_length=100)
+    price: Annotated[Money, Field(ge=0)]
+    colour: Colour
+    active: bool
+    image: str | None = Field(max_length=500)
+    units: Quantity = Field(gt=0)
+    stock_id: int | None
+    ledger_account: str = Field(max_length=50)
+    category_ids: list[int]
 
 
 class CategoryRef(Out):
@@ -152,14 +144,14 @@ class ProductOut(Out):
     categories: list[CategoryRef]
 
 
-class CategoryIn(BaseModel):
+class CategoryIn(In):
     name: str = Field(min_length=1, max_length=100)
     description: str = Field("", max_length=500)
 
 
 class CategoryPatch(Patch):
-    name: str | None = Field(None, min_length=1, max_length=100)
-    description: str | None = Field(None, max_length=500)
+    name: str = Field(min_length=1, max_length=100)
+    description: str = Field(max_length=500)
 
 
 class ProductRef(Out):
@@ -180,12 +172,12 @@ class CategoryOut(Out):
 # -- purchases and the ledger -------------------------------------------------------
 
 
-class LineIn(BaseModel):
+class LineIn(In):
     product_id: int
     quantity: int = Field(gt=0, le=1000)
 
 
-class PurchaseIn(BaseModel):
+class PurchaseIn(In):
     payment_method: PaymentMethod
     holder_id: int | None = Field(None, description="the paying wallet: required for wallet, optional otherwise")
     lines: list[LineIn] = Field(min_length=1, max_length=100)
@@ -209,7 +201,7 @@ class PurchaseOut(Out):
     balance_after: Money | None = Field(None, description="the wallet balance after a wallet purchase")
 
 
-class TopUpIn(BaseModel):
+class TopUpIn(In):
     amount: PositiveMoney
     method: Literal[PaymentMethod.cash, PaymentMethod.pin]
     comment: str = Field("", max_length=500)
@@ -233,7 +225,7 @@ class LedgerOut(Out):
 # -- online top-ups -------------------------------------------------------------------
 
 
-class OnlineTopUpIn(BaseModel):
+class OnlineTopUpIn(In):
     amount: Annotated[Money, Field(ge=Decimal("1.00"), le=Decimal("500.00"))]
 
 
@@ -248,14 +240,17 @@ class OnlineTopUpOut(Out):
 
 
 class WebhookIn(BaseModel):
+    # Mollie's notice, not a client's body: a field Mollie adds one day must
+    # not make every notice fail (Mollie would retry it for days).
+
     id: str = Field(min_length=1, max_length=64)
 
 
 # -- reports and cycles ------------------------------------------------------------------
 
 
-class ReportIn(BaseModel):
-    action: ReportAction
+class ReportIn(In):
+    action: ReportAction = Field(description="open the bar, count the till while it is open (middle), or close it")
     cash: Annotated[Money, Field(ge=0)]
     flow_meter_1: Quantity = Field(ge=0)
     flow_meter_2: Quantity = Field(ge=0)
@@ -273,7 +268,7 @@ class ReportOut(Out):
     created_at: dt.datetime
 
 
-class CycleTotals(BaseModel):
+class CycleTotals(Out):
     sales: dict[PaymentMethod, Money] = Field(description="sales per payment method")
     total_sales: Money
     cash_top_ups: Money
@@ -284,10 +279,19 @@ class CycleTotals(BaseModel):
     flow_meter_2_difference: Quantity | None
 
 
+class MiddleCount(Out):
+    report: ReportOut
+    expected_cash: Money = Field(description="what the till should have held at this count")
+    cash_difference: Money = Field(description="counted - expected")
+    flow_meter_1_difference: Quantity = Field(description="this reading - the opening reading")
+    flow_meter_2_difference: Quantity
+
+
 class CycleOut(Out):
     id: int
     is_open: bool
     opening_report: ReportOut
+    middle_counts: list[MiddleCount] = Field(description="counts made while the bar was open, oldest first")
     closing_report: ReportOut | None
     totals: CycleTotals
 
@@ -307,7 +311,7 @@ class OverviewQuery(BaseModel):
     period: Literal["day", "month"] = "day"
 
 
-class OverviewRow(BaseModel):
+class OverviewRow(Out):
     period: str
     category: str
     payment_method: PaymentMethod
@@ -315,7 +319,7 @@ class OverviewRow(BaseModel):
     revenue: Money
 
 
-class OverviewOut(BaseModel):
+class OverviewOut(Out):
     start: dt.date
     end: dt.date
     period: Literal["day", "month"]
@@ -327,7 +331,7 @@ class OverviewOut(BaseModel):
 # -- events ------------------------------------------------------------------------------
 
 
-class EventIn(BaseModel):
+class EventIn(In):
     title: str = Field(min_length=1, max_length=200)
     description: str = Field("", max_length=5000)
     starts_at: Timestamp
@@ -357,7 +361,7 @@ class EventOut(Out):
     participants: int = 0
 
 
-class RegistrationIn(BaseModel):
+class RegistrationIn(In):
     quantity: int = Field(1, gt=0, le=10, description="places taken (yourself and guests)")
     comment: str = Field("", max_length=500)
 
@@ -374,11 +378,11 @@ class RegistrationOut(Out):
     charged_at: dt.datetime | None
 
 
-class ChargeQueued(BaseModel):
+class ChargeQueued(Out):
     task_id: str
 
 
-class ChargeReport(BaseModel):
+class ChargeReport(Out):
     event_id: int
     charged: int = Field(description="registrations paid (by this run or an earlier one)")
     unpaid: list[RegistrationOut] = Field(description="registrations whose wallet could not pay")

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import selectinload
+from pyramidion.api import Filter, Listing, Page, api_view
+from pyramidion.request import Request
 
-from pyramidion.api import Filter, Invalid, Listing, Page, api_view, ensure_unique
-
-from ..access import MANAGE, SELL, get_or_404
 from ..models import Category, Product, Stock, StockMutation
 from ..schemas import (
     CategoryIn,
@@ -23,14 +20,17 @@ from ..schemas import (
     StockIn,
     StockOut,
 )
+from ..services import catalogue
+from ..services.access import MANAGE, SELL
+from . import caller
 
 # -- stock ---------------------------------------------------------------------------
 
 
 @api_view("bar.stock", response=list[StockOut], permission=SELL)
-def list_stock(request: Any) -> list[Stock]:
+def list_stock(request: Request) -> list[Stock]:
     """Every stock with what is left."""
-    return list(request.db.scalars(select(Stock).order_by(Stock.name)))
+    return catalogue.stock(request.db, caller(request))
 
 
 @api_view(
@@ -42,19 +42,15 @@ def list_stock(request: Any) -> list[Stock]:
     permission=MANAGE,
     responses={409: "Name taken"},
 )
-def create_stock(request: Any, body: StockIn) -> Stock:
+def create_stock(request: Request, body: StockIn) -> Stock:
     """Add a stock, empty (bar managers); deliveries are mutations."""
-    ensure_unique(request.db, Stock.name, body.name)
-    stock = Stock(**body.model_dump())
-    request.db.add(stock)
-    request.db.flush()
-    return stock
+    return catalogue.add_stock(request.db, caller(request), body)
 
 
 @api_view("bar.stock.one", response=StockOut, permission=SELL)
-def get_stock(request: Any) -> Stock:
+def get_stock(request: Request) -> Stock:
     """One stock."""
-    return get_or_404(request, Stock)
+    return catalogue.get_stock(request.db, caller(request), request.matchdict["id"])
 
 
 mutations = Listing(
@@ -66,29 +62,17 @@ mutations = Listing(
 
 
 @api_view("bar.stock.mutations", query=mutations, response=Page[MutationOut], permission=MANAGE)
-def list_mutations(request: Any, query: Any) -> dict[str, Any]:
+def list_mutations(request: Request, query: Any) -> dict[str, Any]:
     """Deliveries and write-offs of a stock, newest first (bar managers)."""
-    stock = get_or_404(request, Stock)
-    return query.page(select(StockMutation).where(StockMutation.stock_id == stock.id))
+    return query.page(catalogue.mutations(request.db, caller(request), request.matchdict["id"]))
 
 
 @api_view(
     "bar.stock.mutations", request_method="POST", body=MutationIn, response=MutationOut, status=201, permission=MANAGE
 )
-def add_mutation(request: Any, body: MutationIn) -> StockMutation:
+def add_mutation(request: Request, body: MutationIn) -> StockMutation:
     """Record a delivery (positive) or a write-off (negative) of a stock (bar managers)."""
-    stock = get_or_404(request, Stock)
-    # Added in the database, not in Python: sales change the same row concurrently.
-    request.db.execute(
-        update(Stock)
-        .where(Stock.id == stock.id)
-        .values(quantity=Stock.quantity + body.quantity)
-        .execution_options(synchronize_session=False)
-    )
-    mutation = StockMutation(stock_id=stock.id, created_by_id=request.identity.user.id, **body.model_dump())
-    request.db.add(mutation)
-    request.db.flush()
-    return mutation
+    return catalogue.mutate_stock(request.db, caller(request), request.matchdict["id"], body)
 
 
 # -- products ---------------------------------------------------------------------------
@@ -105,23 +89,10 @@ products = Listing(
 )
 
 
-def _categories(request: Any, ids: list[int]) -> list[Category]:
-    found = list(request.db.scalars(select(Category).where(Category.id.in_(ids)))) if ids else []
-    missing = sorted(set(ids) - {c.id for c in found})
-    if missing:
-        raise Invalid.field("category_ids", f"no such category: {', '.join(map(str, missing))}")
-    return found
-
-
-def _check_stock(request: Any, stock_id: int | None) -> None:
-    if stock_id is not None and request.db.get(Stock, stock_id) is None:
-        raise Invalid.field("stock_id", "no such stock")
-
-
 @api_view("bar.products", query=products, response=Page[ProductOut])
-def list_products(request: Any, query: Any) -> dict[str, Any]:
+def list_products(request: Request, query: Any) -> dict[str, Any]:
     """Products with their categories."""
-    return query.page(select(Product).options(selectinload(Product.categories)))
+    return query.page(catalogue.products())
 
 
 @api_view(
@@ -133,20 +104,15 @@ def list_products(request: Any, query: Any) -> dict[str, Any]:
     permission=MANAGE,
     responses={409: "Name taken"},
 )
-def create_product(request: Any, body: ProductIn) -> Product:
+def create_product(request: Request, body: ProductIn) -> Product:
     """Add a product (bar managers)."""
-    ensure_unique(request.db, Product.name, body.name)
-    _check_stock(request, body.stock_id)
-    product = Product(**body.model_dump(exclude={"category_ids"}), categories=_categories(request, body.category_ids))
-    request.db.add(product)
-    request.db.flush()
-    return product
+    return catalogue.add_product(request.db, caller(request), body)
 
 
 @api_view("bar.product", response=ProductOut)
-def get_product(request: Any) -> Product:
+def get_product(request: Request) -> Product:
     """One product."""
-    return get_or_404(request, Product)
+    return catalogue.get_product(request.db, request.matchdict["id"])
 
 
 @api_view(
@@ -157,32 +123,18 @@ def get_product(request: Any) -> Product:
     permission=MANAGE,
     responses={409: "Name taken"},
 )
-def update_product(request: Any, body: ProductPatch) -> Product:
+def update_product(request: Request, body: ProductPatch) -> Product:
     """Change a product (bar managers); past sales keep the price they were sold at."""
-    product = get_or_404(request, Product)
-    changes = body.model_dump(exclude_unset=True)
-    for required in ("name", "price", "colour", "active", "units", "ledger_account", "category_ids"):
-        if required in changes and changes[required] is None:
-            raise Invalid.field(required, "may not be null")
-    if "name" in changes:
-        ensure_unique(request.db, Product.name, changes["name"], exclude=product.id)
-    if "stock_id" in changes:
-        _check_stock(request, changes["stock_id"])
-    if "category_ids" in changes:
-        product.categories = _categories(request, changes.pop("category_ids"))
-    for field, value in changes.items():
-        setattr(product, field, value)
-    request.db.flush()
-    return product
+    return catalogue.change_product(request.db, caller(request), request.matchdict["id"], body)
 
 
 # -- categories -----------------------------------------------------------------------------
 
 
 @api_view("bar.categories", response=list[CategoryOut])
-def list_categories(request: Any) -> list[Category]:
+def list_categories(request: Request) -> list[Category]:
     """Categories with their products."""
-    return list(request.db.scalars(select(Category).options(selectinload(Category.products)).order_by(Category.name)))
+    return catalogue.categories(request.db)
 
 
 @api_view(
@@ -194,13 +146,9 @@ def list_categories(request: Any) -> list[Category]:
     permission=MANAGE,
     responses={409: "Name taken"},
 )
-def create_category(request: Any, body: CategoryIn) -> Category:
+def create_category(request: Request, body: CategoryIn) -> Category:
     """Add a category (bar managers); products join it through their ``category_ids``."""
-    ensure_unique(request.db, Category.name, body.name)
-    category = Category(**body.model_dump(), products=[])
-    request.db.add(category)
-    request.db.flush()
-    return category
+    return catalogue.add_category(request.db, caller(request), body)
 
 
 @api_view(
@@ -211,18 +159,12 @@ def create_category(request: Any, body: CategoryIn) -> Category:
     permission=MANAGE,
     responses={409: "Name taken"},
 )
-def update_category(request: Any, body: CategoryPatch) -> Category:
+def update_category(request: Request, body: CategoryPatch) -> Category:
     """Rename or describe a category (bar managers)."""
-    category = get_or_404(request, Category)
-    if body.name is not None:
-        ensure_unique(request.db, Category.name, body.name, exclude=category.id)
-    for field, value in body.model_dump(exclude_unset=True, exclude_none=True).items():
-        setattr(category, field, value)
-    request.db.flush()
-    return category
+    return catalogue.change_category(request.db, caller(request), request.matchdict["id"], body)
 
 
 @api_view("bar.category", request_method="DELETE", status=204, permission=MANAGE)
-def delete_category(request: Any) -> None:
+def delete_category(request: Request) -> None:
     """Delete a category (bar managers); its products stay."""
-    request.db.delete(get_or_404(request, Category))
+    catalogue.delete_category(request.db, caller(request), request.matchdict["id"])

@@ -4,17 +4,37 @@ from __future__ import annotations
 
 from typing import Any
 
-from pyramid.httpexceptions import HTTPForbidden, HTTPNotFound
 from pyramid.response import Response
 from pyramid.security import NO_PERMISSION_REQUIRED
-from sqlalchemy import select
 
 from pyramidion.api import Listing, Page, api_view
+from pyramidion.request import Request
 
-from ..access import MEMBER, get_or_404, is_staff, require_own_holder
-from ..models import Holder, OnlinePayment
-from ..mollie import payment_by_mollie_id
+from ..models import OnlinePayment
+from ..mollie import IMollieGateway
 from ..schemas import OnlineTopUpIn, OnlineTopUpOut, WebhookIn
+from ..services import online
+from ..services.access import MEMBER
+from ..settings import bar_settings
+from . import caller
+
+
+def _public_url(request: Request, route: str, **kw: Any) -> str:
+    public = bar_settings(request.registry).mollie_public_url.rstrip("/")
+    return public + request.route_path(route, **kw) if public else request.route_url(route, **kw)
+
+
+def start(request: Request, amount: Any) -> OnlinePayment:
+    """Start an online top-up for the caller (shared by the API and the console's page)."""
+    return online.start_top_up(
+        request.db,
+        caller(request),
+        amount,
+        request.find_service(IMollieGateway),
+        request.tm,
+        webhook_url=_public_url(request, "bar.mollie.webhook"),
+        return_url=lambda identifier: _public_url(request, "bar.online_top_up.return", identifier=identifier),
+    )
 
 
 @api_view(
@@ -26,10 +46,9 @@ from ..schemas import OnlineTopUpIn, OnlineTopUpOut, WebhookIn
     permission=MEMBER,
     responses={503: "The payment provider is unavailable or not configured"},
 )
-def start_online_top_up(request: Any, body: OnlineTopUpIn) -> OnlinePayment:
+def start_online_top_up(request: Request, body: OnlineTopUpIn) -> OnlinePayment:
     """Top up your own wallet online: pay at ``checkout_url``; the wallet is credited once Mollie reports it paid."""
-    holder = require_own_holder(request)
-    return request.registry.bar_mollie.create(request, holder, body.amount)
+    return start(request, body.amount)
 
 
 online_top_ups = Listing(
@@ -40,21 +59,15 @@ online_top_ups = Listing(
 
 
 @api_view("bar.online_top_ups", query=online_top_ups, response=Page[OnlineTopUpOut])
-def list_online_top_ups(request: Any, query: Any) -> dict[str, Any]:
-    """Online top-ups, newest first: your own, or all for bar personnel."""
-    stmt = select(OnlinePayment)
-    if not is_staff(request):
-        stmt = stmt.join(Holder, Holder.id == OnlinePayment.holder_id).where(Holder.user_id == request.identity.user.id)
-    return query.page(stmt)
+def list_online_top_ups(request: Request, query: Any) -> dict[str, Any]:
+    """Online top-ups opened at Mollie, newest first: your own, or all for bar personnel."""
+    return query.page(online.top_ups(caller(request)))
 
 
 @api_view("bar.online_top_up", response=OnlineTopUpOut)
-def get_online_top_up(request: Any) -> OnlinePayment:
+def get_online_top_up(request: Request) -> OnlinePayment:
     """One online top-up: your own, or any for bar personnel."""
-    payment = get_or_404(request, OnlinePayment, what="online top-up")
-    if not is_staff(request) and request.db.get(Holder, payment.holder_id).user_id != request.identity.user.id:
-        raise HTTPForbidden("this is not your top-up")
-    return payment
+    return online.get_top_up(request.db, caller(request), request.matchdict["id"])
 
 
 @api_view(
@@ -66,11 +79,9 @@ def get_online_top_up(request: Any) -> OnlinePayment:
     content_type="text/plain",
     responses={503: "Mollie could not be asked; it will call again"},
 )
-def mollie_webhook(request: Any, body: WebhookIn) -> Response:
+def mollie_webhook(request: Request, body: WebhookIn) -> Response:
     """Mollie's notice that a payment changed (no login: the payment is fetched from Mollie to verify)."""
-    payment = payment_by_mollie_id(request.db, body.id)
-    if payment is not None:
-        request.registry.bar_mollie.settle(request, payment)
+    online.notice(request.db, body.id, request.find_service(IMollieGateway))
     # Unknown ids get the same answer: the webhook tells no one what exists.
     return Response(status=200, content_type="text/plain", body=b"")
 
@@ -81,10 +92,6 @@ def mollie_webhook(request: Any, body: WebhookIn) -> Response:
     permission=NO_PERMISSION_REQUIRED,
     responses={503: "Mollie could not be asked; try again"},
 )
-def online_top_up_return(request: Any) -> OnlinePayment:
+def online_top_up_return(request: Request) -> OnlinePayment:
     """Where Mollie sends the member after paying: checks with Mollie and credits if paid (no login)."""
-    identifier = request.matchdict["identifier"]
-    payment = request.db.scalar(select(OnlinePayment).where(OnlinePayment.identifier == identifier))
-    if payment is None:
-        raise HTTPNotFound("no such top-up")
-    return request.registry.bar_mollie.settle(request, payment)
+    return online.member_returns(request.db, request.matchdict["identifier"], request.find_service(IMollieGateway))

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from pyramidion_bar import wallet
 from pyramidion_bar.models import Holder, LedgerKind, PaymentMethod, Personnel, Product, Stock
+from pyramidion_bar.services import wallet
 
 STAFF = ("bar.member", "bar.sell", "bar.top_up", "bar.manage")
 

@@ -18,12 +18,14 @@ from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.styles import Font
+from pyramid.response import Response
 from sqlalchemy import func, literal_column, select
 
 from pyramidion.api import Invalid, money
 
-from .models import Category, PaymentMethod, Purchase, PurchaseLine, category_product
-from .schemas import OverviewQuery
+from ..models import Category, PaymentMethod, Purchase, PurchaseLine, category_product
+from ..schemas import OverviewQuery
+from .access import MANAGE, Caller
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 UNCATEGORISED = "uncategorised"
@@ -48,9 +50,9 @@ def _range(query: OverviewQuery, zone: zoneinfo.ZoneInfo) -> tuple[dt.date, dt.d
     return start, end
 
 
-def revenue_overview(request: Any, query: OverviewQuery) -> dict[str, Any]:
-    db = request.db
-    zone_name = request.registry.settings["bar.time_zone"]
+def revenue_overview(db: Any, caller: Caller, query: OverviewQuery, zone_name: str) -> dict[str, Any]:
+    """Revenue per period, category and payment method, and per payment method in all (bar managers)."""
+    caller.require(MANAGE)
     zone = zoneinfo.ZoneInfo(zone_name)
     start, end = _range(query, zone)
     since = dt.datetime.combine(start, dt.time(), zone)
@@ -128,3 +130,12 @@ def overview_workbook(overview: dict[str, Any]) -> bytes:
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
+
+
+def workbook_response(overview: dict[str, Any]) -> Response:
+    """The overview's workbook as a download named after its dates."""
+    return Response(
+        body=overview_workbook(overview),
+        content_type=XLSX,
+        content_disposition=f'attachment; filename="bar-revenue-{overview["start"]}-{overview["end"]}.xlsx"',
+    )

@@ -18,9 +18,7 @@ from sqlalchemy import func, select, update
 
 from pyramidion.api import Conflict, money
 
-from .models import Holder, LedgerEntry, LedgerKind
-
-MINIMUM_BALANCE = "bar.wallet.minimum_balance"
+from ..models import Holder, LedgerEntry, LedgerKind
 
 
 class InsufficientBalance(Conflict):
@@ -63,10 +61,9 @@ def try_debit(
     return _book(db, holder_id, -amount, _new_balance(-amount) >= minimum, kind, **entry)
 
 
-def debit(request: Any, holder_id: int, amount: Decimal, kind: LedgerKind, **entry: Any) -> LedgerEntry:
+def debit(db: Any, minimum: Decimal, holder_id: int, amount: Decimal, kind: LedgerKind, **entry: Any) -> LedgerEntry:
     """Take ``amount`` from the wallet or raise :class:`InsufficientBalance` (409)."""
-    minimum = request.registry.settings[MINIMUM_BALANCE]
-    row = try_debit(request.db, minimum, holder_id, amount, kind, **entry)
+    row = try_debit(db, minimum, holder_id, amount, kind, **entry)
     if row is None:
         raise InsufficientBalance(holder_id, amount)
     return row
