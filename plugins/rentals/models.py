@@ -1,9 +1,13 @@
 """Books, rentals and renter profiles.
 
-A book is on loan while it has an open rental (``returned_at`` is null). The
-partial unique index ``uq_rentals_rental_open_book`` allows one open rental
-per book, so two people can never rent the same copy, even when their
-requests race each other.
+A book is on loan while it has an open rental (``returned_at`` is null) that
+was not voided. The partial unique index ``uq_rentals_rental_open_book``
+allows one such rental per book, so two people can never rent the same copy,
+even when their requests race each other.
+
+A voided rental (``voided_at`` set) was recorded by mistake: staff void it
+rather than delete it, so the row keeps who voided it, when and why, but it
+no longer counts anywhere (balances, availability, lists).
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, Integer, String, Text, exists
+from sqlalchemy import CheckConstraint, Enum, ForeignKey, Index, Integer, String, Text, exists, text
 from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from pyramidion.auth import User
@@ -41,6 +45,10 @@ class Book(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+# The rows the unique index covers: loans still out and not voided.
+OPEN_LOAN = text("returned_at IS NULL AND voided_at IS NULL")
+
+
 class Rental(Base):
     """One loan of a book to a user, from ``rented_at`` until ``returned_at`` (open while null)."""
 
@@ -50,10 +58,11 @@ class Rental(Base):
             "uq_rentals_rental_open_book",
             "book_id",
             unique=True,
-            sqlite_where="returned_at IS NULL",
-            postgresql_where="returned_at IS NULL",
+            sqlite_where=OPEN_LOAN,
+            postgresql_where=OPEN_LOAN,
         ),
         CheckConstraint("returned_at IS NULL OR returned_at >= rented_at", name="returned_after_rented"),
+        CheckConstraint("(voided_at IS NULL) = (void_reason IS NULL)", name="voided_with_reason"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -67,15 +76,22 @@ class Rental(Base):
     returned_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     # Who entered the rental: the renter, or staff recording it for them.
     recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("auth_user.id", ondelete="SET NULL"))
+    # Set together when staff void the rental; the reason is required then.
+    voided_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    voided_by_id: Mapped[int | None] = mapped_column(ForeignKey("auth_user.id", ondelete="SET NULL"))
+    void_reason: Mapped[str | None] = mapped_column(String(500))
 
     book: Mapped[Book] = relationship()
     user: Mapped[User] = relationship(foreign_keys=[user_id])
+    voided_by: Mapped[User | None] = relationship(foreign_keys=[voided_by_id])
 
 
 # Declared after Rental, which it reads: whether the book is on the shelf,
 # loaded with the book in the same query.
 Book.available = column_property(
-    ~exists().where(Rental.book_id == Book.id, Rental.returned_at.is_(None)).correlate_except(Rental)
+    ~exists()
+    .where(Rental.book_id == Book.id, Rental.returned_at.is_(None), Rental.voided_at.is_(None))
+    .correlate_except(Rental)
 )
 
 

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field, HttpUrl, TypeAdapter, WithJsonSchema
+from pydantic import AfterValidator, Field, HttpUrl, StringConstraints, TypeAdapter, WithJsonSchema
+from pydantic_core import PydanticCustomError
 
 from pyramidion.api import In, Money, Out, Patch, Timestamp
 from pyramidion.auth import UserRef
@@ -23,10 +24,29 @@ ImageURL = Annotated[
 ]
 
 
+def _filled(text: str) -> str:
+    if not text:
+        raise PydanticCustomError("blank", "must not be empty or blank")
+    return text
+
+
+def filled_text(max_length: int) -> Any:
+    """Text that is required to say something: trimmed, then refused if empty."""
+    return Annotated[str, StringConstraints(strip_whitespace=True, max_length=max_length), AfterValidator(_filled)]
+
+
+BookName = filled_text(200)
+Author = filled_text(200)
+Description = filled_text(10_000)
+VoidReason = filled_text(500)
+
+
 class BookIn(In):
-    name: str = Field(min_length=1, max_length=200)
-    description: str = Field("", max_length=10_000)
-    author: str = Field("", max_length=200)
+    """A new book: name, author and description are required and may not be blank (as in the original)."""
+
+    name: BookName
+    description: Description
+    author: Author
     type: BookType = BookType.regular
     image_url: ImageURL | None = Field(None, max_length=500)
 
@@ -34,9 +54,9 @@ class BookIn(In):
 class BookUpdate(Patch):
     """Only the fields given change; ``image_url`` alone may be cleared with null."""
 
-    name: str = Field(min_length=1, max_length=200)
-    description: str = Field(max_length=10_000)
-    author: str = Field(max_length=200)
+    name: BookName
+    description: Description
+    author: Author
     type: BookType
     image_url: ImageURL | None = Field(max_length=500)
 
@@ -68,6 +88,19 @@ class ReturnIn(In):
     returned_at: Timestamp | None = Field(None, description="when the book came back (staff only); default: now")
 
 
+class RentalPatch(Patch):
+    """A correction of a rental's dates (staff); null ``returned_at`` puts the book back on loan."""
+
+    rented_at: Timestamp = Field(description="when the loan began, not in the future")
+    returned_at: Timestamp | None = Field(
+        description="when the book came back, not before it was rented; null: still out"
+    )
+
+
+class VoidQuery(In):
+    reason: VoidReason = Field(description="why the rental is voided (kept with it)")
+
+
 class RentalOut(Out):
     id: int
     book: BookRef
@@ -75,8 +108,11 @@ class RentalOut(Out):
     user: UserRef
     rented_at: dt.datetime
     returned_at: dt.datetime | None
-    days: int = Field(description="days charged: every started day, at least one, to the return or now")
-    charge: Money = Field(description="under the pricing of this API version")
+    days: int = Field(description="days charged: every started day, at least one, to the return or now; 0 if voided")
+    charge: Money = Field(description="under the pricing of this API version; 0.00 if voided")
+    voided_at: dt.datetime | None = Field(description="when staff voided it; a voided rental counts nowhere")
+    voided_by: UserRef | None
+    void_reason: str | None
 
 
 class Balance(Out):

@@ -19,14 +19,14 @@ from typing import Any
 from pyramid.httpexceptions import HTTPForbidden, HTTPNotFound
 from sqlalchemy import Select, exists, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import contains_eager
+from sqlalchemy.orm import contains_eager, joinedload
 
-from pyramidion.api import Conflict, Filter, Invalid, Listing, ensure_unique, get_or_404
+from pyramidion.api import Argument, Conflict, Filter, Invalid, Listing, ensure_unique, get_or_404, money
 from pyramidion.auth import Identity, User
 from pyramidion.db import utcnow
 
 from .models import Book, BookType, Profile, Rental
-from .pricing import POLICIES, PricingPolicy
+from .pricing import POLICIES, Charge, PricingPolicy
 
 STAFF = "rentals.manage"
 
@@ -121,6 +121,9 @@ rentals_listing = Listing(
             description="not returned yet (true) or returned (false)",
         ),
     },
+    arguments={
+        "voided": Argument(bool, False, description="list only the voided rentals (true); they are left out otherwise"),
+    },
 )
 
 
@@ -130,13 +133,13 @@ def _with_book_and_renter() -> Select:
         select(Rental)
         .join(Rental.book)
         .join(Rental.user)
-        .options(contains_eager(Rental.book), contains_eager(Rental.user))
+        .options(contains_eager(Rental.book), contains_eager(Rental.user), joinedload(Rental.voided_by))
     )
 
 
-def visible_rentals(db: Any, caller: Identity) -> Select:
-    """The rentals the caller may see: their own, or everyone's for staff."""
-    stmt = _with_book_and_renter()
+def visible_rentals(db: Any, caller: Identity, *, voided: bool = False) -> Select:
+    """The rentals the caller may see: their own, or everyone's for staff; voided ones only if asked."""
+    stmt = _with_book_and_renter().where(Rental.voided_at.is_not(None) if voided else Rental.voided_at.is_(None))
     if not is_staff(db, caller):
         stmt = stmt.where(Rental.user_id == caller.user.id)
     return stmt
@@ -152,9 +155,39 @@ def get_rental(db: Any, caller: Identity, rental_id: int) -> Rental:
     return rental
 
 
+def _refuse_voided(rental: Rental) -> None:
+    if rental.voided_at is not None:
+        raise Conflict("the rental was voided; it can no longer change")
+
+
+def _out_on_another_loan(
+    book_id: int, start: dt.datetime, end: dt.datetime | None, *, besides: int | None = None
+) -> Any:
+    """Whether another loan of the book, not voided, overlaps ``start`` to ``end`` (``None``: still out).
+
+    Loans may touch: a book returned at noon can be rented from noon.
+    """
+    clauses = [
+        Rental.book_id == book_id,
+        Rental.voided_at.is_(None),
+        or_(Rental.returned_at.is_(None), Rental.returned_at > start),
+    ]
+    if end is not None:
+        clauses.append(Rental.rented_at < end)
+    if besides is not None:
+        clauses.append(Rental.id != besides)
+    return select(exists().where(*clauses))
+
+
 def priced(rental: Rental, policy: PricingPolicy, now: dt.datetime) -> dict[str, Any]:
-    """The rental as the API shows it, with its days and charge under ``policy`` until ``now``."""
-    charge = policy.charge(rental.book_type, rental.rented_at, rental.returned_at, now)
+    """The rental as the API shows it, with its days and charge under ``policy`` until ``now``.
+
+    A voided rental is charged nothing.
+    """
+    if rental.voided_at is not None:
+        charge = Charge(0, money(0))
+    else:
+        charge = policy.charge(rental.book_type, rental.rented_at, rental.returned_at, now)
     return {
         "id": rental.id,
         "book": rental.book,
@@ -164,6 +197,9 @@ def priced(rental: Rental, policy: PricingPolicy, now: dt.datetime) -> dict[str,
         "returned_at": rental.returned_at,
         "days": charge.days,
         "charge": charge.amount,
+        "voided_at": rental.voided_at,
+        "voided_by": rental.voided_by,
+        "void_reason": rental.void_reason,
     }
 
 
@@ -197,10 +233,7 @@ def rent_book(
     rented_at = rented_at or now
     # Made up front: after a failed flush the session can no longer read the book's name.
     out_on_loan = Conflict(f"{book.name!r} is out on loan", [{"field": "book_id", "message": "out on loan"}])
-    out_since = exists().where(
-        Rental.book_id == book.id, or_(Rental.returned_at.is_(None), Rental.returned_at > rented_at)
-    )
-    if db.scalar(select(out_since)):
+    if db.scalar(_out_on_another_loan(book.id, rented_at, None)):
         raise out_on_loan
     rental = Rental(book=book, user=renter, book_type=book.type, rented_at=rented_at, recorded_by_id=me.id)
     db.add(rental)
@@ -220,6 +253,7 @@ def return_book(
     rental, now = get_rental(db, caller, rental_id), now or utcnow()
     if returned_at is not None:
         _require_staff(db, caller, "only staff record an earlier return")
+    _refuse_voided(rental)
     returned_at = returned_at or now
     if returned_at > now:
         raise Invalid.field("returned_at", "cannot be in the future")
@@ -227,10 +261,71 @@ def return_book(
         raise Invalid.field("returned_at", "cannot be before the rental began")
     # Conditional, so that of two returns racing exactly one closes the rental.
     closed = db.execute(
-        update(Rental).where(Rental.id == rental.id, Rental.returned_at.is_(None)).values(returned_at=returned_at)
+        update(Rental)
+        .where(Rental.id == rental.id, Rental.returned_at.is_(None), Rental.voided_at.is_(None))
+        .values(returned_at=returned_at)
     ).rowcount
     if not closed:
         raise Conflict("the book was already returned")
+    return rental
+
+
+def change_rental(
+    db: Any, caller: Identity, rental_id: int, changes: dict[str, Any], *, now: dt.datetime | None = None
+) -> Rental:
+    """Correct a rental's dates (staff): ``rented_at`` and ``returned_at`` (``None``: the book is still out).
+
+    The same checks as when recording: no date in the future, the return not
+    before the rental, and no overlap with another loan of the book (409).
+    """
+    _require_staff(db, caller, "only staff correct rentals")
+    rental, now = get_rental(db, caller, rental_id), now or utcnow()
+    _refuse_voided(rental)
+    rented_at = changes.get("rented_at", rental.rented_at)
+    returned_at = changes.get("returned_at", rental.returned_at)
+    problems = []
+    if rented_at > now:
+        problems.append(("rented_at", "cannot be in the future"))
+    if returned_at is not None and returned_at > now:
+        problems.append(("returned_at", "cannot be in the future"))
+    if returned_at is not None and returned_at < rented_at:
+        if "returned_at" in changes:
+            problems.append(("returned_at", "cannot be before the rental began"))
+        else:
+            problems.append(("rented_at", "cannot be after the book came back"))
+    if problems:
+        raise Invalid(
+            "; ".join(f"{field}: {message}" for field, message in problems),
+            [{"field": field, "location": "body", "message": message} for field, message in problems],
+        )
+    overlaps = Conflict(
+        f"{rental.book.name!r} was out on another loan in that time",
+        [{"field": field, "message": "overlaps another loan of the book"} for field in changes],
+    )
+    if db.scalar(_out_on_another_loan(rental.book_id, rented_at, returned_at, besides=rental.id)):
+        raise overlaps
+    rental.rented_at, rental.returned_at = rented_at, returned_at
+    try:
+        db.flush()
+    except IntegrityError:
+        # The book was rented again between our check and our update.
+        raise overlaps from None
+    return rental
+
+
+def void_rental(db: Any, caller: Identity, rental_id: int, reason: str, *, now: dt.datetime | None = None) -> Rental:
+    """Void a rental recorded by mistake (staff). It stays, with who voided it, when and why,
+    but counts in no balance, holds no book and leaves the lists."""
+    _require_staff(db, caller, "only staff void rentals")
+    rental = get_rental(db, caller, rental_id)
+    voided = db.execute(
+        update(Rental)
+        .where(Rental.id == rental.id, Rental.voided_at.is_(None))
+        .values(voided_at=now or utcnow(), voided_by_id=caller.user.id, void_reason=reason)
+    ).rowcount
+    if not voided:
+        raise Conflict("the rental was already voided")
+    db.refresh(rental)
     return rental
 
 
@@ -263,7 +358,9 @@ def balances(
     """A user's balance under each pricing version (every one unless ``policies`` are given)."""
     user_id, now = _subject(db, caller, user_id), now or utcnow()
     rentals = db.execute(
-        select(Rental.book_type, Rental.rented_at, Rental.returned_at).where(Rental.user_id == user_id)
+        select(Rental.book_type, Rental.rented_at, Rental.returned_at).where(
+            Rental.user_id == user_id, Rental.voided_at.is_(None)
+        )
     ).all()
     return {
         policy.version: sum((policy.charge(*rental, now=now).amount for rental in rentals), Decimal("0.00"))

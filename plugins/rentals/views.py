@@ -16,7 +16,19 @@ from pyramidion.db import utcnow
 
 from . import services
 from .pricing import POLICIES, PricingPolicy
-from .schemas import Balance, BookIn, BookOut, BookUpdate, ProfileIn, ProfileOut, RentalIn, RentalOut, ReturnIn
+from .schemas import (
+    Balance,
+    BookIn,
+    BookOut,
+    BookUpdate,
+    ProfileIn,
+    ProfileOut,
+    RentalIn,
+    RentalOut,
+    RentalPatch,
+    ReturnIn,
+    VoidQuery,
+)
 from .services import STAFF
 
 
@@ -86,7 +98,7 @@ def list_rentals(request: Any, query: Any) -> dict[str, Any]:
     """Your rentals (staff: everyone's), each with its charge; search by book name or username."""
     policy, now = _policy(request), utcnow()
     return query.page(
-        services.visible_rentals(request.db, request.identity),
+        services.visible_rentals(request.db, request.identity, voided=query.arguments["voided"]),
         transform=lambda rentals: [services.priced(rental, policy, now) for rental in rentals],
     )
 
@@ -119,6 +131,40 @@ def get_rental(request: Any) -> dict[str, Any]:
     return services.priced(
         services.get_rental(request.db, request.identity, _path_id(request)), _policy(request), utcnow()
     )
+
+
+@api_view(
+    "rentals.rental",
+    request_method="PATCH",
+    body=RentalPatch,
+    response=RentalOut,
+    permission=STAFF,
+    responses={409: "Overlaps another loan of the book, or the rental was voided"},
+)
+def change_rental(request: Any, body: RentalPatch) -> dict[str, Any]:
+    """Correct a rental's dates (staff), with the checks of a new record: nothing in the future,
+    the return not before the rental, no overlap with another loan of the book."""
+    now = utcnow()
+    rental = services.change_rental(request.db, request.identity, _path_id(request), body.changes(), now=now)
+    return services.priced(rental, _policy(request), now)
+
+
+@api_view(
+    "rentals.rental",
+    request_method="DELETE",
+    query=VoidQuery,
+    status=204,
+    permission=STAFF,
+    responses={409: "Already voided"},
+)
+def void_rental(request: Any, query: VoidQuery) -> None:
+    """Void a rental recorded by mistake (staff), giving a ``reason``.
+
+    The rental is kept, with who voided it, when and why, but no longer counts
+    in any balance, holds its book or shows in lists (``?voided=true`` lists
+    the voided ones).
+    """
+    services.void_rental(request.db, request.identity, _path_id(request), query.reason)
 
 
 @api_view(

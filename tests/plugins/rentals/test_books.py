@@ -35,7 +35,8 @@ def test_anonymous_callers_are_asked_to_log_in(app):
 def test_book_names_are_unique(app, add_book, as_librarian):
     add_book("Dune")
     other = add_book("Emma")
-    duplicate = app.post_json("/api/rentals/v1/books", {"name": "Dune"}, headers=as_librarian, status=409).json
+    again = {"name": "Dune", "author": "Frank Herbert", "description": "Spice."}
+    duplicate = app.post_json("/api/rentals/v1/books", again, headers=as_librarian, status=409).json
     assert duplicate["error"]["details"] == [{"field": "name", "location": "body", "message": "already taken"}]
     app.patch_json(f"/api/rentals/v1/books/{other['id']}", {"name": "Dune"}, headers=as_librarian, status=409)
 
@@ -43,7 +44,7 @@ def test_book_names_are_unique(app, add_book, as_librarian):
 def test_invalid_books_name_every_field(app, as_librarian):
     error = app.post_json(
         "/api/rentals/v1/books",
-        {"name": "", "type": "comic", "image_url": "not a url"},
+        {"name": "", "type": "comic", "image_url": "not a url", "author": "Anon", "description": "Pictures."},
         headers=as_librarian,
         status=422,
     ).json["error"]
@@ -116,3 +117,36 @@ def test_unknown_versions_and_books_are_404(app, add_book, as_reader):
     book = add_book("Dune")
     app.get(f"/api/rentals/v4/books/{book['id']}", headers=as_reader, status=404)
     app.get(f"/api/rentals/v1/books/{book['id'] + 1}", headers=as_reader, status=404)
+
+
+def test_a_book_needs_an_author_and_a_description(app, add_book, as_librarian):
+    missing = app.post_json("/api/rentals/v1/books", {"name": "Dune"}, headers=as_librarian, status=422).json["error"]
+    assert sorted(d["field"] for d in missing["details"]) == ["author", "description"]
+    for blank in ("", "   ", "\t\n"):
+        error = app.post_json(
+            "/api/rentals/v1/books",
+            {"name": "Dune", "author": blank, "description": blank},
+            headers=as_librarian,
+            status=422,
+        ).json["error"]
+        assert [(d["field"], d["message"]) for d in error["details"]] == [
+            ("description", "must not be empty or blank"),
+            ("author", "must not be empty or blank"),
+        ]
+    assert app.get("/api/rentals/v1/books", headers=as_librarian).json["count"] == 0
+
+    book = add_book("Dune", author="  Frank Herbert ", description="Spice.")
+    assert book["author"] == "Frank Herbert"
+    for change in ({"author": ""}, {"description": "  "}, {"author": None}, {"description": None}, {"name": " "}):
+        error = app.patch_json(f"/api/rentals/v1/books/{book['id']}", change, headers=as_librarian, status=422).json
+        assert [d["field"] for d in error["error"]["details"]] == list(change)
+    assert app.get(f"/api/rentals/v1/books/{book['id']}", headers=as_librarian).json == book
+
+
+def test_unknown_book_fields_are_refused(app, add_book, as_librarian):
+    book = add_book("Dune")
+    for method, path in (("post_json", "/api/rentals/v1/books"), ("patch_json", f"/api/rentals/v1/books/{book['id']}")):
+        body = {"name": "Emma", "author": "Jane Austen", "description": "Matchmaking.", "pages": 474}
+        error = getattr(app, method)(path, body, headers=as_librarian, status=422).json["error"]
+        assert [d["field"] for d in error["details"]] == ["pages"]
+    assert [b["name"] for b in app.get("/api/rentals/v1/books", headers=as_librarian).json["results"]] == ["Dune"]
