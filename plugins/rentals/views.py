@@ -13,6 +13,7 @@ from typing import Any
 
 from pyramidion.api import Page, api_view
 from pyramidion.db import utcnow
+from pyramidion.request import Request
 
 from . import services
 from .pricing import POLICIES, PricingPolicy
@@ -32,11 +33,11 @@ from .schemas import (
 from .services import STAFF
 
 
-def _policy(request: Any) -> PricingPolicy:
+def _policy(request: Request) -> PricingPolicy:
     return POLICIES[request.matchdict["version"]]
 
 
-def _path_id(request: Any) -> int:
+def _path_id(request: Request) -> int:
     return int(request.matchdict["id"])
 
 
@@ -44,7 +45,7 @@ def _path_id(request: Any) -> int:
 
 
 @api_view("rentals.books", query=services.books_listing, response=Page[BookOut])
-def list_books(request: Any, query: Any) -> dict[str, Any]:
+def list_books(request: Request, query: Any) -> dict[str, Any]:
     """Books, with whether each is on the shelf; search by name, author and description."""
     return query.page(services.books())
 
@@ -58,13 +59,13 @@ def list_books(request: Any, query: Any) -> dict[str, Any]:
     permission=STAFF,
     responses={409: "Name taken"},
 )
-def create_book(request: Any, body: BookIn) -> Any:
+def create_book(request: Request, body: BookIn) -> Any:
     """Add a book (staff)."""
     return services.add_book(request.db, request.identity, body.model_dump())
 
 
 @api_view("rentals.book", response=BookOut)
-def get_book(request: Any) -> Any:
+def get_book(request: Request) -> Any:
     """One book."""
     return services.get_book(request.db, _path_id(request))
 
@@ -77,7 +78,7 @@ def get_book(request: Any) -> Any:
     permission=STAFF,
     responses={409: "Name taken"},
 )
-def update_book(request: Any, body: BookUpdate) -> Any:
+def update_book(request: Request, body: BookUpdate) -> Any:
     """Change a book (staff). Rentals already made keep the type they were priced with."""
     return services.change_book(request.db, request.identity, _path_id(request), body.model_dump(exclude_unset=True))
 
@@ -85,7 +86,7 @@ def update_book(request: Any, body: BookUpdate) -> Any:
 @api_view(
     "rentals.book", request_method="DELETE", status=204, permission=STAFF, responses={409: "The book has rentals"}
 )
-def delete_book(request: Any) -> None:
+def delete_book(request: Request) -> None:
     """Remove a book that was never rented (staff); a rented one keeps its history."""
     services.remove_book(request.db, request.identity, _path_id(request))
 
@@ -94,7 +95,7 @@ def delete_book(request: Any) -> None:
 
 
 @api_view("rentals.rentals", query=services.rentals_listing, response=Page[RentalOut])
-def list_rentals(request: Any, query: Any) -> dict[str, Any]:
+def list_rentals(request: Request, query: Any) -> dict[str, Any]:
     """Your rentals (staff: everyone's), each with its charge; search by book name or username."""
     policy, now = _policy(request), utcnow()
     return query.page(
@@ -111,7 +112,7 @@ def list_rentals(request: Any, query: Any) -> dict[str, Any]:
     status=201,
     responses={409: "The book is out on loan"},
 )
-def rent_book(request: Any, body: RentalIn) -> dict[str, Any]:
+def rent_book(request: Request, body: RentalIn) -> dict[str, Any]:
     """Rent a book.
 
     Staff may record a rental for another user (``user_id``) and from a past
@@ -126,7 +127,7 @@ def rent_book(request: Any, body: RentalIn) -> dict[str, Any]:
 
 
 @api_view("rentals.rental", response=RentalOut)
-def get_rental(request: Any) -> dict[str, Any]:
+def get_rental(request: Request) -> dict[str, Any]:
     """One of your rentals (staff: anyone's) with its charge so far."""
     return services.priced(
         services.get_rental(request.db, request.identity, _path_id(request)), _policy(request), utcnow()
@@ -141,7 +142,7 @@ def get_rental(request: Any) -> dict[str, Any]:
     permission=STAFF,
     responses={409: "Overlaps another loan of the book, or the rental was voided"},
 )
-def change_rental(request: Any, body: RentalPatch) -> dict[str, Any]:
+def change_rental(request: Request, body: RentalPatch) -> dict[str, Any]:
     """Correct a rental's dates (staff), with the checks of a new record: nothing in the future,
     the return not before the rental, no overlap with another loan of the book."""
     now = utcnow()
@@ -157,7 +158,7 @@ def change_rental(request: Any, body: RentalPatch) -> dict[str, Any]:
     permission=STAFF,
     responses={409: "Already voided"},
 )
-def void_rental(request: Any, query: VoidQuery) -> None:
+def void_rental(request: Request, query: VoidQuery) -> None:
     """Void a rental recorded by mistake (staff), giving a ``reason``.
 
     The rental is kept, with who voided it, when and why, but no longer counts
@@ -174,7 +175,7 @@ def void_rental(request: Any, query: VoidQuery) -> None:
     response=RentalOut,
     responses={409: "Already returned"},
 )
-def return_book(request: Any, body: ReturnIn) -> dict[str, Any]:
+def return_book(request: Request, body: ReturnIn) -> dict[str, Any]:
     """Return a rented book; the charge stops growing. Staff may give an earlier ``returned_at``."""
     now = utcnow()
     rental = services.return_book(
@@ -187,19 +188,19 @@ def return_book(request: Any, body: ReturnIn) -> dict[str, Any]:
 
 
 @api_view("rentals.balance", response=Balance)
-def balance(request: Any) -> dict[str, Any]:
+def balance(request: Request) -> dict[str, Any]:
     """What a user owes: the charges of all their rentals until now, under this version's pricing."""
     user_id = _path_id(request)
     return {"user_id": user_id, "balance": services.balance(request.db, request.identity, user_id, _policy(request))}
 
 
 @api_view("rentals.profile", response=ProfileOut)
-def get_profile(request: Any) -> Any:
+def get_profile(request: Request) -> Any:
     """A renter's name, phone and address (empty until given)."""
     return services.get_profile(request.db, request.identity, _path_id(request))
 
 
 @api_view("rentals.profile", request_method="PUT", body=ProfileIn, response=ProfileOut)
-def put_profile(request: Any, body: ProfileIn) -> Any:
+def put_profile(request: Request, body: ProfileIn) -> Any:
     """Set a renter's name, phone and address (your own; staff: anyone's)."""
     return services.set_profile(request.db, request.identity, _path_id(request), body.model_dump())
