@@ -24,6 +24,14 @@ ElementName = Field(min_length=1, max_length=255, pattern=r"^[^/]+$")
 # -- templates -------------------------------------------------------------------
 
 
+class TemplateQuery(In):
+    """The query of the template list: a page of the catalogue, by name."""
+
+    limit: int = Field(25, ge=1, le=100)
+    offset: int = Field(0, ge=0, le=2**31 - 1)
+    search: str = Field("", max_length=150, description="name or description contains (any case)")
+
+
 class TemplateOut(Out):
     name: str
     description: str

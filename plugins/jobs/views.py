@@ -84,10 +84,11 @@ def template_out(template: JobTemplate) -> dict[str, Any]:
     }
 
 
-@api_view("jobs.templates", response=list[s.TemplateOut])
-def list_templates(request: Request) -> list[dict[str, Any]]:
-    """Job templates with the JSON Schema of their parameters."""
-    return [template_out(t) for t in request.registry.job_templates]
+@api_view("jobs.templates", query=s.TemplateQuery, response=Page[s.TemplateOut])
+def list_templates(request: Request, query: s.TemplateQuery) -> dict[str, Any]:
+    """Job templates with the JSON Schema of their parameters, by name."""
+    page = services.list_templates(request.registry.job_templates, query, request.path_url)
+    return {**page, "results": [template_out(t) for t in page["results"]]}
 
 
 @api_view("jobs.template", response=s.TemplateOut)

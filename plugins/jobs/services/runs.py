@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Any
+from urllib.parse import urlencode
 
 from pyramid.httpexceptions import HTTPNotFound
 from sqlalchemy import select, update
@@ -22,6 +23,29 @@ from .access import CONFIGURE, RUN, require
 from .inventories import check_hosts_exist, check_inventory
 
 # -- templates -------------------------------------------------------------------------
+
+
+def list_templates(templates: TemplateCatalogue, query: s.TemplateQuery, url: str) -> dict[str, Any]:
+    """A page of the catalogue in name order, like every list: ``{count, next, previous, results}``.
+
+    The catalogue lives in memory (templates are functions, not rows), so
+    the page is cut here rather than by :class:`~pyramidion.api.Listing`.
+    ``url``: the list's own address, for the ``next`` and ``previous`` links.
+    """
+    term = query.search.strip().casefold()
+    found = [t for t in templates if term in t.name.casefold() or term in t.description.casefold()]
+    end = query.offset + query.limit
+
+    def link(offset: int) -> str:
+        params = {"limit": query.limit, "offset": offset, **({"search": query.search} if query.search else {})}
+        return f"{url}?{urlencode(params)}"
+
+    return {
+        "count": len(found),
+        "next": link(end) if end < len(found) else None,
+        "previous": link(max(query.offset - query.limit, 0)) if query.offset > 0 else None,
+        "results": found[query.offset : end],
+    }
 
 
 def get_template(templates: TemplateCatalogue, name: str) -> JobTemplate:
