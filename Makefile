@@ -8,7 +8,7 @@ INI ?= development.ini
 # Two workers fit the 2-core machines the suite is planned for.
 PYTEST_WORKERS ?= 2
 
-.PHONY: install run test bench
+.PHONY: install run test bench vendor
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -30,3 +30,7 @@ test: install
 
 bench: install
 	$(BIN)/python -m bench
+
+# Refresh the console's vendored browser assets from npm (versions in core/console/vendor.py).
+vendor: | $(BIN)/python
+	$(BIN)/python -m pyramidion.console.vendor

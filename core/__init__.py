@@ -33,6 +33,7 @@ def make_config(settings: dict[str, Any], extra_plugins: Iterable[tuple[str, Any
     config.include(".api")
     config.include(".auth")
     config.include(".queue")
+    config.include(".heartbeat")
     config.include(".mail")
     config.include(".realtime")
     config.commit()
@@ -44,6 +45,7 @@ def make_config(settings: dict[str, Any], extra_plugins: Iterable[tuple[str, Any
     register_plugin_tasks(config.registry)
     for impl in pm.hook.pyramidion_includeme.get_hookimpls():
         config.include(impl.function, route_prefix=f"/api/{impl.plugin_name}")
+    config.include(".console")  # the core's pages, then each plugin's pyramidion_console
     config.commit()
     return config
 

@@ -15,11 +15,13 @@ Order of the calls at startup::
     pyramidion_groups            default groups (used by `pyramidion create-groups`)
     pyramidion_background_tasks  Huey tasks, in the web process and the worker alike
     pyramidion_includeme         routes and views, under the route prefix /api/<name>
+    pyramidion_console           console pages, under /console/<name> (when the console is enabled)
 
 Called later, when needed: ``pyramidion_migrations`` (``pyramidion db``),
 ``pyramidion_realtime`` (the backend WAMP session), ``pyramidion_demo_data``
 (``pyramidion demo-data``), ``pyramidion_commands`` (the ``pyramidion`` command),
-``pyramidion_authenticate`` (password login), ``pyramidion_me`` (``/api/auth/me``).
+``pyramidion_authenticate`` (password login), ``pyramidion_me`` (``/api/auth/me``),
+``pyramidion_capabilities`` (``GET /api/``).
 """
 
 from __future__ import annotations
@@ -151,3 +153,34 @@ def pyramidion_authenticate(request: Any, username: str, password: str) -> Any:
 @hookspec
 def pyramidion_me(request: Any, user: Any) -> dict[str, Any]:
     """Extra keys for ``GET /api/auth/me`` about ``user``: ``{"robots": [...]}``."""
+
+
+@hookspec
+def pyramidion_console(config: Any) -> None:
+    """Add console pages, menu entries and static files.
+
+    Called once the plugins' API routes are configured (after
+    ``pyramidion_includeme``), inside ``config.route_prefix_context("/console/<name>")``,
+    and only when the console is enabled (``console.enabled``, the default)::
+
+        @hookimpl
+        def pyramidion_console(config):
+            config.add_route("tasks.console.list", "/")             # answers /console/tasks/
+            config.add_console_menu("Tasks", "tasks.console.list", permission="tasks.read", order=40)
+            config.add_console_static("pyramidion_tasks:console/static")
+            config.scan(".console")                                # finds @console_view pages
+
+    Views use :class:`pyramidion.console.console_view`; templates extend
+    ``pyramidion:console/templates/base.jinja2``. See ``core/console/README.md``.
+    """
+
+
+@hookspec
+def pyramidion_capabilities() -> dict[str, Any]:
+    """What the plugin offers, listed under its name in the public index ``GET /api/``.
+
+    Keep it small and public (no data, no counts)::
+
+        {"description": "Book rentals with versioned pricing", "url": "/api/rentals/v3",
+         "versions": ["v1", "v2", "v3"]}
+    """

@@ -1,4 +1,8 @@
-"""Endpoints about the platform itself: health and loaded plugins."""
+"""Endpoints about the platform itself: health and loaded plugins.
+
+:func:`platform_checks` is what both ``GET /api/health`` and the console's
+dashboard show.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +12,7 @@ from pydantic import BaseModel
 from pyramid.security import NO_PERMISSION_REQUIRED
 from sqlalchemy import text
 
+from ..heartbeat import worker_status
 from ..plugins import describe
 from .views import api_view
 
@@ -22,6 +27,7 @@ class Health(BaseModel):
     version: str
     database: Check
     queue: Check
+    worker: Check
     router: Check
 
 
@@ -55,25 +61,38 @@ def _queue(request: Any) -> str:
     return f"{type(huey.storage).__name__}: {huey.pending_count()} pending"
 
 
+def _worker(request: Any) -> Check:
+    try:
+        alive, detail = worker_status(request.registry.huey)
+    except Exception as exc:  # the queue's storage is down: the queue check says so too
+        return Check(ok=False, detail=f"{type(exc).__name__}: {exc}")
+    return Check(ok=alive, detail=detail)
+
+
+def platform_checks(request: Any) -> dict[str, Check]:
+    """Database, queue, worker and router: reachable (``ok``) and what was seen (``detail``)."""
+    return {
+        "database": _check(lambda: _database(request)),
+        "queue": _check(lambda: _queue(request)),
+        "worker": _worker(request),
+        "router": _check(request.registry.realtime.ping),
+    }
+
+
 @api_view("api.health", response=Health, permission=NO_PERMISSION_REQUIRED, tags=["platform"])
 def health(request: Any) -> dict[str, Any]:
-    """Database, queue and router reachability.
+    """Database, queue, worker heartbeat and router reachability.
 
-    Answers 503 when the database cannot be reached; the queue or the router
-    being down only degrades the platform.
+    Answers 503 when the database cannot be reached; the queue, the workers or
+    the router being down only degrades the platform.
     """
-    database = _check(lambda: _database(request))
-    queue = _check(lambda: _queue(request))
-    router = _check(request.registry.realtime.ping)
-    healthy = database.ok and queue.ok and router.ok
-    if not database.ok:
+    checks = platform_checks(request)
+    if not checks["database"].ok:
         request.response.status_int = 503
     return {
-        "status": "ok" if healthy else "degraded",
+        "status": "ok" if all(check.ok for check in checks.values()) else "degraded",
         "version": request.registry.pyramidion_version,
-        "database": database,
-        "queue": queue,
-        "router": router,
+        **checks,
     }
 
 

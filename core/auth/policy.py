@@ -1,8 +1,17 @@
 """The security policy: who is calling, and may they.
 
-Identity comes from ``Authorization: Bearer <access token>`` or from an API
-key in ``X-API-Key``. Either way ``request.identity`` is an :class:`Identity`
-with the :class:`~pyramidion.auth.models.User`, or ``None`` for anonymous.
+Identity comes from ``Authorization: Bearer <access token>``, from an API
+key in ``X-API-Key``, or (when the console is enabled) from the console's
+session cookie (:class:`SessionCookie`). Either way ``request.identity`` is an
+:class:`Identity` with the :class:`~pyramidion.auth.models.User`, or ``None``
+for anonymous.
+
+The cookie names a row of ``auth_session``, the table token logins use, so
+logging out, deactivating the user or revoking their sessions ends console
+logins as it ends tokens. A request authenticated by the cookie that changes
+something (any method but GET, HEAD, OPTIONS) must carry the session's CSRF
+token (form field ``csrf_token`` or header ``X-CSRF-Token``): without it every
+permission check is denied, so the answer is a 403.
 
 Views declare a permission:
 
@@ -22,6 +31,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import fnmatch
+import hashlib
+import hmac
 from typing import Any
 
 from pyramid.authorization import ACLHelper, Authenticated, Everyone
@@ -39,13 +50,17 @@ from .tokens import InvalidToken
 AUTHENTICATED = "authenticated"
 LAST_USED_PRECISION = dt.timedelta(minutes=1)
 API_KEY_HEADER = "X-API-Key"
+CSRF_HEADER = "X-CSRF-Token"
+CSRF_FIELD = "csrf_token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 @dataclasses.dataclass
 class Identity:
     user: User
-    via: str  # "token" or "api_key"
+    via: str  # "token", "api_key" or "cookie"
     api_key: APIKey | None = None
+    session_id: str | None = None  # the auth_session row of a token or cookie login
     _permissions: frozenset[str] | None = None
 
     def permissions(self, db: Any) -> frozenset[str]:
@@ -69,7 +84,7 @@ _GROUPS_OF_USER_WITH_PERMISSIONS = (
     .order_by(Group.name)  # as User.groups is ordered
 )
 _USER_OF_SESSION = (
-    select(User, Session.revoked_at)
+    select(User, Session.revoked_at, Session.created_at)
     .join(Session, Session.user_id == User.id)
     .where(User.id == bindparam("user_id"), Session.id == bindparam("session_id"))
 )
@@ -102,13 +117,19 @@ def user_for_access_token(request: Any, token: str) -> User | None:
         user_id = int(claims["sub"])
     except (InvalidToken, ValueError):
         return None
-    row = request.db.execute(_USER_OF_SESSION, {"user_id": user_id, "session_id": claims.get("sid")}).first()
+    found = _user_of_session(request, user_id, claims.get("sid"))
+    return found[0] if found is not None else None
+
+
+def _user_of_session(request: Any, user_id: int, session_id: str | None) -> tuple[User, dt.datetime] | None:
+    """The active user of a session that is not revoked, and when the session began."""
+    row = request.db.execute(_USER_OF_SESSION, {"user_id": user_id, "session_id": session_id}).first()
     if row is None:
         return None
-    user, revoked_at = row
+    user, revoked_at, started = row
     if revoked_at is not None or not user.is_active:
         return None
-    return user
+    return user, started
 
 
 def _api_key_identity(request: Any, key: str) -> Identity | None:
@@ -126,6 +147,96 @@ def _api_key_identity(request: Any, key: str) -> Identity | None:
     if api_key.last_used_at is None or now - api_key.last_used_at > LAST_USED_PRECISION:
         request.db.execute(update(APIKey).where(APIKey.id == api_key.id).values(last_used_at=now))
     return Identity(user=api_key.user, via="api_key", api_key=api_key)
+
+
+class SessionCookie:
+    """The console's credential: a signed cookie naming a row of ``auth_session``.
+
+    The value is ``<user id>.<session id>.<signature>``; the signature (an
+    HMAC under a key derived from ``jwt.secret``) is what makes it
+    unforgeable, so a session id read from an access token cannot be turned
+    into a cookie. The CSRF token is another HMAC of the session id: nothing
+    to store, and it changes with every login.
+
+    ``max_age`` bounds a console login (seconds since the session began);
+    ``secure`` is ``"auto"`` (Secure when the request came over https, as
+    seen through the proxy), ``True`` or ``False``.
+    """
+
+    name = "pyramidion_console"
+
+    def __init__(self, secret: str, max_age: int, secure: bool | str = "auto", samesite: str = "Lax") -> None:
+        self._key = hmac.new(secret.encode(), b"pyramidion console session", hashlib.sha256).digest()
+        self.max_age = max_age
+        self.secure = secure
+        self.samesite = samesite
+
+    def _sign(self, *parts: str) -> str:
+        return hmac.new(self._key, ".".join(parts).encode(), hashlib.sha256).hexdigest()
+
+    def value(self, user_id: int, session_id: str) -> str:
+        return f"{user_id}.{session_id}.{self._sign('session', str(user_id), session_id)}"
+
+    def read(self, request: Any) -> tuple[int, str] | None:
+        """``(user id, session id)`` of a well-signed cookie, else None."""
+        user_id, _, rest = (request.cookies.get(self.name) or "").partition(".")
+        session_id, _, signature = rest.partition(".")
+        if not (user_id.isdigit() and session_id and signature):
+            return None
+        if not hmac.compare_digest(signature, self._sign("session", user_id, session_id)):
+            return None
+        return int(user_id), session_id
+
+    def csrf_token(self, session_id: str) -> str:
+        return self._sign("csrf", session_id)
+
+    def csrf_ok(self, request: Any, session_id: str) -> bool:
+        supplied = request.headers.get(CSRF_HEADER) or _form_field(request, CSRF_FIELD) or ""
+        return hmac.compare_digest(supplied, self.csrf_token(session_id))
+
+    def _secure(self, request: Any) -> bool:
+        return request.scheme == "https" if self.secure == "auto" else bool(self.secure)
+
+    def set(self, request: Any, response: Any, user_id: int, session_id: str) -> None:
+        response.set_cookie(
+            self.name,
+            self.value(user_id, session_id),
+            max_age=self.max_age,
+            path="/",
+            secure=self._secure(request),
+            httponly=True,
+            samesite=self.samesite,
+        )
+
+    def clear(self, request: Any, response: Any) -> None:
+        response.delete_cookie(self.name, path="/")
+
+    def identity(self, request: Any) -> Identity | None:
+        found = self.read(request)
+        if found is None:
+            return None
+        user_id, session_id = found
+        found = _user_of_session(request, user_id, session_id)
+        if found is None:
+            return None
+        user, started = found
+        if utcnow() - started > dt.timedelta(seconds=self.max_age):
+            return None
+        return Identity(user=user, via="cookie", session_id=session_id)
+
+
+def _form_field(request: Any, name: str) -> str | None:
+    # Only a form body has fields; reading request.POST of a JSON body would not parse it anyway.
+    if request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        return request.POST.get(name)
+    return None
+
+
+def csrf_failed(request: Any, identity: Identity) -> bool:
+    """Whether a cookie-authenticated unsafe request lacks its CSRF token."""
+    if identity.via != "cookie" or request.method in SAFE_METHODS:
+        return False
+    return not request.registry.session_cookie.csrf_ok(request, identity.session_id)
 
 
 def path_allowed(api_key: APIKey, path: str) -> bool:
@@ -150,6 +261,9 @@ class SecurityPolicy:
         key = request.headers.get(API_KEY_HEADER)
         if key:
             return _api_key_identity(request, key)
+        cookie = getattr(request.registry, "session_cookie", None)  # set when the console is enabled
+        if cookie is not None and cookie.name in request.cookies:
+            return cookie.identity(request)
         return None
 
     def authenticated_userid(self, request: Any) -> str | None:
@@ -170,6 +284,8 @@ class SecurityPolicy:
             return Denied("authentication required")
         if identity.api_key is not None and not path_allowed(identity.api_key, request.path):
             return Denied("this API key is not valid for this path")
+        if csrf_failed(request, identity):
+            return Denied("the CSRF token is missing or wrong; reload the page and try again")
         if identity.user.is_superuser:
             return Allowed("superuser")
         if permission == AUTHENTICATED:

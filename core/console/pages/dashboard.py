@@ -1,0 +1,14 @@
+"""The dashboard: is the platform well (database, queue and its workers, router), and what is loaded."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...api.platform import platform_checks
+from ...plugins import describe
+from ..framework import console_view
+
+
+@console_view("console.home", template="pyramidion:console/templates/dashboard.jinja2")
+def dashboard(request: Any) -> dict[str, Any]:
+    return {"checks": platform_checks(request), "plugins": describe(request.registry.pm)}

@@ -1,0 +1,63 @@
+"""A plugin with console pages, as a plugin author writes one (see core/console/README.md)."""
+
+from pydantic import Field
+from pyramid.httpexceptions import HTTPSeeOther
+
+from pyramidion import hookimpl
+from pyramidion.api import In, Invalid
+from pyramidion.console import FORM_ERRORS, Form, console_view, flash
+
+NOTES: list[str] = []
+
+
+class NoteIn(In):
+    title: str = Field(min_length=3, max_length=40)
+    pages: int = Field(1, ge=1, le=500)
+    urgent: bool = False
+    tags: list[str] = []
+
+
+def add_note(body: NoteIn) -> str:
+    """The service: a rule the API would share ("no note called forbidden")."""
+    if body.title == "forbidden":
+        raise Invalid.field("title", "this title is reserved")
+    NOTES.append(body.title)
+    return body.title
+
+
+@hookimpl
+def pyramidion_permissions():
+    return [("sample.write", "write sample notes")]
+
+
+@hookimpl
+def pyramidion_console(config):
+    config.add_route("sample.console.notes", "/")
+    config.add_route("sample.console.secret", "/secret")
+    config.add_console_menu("Notes", "sample.console.notes", order=40)
+    config.add_console_menu("Secret notes", "sample.console.secret", permission="sample.write", order=41)
+    config.add_console_static("console_sample:static")
+    config.scan(".")
+
+
+@console_view(
+    "sample.console.notes",
+    template="console_sample:templates/notes.jinja2",
+    request_method=("GET", "POST"),
+)
+def notes(request):
+    form = Form(request, NoteIn)
+    if form.submitted:
+        try:
+            title = add_note(form.validate())
+        except FORM_ERRORS as exc:
+            form.fail(exc)
+        else:
+            flash(request, f"Note {title} added")
+            return HTTPSeeOther(request.route_url("sample.console.notes"))
+    return {"form": form, "notes": NOTES}
+
+
+@console_view("sample.console.secret", template="console_sample:templates/notes.jinja2", permission="sample.write")
+def secret(request):
+    return {"form": Form(request, NoteIn), "notes": ["the secret note"]}
