@@ -115,7 +115,7 @@ def cmd_plugins(args: argparse.Namespace) -> None:
     from .plugins import describe
 
     registry = load(args.ini)
-    for info in describe(registry.pm):
+    for info in describe(registry.pm, include_core=args.all):
         print(f"{info.name} {info.version or '?'} ({info.module}): {', '.join(info.hooks)}")
 
 
@@ -239,26 +239,25 @@ def build_parser(plugin_commands: bool = True) -> argparse.ArgumentParser:
 
     plugins = sub.add_parser("plugins", help="list the loaded plugins with versions and hooks")
     ini_argument(plugins)
+    plugins.add_argument("--all", action="store_true", help="list the core's own hook implementations too")
     plugins.set_defaults(func=cmd_plugins)
 
-    from .realtime.commands import add_commands as add_realtime_commands
-
-    add_realtime_commands(sub, ini_argument)
-    if plugin_commands:
-        _add_plugin_commands(sub)
+    _add_hook_commands(sub, plugin_commands)
     return parser
 
 
-def _add_plugin_commands(sub: Any) -> None:
-    # Plugin commands come from installed plugins, found without settings:
-    # the ini file is only read once a command runs.
-    from .plugins import load_plugins
+def _add_hook_commands(sub: Any, plugin_commands: bool) -> None:
+    # The commands of the pyramidion_commands hook: the core's own (router,
+    # realtime) and, unless left out, the installed plugins', found without
+    # settings: the ini file is only read once a command runs.
+    from .plugins import core_plugin_manager, load_plugins
 
-    try:
-        pm = load_plugins({})
-    except SettingsError as exc:
-        print(f"pyramidion: warning: plugin commands unavailable: {exc}", file=sys.stderr)
-        return
+    pm = core_plugin_manager()
+    if plugin_commands:
+        try:
+            pm = load_plugins({})
+        except SettingsError as exc:
+            print(f"pyramidion: warning: plugin commands unavailable: {exc}", file=sys.stderr)
     # One broken plugin must not take the core's commands (and the others') down.
     for impl in pm.hook.pyramidion_commands.get_hookimpls():
         try:

@@ -31,6 +31,8 @@ from typing import Any
 import pluggy
 
 hookspec = pluggy.HookspecMarker("pyramidion")
+# Plugins mark their implementations with it (``from pyramidion import hookimpl``).
+hookimpl = pluggy.HookimplMarker("pyramidion")
 
 
 @hookspec

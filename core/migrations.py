@@ -25,6 +25,7 @@ from sqlalchemy import text
 
 from alembic import command
 
+from .plugins import CORE
 from .settings import SettingsError
 
 CORE_TABLE_PREFIXES = ("auth_",)
@@ -53,9 +54,12 @@ class Source:
 
 
 def sources(registry: Any) -> list[Source]:
-    """The core, then every plugin with revisions, in the order they were registered."""
-    env = environment_dir()
-    found = [Source("core", env / "versions", "alembic_version", CORE_TABLE_PREFIXES)]
+    """The core, then every plugin with revisions, in the order they were registered.
+
+    The core declares its folder through the same hook as a plugin
+    (:mod:`pyramidion.builtin`); it keeps Alembic's default version table.
+    """
+    found = []
     declared = {impl.plugin_name: impl for impl in registry.pm.hook.pyramidion_migrations.get_hookimpls()}
     for name, plugin in registry.pm.list_name_plugin():
         impl = declared.get(name)
@@ -64,7 +68,10 @@ def sources(registry: Any) -> list[Source]:
             continue
         if not folder.is_dir():
             raise SettingsError(f"plugin {name!r}: migrations folder {folder} does not exist")
-        found.append(Source(name, folder, f"alembic_version_{name}", (f"{name}_",)))
+        if name == CORE:
+            found.append(Source(name, folder, "alembic_version", CORE_TABLE_PREFIXES))
+        else:
+            found.append(Source(name, folder, f"alembic_version_{name}", (f"{name}_",)))
     return found
 
 

@@ -21,10 +21,14 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import Version
 
 from . import hookspecs
+from .hookspecs import hookimpl
 from .settings import SettingsError, as_list
 
 GROUP = "pyramidion.plugins"
-hookimpl = pluggy.HookimplMarker("pyramidion")
+CORE = "core"  # the name the core's own hook implementations (pyramidion.builtin) are registered under
+
+
+__all__ = ["CORE", "PluginError", "PluginManager", "describe", "hookimpl", "load_plugins"]
 
 
 class PluginError(SettingsError):
@@ -89,24 +93,38 @@ class PluginManager(pluggy.PluginManager):
 
     @property
     def names(self) -> list[str]:
-        return [name for name, _ in self.list_name_plugin()]
+        """The plugins' names, in the order they were registered (the core's own hooks left out)."""
+        return [name for name, _ in self.list_name_plugin() if name != CORE]
+
+    def register_plugin(self, plugin: Any, name: str) -> None:
+        """Register ``plugin`` as ``name``, refusing a name already taken (``core`` is the core's)."""
+        if self.has_plugin(name):
+            raise PluginError(f"plugin {name!r}: another plugin (or the core) is registered under that name")
+        _check_core_version(name, plugin)
+        self.register(plugin, name=name)
+
+
+def core_plugin_manager() -> PluginManager:
+    """A plugin manager holding the core's own hook implementations only."""
+    from . import builtin
+
+    pm = PluginManager()
+    pm.register(builtin, name=CORE)
+    return pm
 
 
 def load_plugins(settings: dict[str, Any], extra: Iterable[tuple[str, Any]] = ()) -> PluginManager:
-    """Build the plugin manager: selected entry points, then ``extra``.
+    """Build the plugin manager: the core's own hooks, selected entry points, then ``extra``.
 
     ``extra`` are ``(name, plugin)`` pairs registered as if installed; tests use
     it to add a plugin to one app.
     """
-    pm = PluginManager()
+    pm = core_plugin_manager()
     for ep in _selected(entry_points(group=GROUP), settings):
-        plugin = _load(ep)
-        _check_core_version(ep.name, plugin)
-        pm.register(plugin, name=ep.name)
+        pm.register_plugin(_load(ep), ep.name)
         pm.distributions[ep.name] = ep.dist
     for name, plugin in extra:
-        _check_core_version(name, plugin)
-        pm.register(plugin, name=name)
+        pm.register_plugin(plugin, name)
     pm.hook.pyramidion_addhooks(pm=pm)
     try:
         pm.check_pending()
@@ -115,17 +133,24 @@ def load_plugins(settings: dict[str, Any], extra: Iterable[tuple[str, Any]] = ()
     return pm
 
 
-def describe(pm: PluginManager) -> list[PluginInfo]:
+def describe(pm: PluginManager, include_core: bool = False) -> list[PluginInfo]:
+    """What loaded, with versions and the hooks each implements; the core's own hooks if asked."""
     infos = []
     for name, plugin in pm.list_name_plugin():
+        if name == CORE and not include_core:
+            continue
         dist = pm.distributions.get(name)
         hooks = tuple(sorted(caller.name for caller in pm.get_hookcallers(plugin) or ()))
         infos.append(
             PluginInfo(
                 name=name,
                 module=getattr(plugin, "__name__", type(plugin).__name__),
-                version=dist.version if dist else getattr(plugin, "__version__", None),
-                distribution=dist.name if dist else None,
+                version=dist.version
+                if dist
+                else core_version()
+                if name == CORE
+                else getattr(plugin, "__version__", None),
+                distribution=dist.name if dist else "pyramidion" if name == CORE else None,
                 hooks=hooks,
             )
         )

@@ -160,7 +160,9 @@ def request_task(request: Any, fn: Callable) -> AfterCommitTask:
     try:
         wrapper = request.registry.huey_tasks[fn]
     except KeyError:
-        raise LookupError(f"{task_name(fn)} is not a registered task; return it from pyramidion_background_tasks") from None
+        raise LookupError(
+            f"{task_name(fn)} is not a registered task; return it from pyramidion_background_tasks"
+        ) from None
     return AfterCommitTask(request, wrapper)
 
 

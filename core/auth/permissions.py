@@ -20,11 +20,13 @@ CORE_GROUPS = {
 
 def collect_permissions(registry: Any) -> None:
     """Gather every permission and default group into the registry, checking names."""
-    permissions = dict(CORE_PERMISSIONS)
-    for declared in registry.pm.hook.pyramidion_permissions():
+    # The core declares its own through the same hooks (pyramidion.builtin).
+    # Hooks answer last-registered first: reversed, the core's come first.
+    permissions: dict[str, str] = {}
+    for declared in reversed(registry.pm.hook.pyramidion_permissions()):
         permissions.update(dict(declared or ()))
-    groups = {name: list(perms) for name, perms in CORE_GROUPS.items()}
-    for declared in registry.pm.hook.pyramidion_groups():
+    groups: dict[str, list[str]] = {}
+    for declared in reversed(registry.pm.hook.pyramidion_groups()):
         for name, perms in (declared or {}).items():
             groups.setdefault(name, [])
             groups[name] += [p for p in perms if p not in groups[name]]
