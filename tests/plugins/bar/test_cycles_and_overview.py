@@ -95,3 +95,28 @@ def test_revenue_overview_by_category_and_payment_method_with_xlsx(app, bar, in_
     app.get("/api/bar/overview?start=2026-02-01&end=2026-01-01", headers=manager, status=422)
     app.get("/api/bar/overview?period=year", headers=manager, status=422)
     app.get("/api/bar/overview", headers=member, status=403)
+
+
+def test_a_middle_count_is_compared_with_what_the_till_should_hold_and_shown_in_the_cycle(app, bar):
+    staff = bar.staff()
+    beer = bar.product("Beer", "2.00")
+    app.post_json("/api/bar/reports", count("middle", "10.00"), headers=staff, status=409)  # the bar is closed
+
+    app.post_json("/api/bar/reports", count("open", "50.00", "100", "7"), headers=staff, status=201)
+    sell(app, staff, "cash", beer, 2)
+    middle = app.post_json("/api/bar/reports", count("middle", "53.50", "101.5", "7"), headers=staff, status=201).json
+    assert middle["is_open"] is True
+    (counted,) = middle["middle_counts"]
+    assert counted["report"]["action"] == "middle"
+    assert (counted["expected_cash"], counted["cash_difference"]) == ("54.00", "-0.50")
+    assert (counted["flow_meter_1_difference"], counted["flow_meter_2_difference"]) == ("1.500", "0.000")
+
+    sell(app, staff, "cash", beer, 1)
+    closed = app.post_json("/api/bar/reports", count("close", "56.00", "103", "7"), headers=staff, status=201).json
+    assert [c["report"]["id"] for c in closed["middle_counts"]] == [counted["report"]["id"]]
+    assert closed["totals"]["cash_difference"] == "0.00"
+    assert app.get("/api/bar/reports?action=middle", headers=staff).json["count"] == 1
+
+    # The next cycle starts without the last one's middle count.
+    reopened = app.post_json("/api/bar/reports", count("open", "56.00"), headers=staff, status=201).json
+    assert reopened["middle_counts"] == []

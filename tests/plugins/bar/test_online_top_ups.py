@@ -1,10 +1,14 @@
 """Online top-ups through Mollie, against a stand-in speaking the Mollie payments API on loopback."""
 
+import logging
 import threading
 from decimal import Decimal
 
 import pytest
+from sqlalchemy import select
 from webtest import TestApp
+
+from pyramidion_bar.models import OnlinePayment
 
 API_KEY = "test_bar0123456789abcdefghijklmnopq"
 
@@ -16,6 +20,7 @@ class FakeMollie:
         self.payments: dict[str, dict] = {}
         self.up = True
         self.lock = threading.Lock()
+        self.on_create = None  # called with the request's headers before a payment is made
 
     def handle(self, method, path, body, headers):
         if not self.up:
@@ -23,6 +28,8 @@ class FakeMollie:
         if headers.get("Authorization") != f"Bearer {API_KEY}":
             return 401, {"status": 401, "title": "Unauthorized Request", "detail": "Missing authentication"}
         if method == "POST" and path == "/v2/payments":
+            if self.on_create is not None:
+                self.on_create(headers)
             with self.lock:
                 payment_id = f"tr_test{len(self.payments) + 1:04d}"
                 self.payments[payment_id] = {
@@ -160,3 +167,58 @@ def test_starting_a_top_up(mollie_app, mollie, app, bar, make_user, login):
     mollie.up = False
     mollie_app.post_json("/api/bar/online-top-ups", {"amount": "10.00"}, headers=member, status=503)
     assert mollie_app.get("/api/bar/online-top-ups", headers=member).json["count"] == 0
+
+
+def test_the_local_record_is_committed_before_mollie_is_asked_and_mollies_id_after(
+    mollie_app, mollie, bar, in_transaction
+):
+    holder, member = bar.member("ann")
+    seen_by_mollie = []
+
+    def committed_already(headers):
+        # What another connection sees while Mollie is being asked: only what was committed.
+        key = headers.get("Idempotency-Key")
+        found = in_transaction(
+            lambda db: db.scalar(select(OnlinePayment.status).where(OnlinePayment.identifier == key))
+        )
+        seen_by_mollie.append(found)
+
+    mollie.on_create = committed_already
+    started = mollie_app.post_json("/api/bar/online-top-ups", {"amount": "12.00"}, headers=member, status=201).json
+
+    assert seen_by_mollie == ["creating"]
+    recorded = in_transaction(lambda db: db.get(OnlinePayment, started["id"]))
+    assert (recorded.mollie_id, recorded.status) == (started["checkout_url"].rsplit("/", 1)[1], "open")
+
+
+def test_a_top_up_mollie_could_not_open_is_kept_but_never_credited(mollie_app, mollie, bar, in_transaction, caplog):
+    holder, member = bar.member("ann")
+    mollie.up = False
+    mollie_app.post_json("/api/bar/online-top-ups", {"amount": "10.00"}, headers=member, status=503)
+    mollie.up = True
+
+    (kept,) = in_transaction(lambda db: list(db.scalars(select(OnlinePayment))))
+    assert (kept.status, kept.mollie_id, kept.credited_at) == ("not_created", None, None)
+    assert mollie_app.get("/api/bar/online-top-ups", headers=member).json["count"] == 0
+    # The member comes back on its return URL anyway: logged, nothing credited.
+    with caplog.at_level(logging.WARNING, logger="pyramidion_bar"):
+        back = mollie_app.get(f"/api/bar/online-top-ups/return/{kept.identifier}", status=200).json
+    assert back["credited_at"] is None
+    assert "never recorded" in caplog.text
+    assert bar.balance(holder) == Decimal("0.00")
+
+
+def test_a_webhook_for_a_payment_never_recorded_is_logged_and_credits_nothing(mollie_app, mollie, bar, caplog):
+    holder, member = bar.member("ann")
+    mollie_app.post_json("/api/bar/online-top-ups", {"amount": "10.00"}, headers=member, status=201)
+    # A payment Mollie has (paid, even) but this bar never recorded the id of.
+    mollie.payments["tr_elsewhere"] = {**next(iter(mollie.payments.values())), "id": "tr_elsewhere"}
+    mollie.pay("tr_elsewhere")
+
+    with caplog.at_level(logging.WARNING, logger="pyramidion_bar"):
+        mollie_app.post("/api/bar/mollie/webhook", {"id": "tr_elsewhere"}, status=200)
+        mollie_app.get("/api/bar/online-top-ups/return/no-such-identifier", status=404)
+    assert "'tr_elsewhere', which was never recorded" in caplog.text
+    assert "'no-such-identifier', which was never recorded" in caplog.text
+    assert bar.balance(holder) == Decimal("0.00")
+    assert bar.ledger_ok()
