@@ -1,15 +1,20 @@
-"""``GET /api/openapi.json`` (OpenAPI 3.1) and ``GET /api/docs`` (Swagger UI).
+"""``GET /api/openapi.json`` (OpenAPI 3.1) and ``GET /api/docs`` (Swagger UI 5).
 
 The document is built from the API views of the core and every loaded plugin
 (:mod:`pyramidion.api.views` records them), once, on first request.
+
+Swagger UI is vendored (``swagger-ui-dist`` from npm, see
+``core/console/static/vendor/VENDORED.md``) and served by the app, whether
+or not the console is enabled; its start-up script is a static file of ours,
+since HTML pages allow no inline script.
 """
 
 from __future__ import annotations
 
 import re
+from html import escape
 from typing import Any
 
-import swagger_ui_bundle
 from pydantic import TypeAdapter
 from pyramid.response import Response
 from pyramid.security import NO_PERMISSION_REQUIRED
@@ -177,35 +182,40 @@ def openapi_view(request: Any) -> Any:
     return registry.openapi_document
 
 
+SWAGGER_UI = "pyramidion:console/static/vendor/swagger-ui"
+INITIALIZER = "pyramidion:api/static/swagger-initializer.js"
+
 SWAGGER_PAGE = """<!doctype html>
 <html lang="en">
 <head>
-<meta charset="utf-8"><title>{title} API</title>
-<link rel="stylesheet" href="{static}/swagger-ui.css">
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title} API documentation</title>
+<link rel="stylesheet" href="{css}">
 </head>
 <body>
-<div id="swagger-ui"></div>
-<script src="{static}/swagger-ui-bundle.js"></script>
-<script>
-window.ui = SwaggerUIBundle({{url: "{spec}", dom_id: "#swagger-ui", deepLinking: true}});
-</script>
+<main id="swagger-ui" data-openapi-url="{spec}"></main>
+<script src="{bundle}"></script>
+<script src="{initializer}"></script>
 </body>
 </html>
 """
 
 
 def docs_view(request: Any) -> Response:
-    static = request.static_url(f"{swagger_ui_bundle.swagger_ui_path}/").rstrip("/")
     page = SWAGGER_PAGE.format(
-        title=request.registry.settings.get("pyramidion.title", "Pyramidion"),
-        static=static,
+        title=escape(request.registry.settings.get("pyramidion.title", "Pyramidion")),
+        css=request.static_url(f"{SWAGGER_UI}/swagger-ui.css"),
+        bundle=request.static_url(f"{SWAGGER_UI}/swagger-ui-bundle.js"),
+        initializer=request.static_url(INITIALIZER),
         spec=request.route_url("api.openapi"),
     )
     return Response(page, content_type="text/html")
 
 
 def includeme(config: Any) -> None:
-    config.add_static_view("api/docs/static", str(swagger_ui_bundle.swagger_ui_path), cache_max_age=86400)
+    config.add_static_view("api/docs/static", SWAGGER_UI, cache_max_age=86400)
+    config.add_static_view("api/docs/assets", "pyramidion:api/static", cache_max_age=3600)
     config.add_route("api.openapi", "/api/openapi.json")
     config.add_route("api.docs", "/api/docs")
     config.add_view(openapi_view, route_name="api.openapi", renderer="json", permission=NO_PERMISSION_REQUIRED)

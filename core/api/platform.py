@@ -1,4 +1,8 @@
-"""Endpoints about the platform itself: health and loaded plugins.
+"""Endpoints about the platform itself: the index, health and loaded plugins.
+
+``GET /`` leads people to the console (or to the index when the console is
+disabled); ``GET /api/`` is the public index for programs: version, links and
+what each plugin offers (its ``pyramidion_capabilities`` hook), as Kinto's root.
 
 :func:`platform_checks` is what both ``GET /api/health`` and the console's
 dashboard show.
@@ -8,7 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
+from pyramid.httpexceptions import HTTPFound
 from pyramid.security import NO_PERMISSION_REQUIRED
 from sqlalchemy import text
 
@@ -29,6 +34,25 @@ class Health(BaseModel):
     queue: Check
     worker: Check
     router: Check
+
+
+class Links(BaseModel):
+    docs: str
+    openapi: str
+    health: str
+    console: str | None
+
+
+class PluginCapabilities(BaseModel):
+    model_config = ConfigDict(extra="allow")  # whatever the plugin declares, e.g. description, url, versions
+    version: str | None
+
+
+class Index(BaseModel):
+    name: str
+    version: str
+    links: Links
+    plugins: dict[str, PluginCapabilities]
 
 
 class PluginOut(BaseModel):
@@ -96,6 +120,38 @@ def health(request: Any) -> dict[str, Any]:
     }
 
 
+def plugin_capabilities(registry: Any) -> dict[str, dict[str, Any]]:
+    """Each loaded plugin's version and what its ``pyramidion_capabilities`` hook declares."""
+    versions = {info.name: info.version for info in describe(registry.pm)}
+    declared = {
+        impl.plugin_name: impl.function() or {} for impl in registry.pm.hook.pyramidion_capabilities.get_hookimpls()
+    }
+    return {name: {"version": versions[name], **declared.get(name, {})} for name in sorted(versions)}
+
+
+@api_view("api.index", response=Index, permission=NO_PERMISSION_REQUIRED, tags=["platform"])
+def index(request: Any) -> dict[str, Any]:
+    """The platform: version, where its documentation is, and what each plugin offers."""
+    console = getattr(request.registry, "console_settings", None) is not None
+    return {
+        "name": request.registry.settings.get("pyramidion.title", "Pyramidion"),
+        "version": request.registry.pyramidion_version,
+        "links": {
+            "docs": request.route_url("api.docs"),
+            "openapi": request.route_url("api.openapi"),
+            "health": request.route_url("api.health"),
+            "console": request.route_url("console.home") if console else None,
+        },
+        "plugins": plugin_capabilities(request.registry),
+    }
+
+
+def home(request: Any) -> HTTPFound:
+    """``/``: people go to the console; without it, to the API's index."""
+    console = getattr(request.registry, "console_settings", None) is not None
+    return HTTPFound(request.route_url("console.home" if console else "api.index"))
+
+
 @api_view("api.plugins", response=list[PluginOut], tags=["platform"])
 def plugins(request: Any) -> list[Any]:
     """The loaded plugins with their versions and the hooks they implement."""
@@ -103,6 +159,9 @@ def plugins(request: Any) -> list[Any]:
 
 
 def includeme(config: Any) -> None:
+    config.add_route("home", "/")
+    config.add_view(home, route_name="home", permission=NO_PERMISSION_REQUIRED)
+    config.add_route("api.index", "/api/")
     config.add_route("api.health", "/api/health")
     config.add_route("api.plugins", "/api/plugins")
     config.scan(__name__)
