@@ -14,15 +14,20 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 from typing import Any, BinaryIO
+from urllib.parse import quote
 
-from pyramid.httpexceptions import HTTPRequestEntityTooLarge
+from pyramid.response import FileResponse
 from zope.interface import Interface, implementer
 
+from pyramidion.api import APIError, Invalid
 from pyramidion.request import Request
 
+from .models import Attachment
 from .settings import TasksSettings
 
 GENERIC_TYPE = "application/octet-stream"
+# Room for the multipart boundaries and part headers around the file itself.
+MULTIPART_OVERHEAD = 64 * 1024
 CHUNK = 64 * 1024
 
 
@@ -30,8 +35,29 @@ class IAttachmentStore(Interface):
     """Where attachment files are kept (see :class:`AttachmentStore`)."""
 
 
-def too_large(max_size: int) -> HTTPRequestEntityTooLarge:
-    return HTTPRequestEntityTooLarge(f"file: larger than the limit of {max_size} bytes")
+def too_large(max_size: int) -> APIError:
+    """The 413 of a file over the limit."""
+    message = f"larger than the limit of {max_size} bytes"
+    return APIError(f"file: {message}", [{"field": "file", "location": "body", "message": message}], status=413)
+
+
+def uploaded_file(request: Request, store: AttachmentStore) -> Any:
+    """The file of a multipart upload's field ``file`` (a 422 without one), its
+    request refused (413) before the body is read when it says it is too large."""
+    if request.content_length is not None and request.content_length > store.max_size + MULTIPART_OVERHEAD:
+        raise too_large(store.max_size)
+    upload = request.POST.get("file")
+    if not hasattr(upload, "file"):
+        raise Invalid.field("file", "send the file as the multipart/form-data field 'file'")
+    return upload
+
+
+def download(request: Request, attachment: Attachment, path: Path) -> FileResponse:
+    """The file as a download, never shown inline (a page could not run it as HTML)."""
+    response = FileResponse(str(path), request=request, content_type=attachment.content_type)
+    response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(attachment.filename)}"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 @implementer(IAttachmentStore)

@@ -24,17 +24,18 @@ files of this request, :class:`~pyramidion_tasks.attachments.AttachmentStore`).
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import mimetypes
 from collections.abc import Iterable, Sequence
 from pathlib import Path, PureWindowsPath
-from typing import Any, BinaryIO, Protocol
+from typing import Any, BinaryIO, Literal, Protocol
 
-from pyramid.httpexceptions import HTTPForbidden, HTTPNotFound, HTTPUnsupportedMediaType
+from pyramid.httpexceptions import HTTPForbidden, HTTPNotFound
 from sqlalchemy import ColumnElement, Select, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from pyramidion.api import Conflict, Invalid, ensure_unique
+from pyramidion.api import APIError, Argument, Conflict, Filter, Invalid, Listing, ensure_unique
 from pyramidion.auth import Identity, User
 from pyramidion.auth.names import username_key
 from pyramidion.db import utcnow
@@ -42,7 +43,7 @@ from pyramidion.mail import send_mail
 from pyramidion.request import Request
 
 from .attachments import GENERIC_TYPE, AttachmentStore
-from .models import Attachment, Comment, Task, TaskPerformer
+from .models import Attachment, Comment, Status, Task, TaskPerformer
 from .schemas import DelegateIn, TaskIn
 
 VIEW_ALL = "tasks.view_all"
@@ -101,6 +102,39 @@ def _require(allowed: bool, why: str) -> None:
 
 
 # -- finding tasks ------------------------------------------------------------
+
+task_listing = Listing(
+    key=Task.id,
+    ordering={
+        "due_date": Task.due_date,
+        "name": Task.name,
+        "status": Task.status,
+        "created_at": Task.created_at,
+        "updated_at": Task.updated_at,
+        "id": Task.id,
+    },
+    default_ordering="-due_date",
+    # The search matches the name and the performers' usernames, as the original did.
+    search=[Task.name, lambda term: Task.performers.any(User.username.icontains(term, autoescape=True))],
+    arguments={
+        "scope": Argument(
+            Literal["mine", "all"],
+            "mine",
+            f"mine: tasks you created or perform; all: every task (needs {VIEW_ALL})",
+        ),
+    },
+    filters={
+        "status": Filter(Task.status, Status),
+        "due_after": Filter(Task.due_date, dt.date, "gte", "due on or after this date"),
+        "due_before": Filter(Task.due_date, dt.date, "lte", "due on or before this date"),
+        "creator": Filter(Task.creator_id, int, description="creator's user id"),
+        "performer": Filter(
+            lambda user_id: Task.performers.any(User.id == user_id), int, description="a performer's user id"
+        ),
+        "delegated": Filter(Task.delegated, bool),
+    },
+    default_limit=10,
+)
 
 
 def _mine(user_id: int) -> ColumnElement[bool]:
@@ -310,7 +344,8 @@ def allowed_type(store: AttachmentStore, declared: str | None, filename: str) ->
     if kind in ("", GENERIC_TYPE):
         kind = mimetypes.guess_type(filename)[0] or GENERIC_TYPE
     if kind not in store.allowed_types:
-        raise HTTPUnsupportedMediaType(f"file: type {kind} is not allowed; allowed: {', '.join(store.allowed_types)}")
+        message = f"type {kind} is not allowed; allowed: {', '.join(store.allowed_types)}"
+        raise APIError(f"file: {message}", [{"field": "file", "location": "body", "message": message}], status=415)
     return kind
 
 

@@ -6,56 +6,18 @@ Each view validates, calls the use case of :mod:`pyramidion_tasks.services`
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Any, Literal
-from urllib.parse import quote
+from typing import Any
 
 from pyramid.response import FileResponse
 
-from pyramidion.api import Argument, Filter, Invalid, Listing, Page, api_view
-from pyramidion.auth import User
+from pyramidion.api import Page, api_view
 from pyramidion.request import Request
 
 from . import services
-from .attachments import IAttachmentStore, too_large
-from .models import Attachment, Comment, Status, Task
+from .attachments import IAttachmentStore, download, uploaded_file
+from .models import Attachment, Comment, Task
 from .schemas import AttachmentOut, CommentIn, CommentOut, DelegateIn, TaskDetail, TaskIn, TaskOut, TaskPatch
-from .services import VIEW_ALL, mail_of
-
-# Room for the multipart boundaries and part headers around the file itself.
-MULTIPART_OVERHEAD = 64 * 1024
-
-task_listing = Listing(
-    key=Task.id,
-    ordering={
-        "due_date": Task.due_date,
-        "name": Task.name,
-        "status": Task.status,
-        "created_at": Task.created_at,
-        "updated_at": Task.updated_at,
-        "id": Task.id,
-    },
-    default_ordering="-due_date",
-    search=[Task.name, lambda term: Task.performers.any(User.username.icontains(term, autoescape=True))],
-    arguments={
-        "scope": Argument(
-            Literal["mine", "all"],
-            "mine",
-            f"mine: tasks you created or perform; all: every task (needs {VIEW_ALL})",
-        ),
-    },
-    filters={
-        "status": Filter(Task.status, Status),
-        "due_after": Filter(Task.due_date, dt.date, "gte", "due on or after this date"),
-        "due_before": Filter(Task.due_date, dt.date, "lte", "due on or before this date"),
-        "creator": Filter(Task.creator_id, int, description="creator's user id"),
-        "performer": Filter(
-            lambda user_id: Task.performers.any(User.id == user_id), int, description="a performer's user id"
-        ),
-        "delegated": Filter(Task.delegated, bool),
-    },
-    default_limit=10,
-)
+from .services import mail_of
 
 
 def _task_id(request: Request) -> int:
@@ -65,7 +27,7 @@ def _task_id(request: Request) -> int:
 # -- tasks --------------------------------------------------------------------
 
 
-@api_view("tasks.tasks", query=task_listing, response=Page[TaskOut])
+@api_view("tasks.tasks", query=services.task_listing, response=Page[TaskOut])
 def list_tasks(request: Request, query: Any) -> dict[str, Any]:
     """Tasks, latest due date first: yours by default, every task with ``?scope=all``."""
     return query.page(services.tasks_visible(request.db, request.identity, query.arguments["scope"]))
@@ -134,12 +96,7 @@ def upload_attachment(request: Request) -> Attachment:
     ``tasks.attachments.max_size``.
     """
     store = request.find_service(IAttachmentStore)
-    # Refused before the body is read.
-    if request.content_length is not None and request.content_length > store.max_size + MULTIPART_OVERHEAD:
-        raise too_large(store.max_size)
-    upload = request.POST.get("file")
-    if not hasattr(upload, "file"):
-        raise Invalid.field("file", "send the file as the multipart/form-data field 'file'")
+    upload = uploaded_file(request, store)
     return services.add_attachment(
         request.db, request.identity, _task_id(request), upload.filename, upload.type, upload.file, store=store
     )
@@ -155,15 +112,7 @@ def download_attachment(request: Request) -> FileResponse:
         int(request.matchdict["attachment_id"]),
         store=request.find_service(IAttachmentStore),
     )
-    return attachment_response(request, attachment, path)
-
-
-def attachment_response(request: Request, attachment: Attachment, path: Any) -> FileResponse:
-    """The file as a download, never shown inline (a page could not run it as HTML)."""
-    response = FileResponse(str(path), request=request, content_type=attachment.content_type)
-    response.headers["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(attachment.filename)}"
-    response.headers["X-Content-Type-Options"] = "nosniff"
-    return response
+    return download(request, attachment, path)
 
 
 @api_view("tasks.attachment", request_method="DELETE", status=204)
