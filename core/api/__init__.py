@@ -55,5 +55,6 @@ def includeme(config: Any) -> None:
     config.add_renderer("json", OrjsonRenderer)
     config.add_directive("add_api_view", add_api_view)
     config.include(".errors")
+    config.include(".protection")
     config.include(".openapi")
     config.include(".platform")

@@ -7,6 +7,7 @@ HTTP exceptions, validation errors and anything unexpected into that body.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable
 from typing import Any
@@ -128,6 +129,15 @@ def out_of_range(exc: Exception, request: Any) -> Response:
     # than its column on PostgreSQL) is bad input, not a server fault.
     log.warning("value out of range on %s %s: %s", request.method, request.path, exc)
     return error_response(422, "a value is out of range")
+
+
+@exception_view_config(json.JSONDecodeError)  # orjson's is one too
+@exception_view_config(UnicodeDecodeError)
+def malformed_input(exc: Exception, request: Any) -> Response:
+    # A body or query a view decoded itself (``request.json_body``, a
+    # query string that is not UTF-8): the client's mistake, not ours.
+    log.info("malformed input on %s %s: %s", request.method, request.path, exc)
+    return error_response(400, "malformed request: the body or query could not be decoded")
 
 
 @forbidden_view_config()

@@ -25,6 +25,10 @@ it. The same settings work imperatively with ``config.add_api_view(fn, ...)``.
 * ``content_type``: the success answer is not JSON but this type (a file).
 * ``upload``: the request is ``multipart/form-data`` with a file in this
   field, which the view reads from ``request.POST``.
+* ``max_body_size``: the largest body the route takes, in bytes, when it is
+  not ``api.max_body_size`` (an upload's limit): an int, or a callable
+  ``registry -> int`` reading a setting. Larger bodies are a 413 before they
+  are read (see :mod:`pyramidion.api.protection`).
 
 Every API view is recorded for ``/api/openapi.json``.
 """
@@ -155,6 +159,7 @@ def add_api_view(
     responses: dict[int, str] | None = None,
     content_type: str | None = None,
     upload: str | None = None,
+    max_body_size: int | Callable[[Any], int] | None = None,
     **view_options: Any,
 ) -> None:
     """Register ``view`` as an API view; see the module documentation."""
@@ -179,6 +184,8 @@ def add_api_view(
         upload=upload,
     )
     config.registry.api_operations.append(op)
+    if max_body_size is not None:
+        config.registry.api_body_limits[route_name] = max_body_size
     config.registry.api_methods.setdefault(route_name, set()).add(method)
     config.add_view(
         _wrap(view, op),
