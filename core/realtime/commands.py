@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
@@ -86,10 +87,8 @@ def cmd_realtime(args: argparse.Namespace) -> None:
 async def _serve(session: BackendSession) -> None:
     # SIGTERM (from `pyramidion run`, systemd) ends it as cleanly as Ctrl-C.
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, asyncio.current_task().cancel)
-    try:
+    with contextlib.suppress(asyncio.CancelledError):
         await session.run()
-    except asyncio.CancelledError:
-        pass
 
 
 def add_commands(sub: Any, ini_argument: Callable[[argparse.ArgumentParser], None]) -> None:
