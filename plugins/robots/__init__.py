@@ -47,6 +47,34 @@ def pyramidion_includeme(config: Any) -> None:
     config.scan(".views")
 
 
+CONSOLE_ROUTES = {
+    "robots.console.fleet": "/",
+    "robots.console.robot": r"/{id:\d+}",
+    "robots.console.commands": r"/{id:\d+}/commands",
+    "robots.console.shares": r"/{id:\d+}/shares",
+    "robots.console.unshare": r"/{id:\d+}/shares/{user_id:\d+}/delete",
+    "robots.console.secret": r"/{id:\d+}/secret",
+}
+
+
+@hookimpl
+def pyramidion_console(config: Any) -> None:
+    """The fleet at ``/console/robots/``, a page per robot; in the menu for every logged-in user, as the API."""
+    for name, path in CONSOLE_ROUTES.items():
+        config.add_route(name, path)
+    config.add_console_menu("Robots", "robots.console.fleet", order=40)
+    config.add_console_static("pyramidion_robots:console/static")
+    config.scan(".console")
+
+
+@hookimpl
+def pyramidion_capabilities() -> dict[str, Any]:
+    return {
+        "description": "Robots over WAMP: telemetry, commands with delivery status, sharing",
+        "url": "/api/robots",
+    }
+
+
 @hookimpl
 def pyramidion_permissions() -> list[tuple[str, str]]:
     return [(MANAGE, "register robots, share any robot, rotate any robot's secret, see every robot")]

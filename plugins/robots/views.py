@@ -38,11 +38,6 @@ def _caller(request: Request) -> Identity:
     return request.identity
 
 
-def _not_stored(request: Request) -> None:
-    """A secret or a token is in this answer: no cache may keep it (RFC 6749 section 5.1)."""
-    request.response.headers["Cache-Control"] = "no-store"
-
-
 # -- robots ------------------------------------------------------------------------
 
 robots_listing = Listing(
@@ -87,7 +82,6 @@ def my_robots(request: Request, query: Any) -> dict[str, Any]:
 def register_robot(request: Request, body: RobotIn) -> dict[str, Any]:
     """Register a robot; its secret is in this answer and nowhere else."""
     robot, secret = services.register_robot(request.db, _caller(request), body.serial, body.name, body.owner_id)
-    _not_stored(request)
     return {**RobotOut.model_validate(robot).model_dump(), "secret": secret}
 
 
@@ -117,7 +111,6 @@ def delete_robot(request: Request) -> None:
 def rotate_robot_secret(request: Request) -> dict[str, str]:
     """Give the robot a new secret (owner, managers); the old one and its unused tokens stop working."""
     secret = services.rotate_secret(request.db, _caller(request), request.matchdict["id"])
-    _not_stored(request)
     return {"secret": secret}
 
 
@@ -174,7 +167,6 @@ def join_token(request: Request, body: TokenIn) -> Any:
         # Returned, not raised, so the recorded failure is committed and counts.
         return error_response(401, "wrong serial or secret")
     router = realtime_settings(request.registry.settings)
-    _not_stored(request)
     return {"token": ticket.token, "expires_in": config.token_ttl, "url": router.websocket_url, "realm": router.realm}
 
 
