@@ -45,9 +45,10 @@ from autobahn.wamp.types import CallDetails, ComponentConfig, EventDetails, Regi
 from pydantic_core import to_jsonable_python
 
 from ..auth.policy import user_for_access_token
+from ..auth.service import SESSIONS_REVOKED_TOPIC
 from ..db import in_request_transaction
 from .settings import RealtimeSettings, realtime_settings
-from .uris import AUTHENTICATE, AUTHORIZE, BACKEND_ROLE, USER_ROLE, owner_of
+from .uris import AUTHENTICATE, AUTHORIZE, BACKEND_ROLE, PUBLISHER_ROLE, USER_ROLE, owner_of
 
 log = logging.getLogger(__name__)
 
@@ -309,6 +310,7 @@ class BackendSession:
                 subscription.uri,
                 options=SubscribeOptions(match=subscription.match, details=True),
             )
+        await wamp.subscribe(self._sessions_revoked, SESSIONS_REVOKED_TOPIC, options=SubscribeOptions(details=True))
         await wamp.subscribe(self._session_joined, "wamp.session.on_join")
         await wamp.subscribe(self._session_left, "wamp.session.on_leave")
         self._wamp = wamp
@@ -414,6 +416,27 @@ class BackendSession:
             await self._in_thread(subscription.fn, publisher, *args, **kwargs)
         except Exception:
             log.exception("handler of %s failed on an event of %s", subscription.uri, details.topic)
+
+    async def _sessions_revoked(self, user_id: int, reason: str = "", *, details: EventDetails) -> None:
+        """A user's logins ended (a password change, a deactivation): end their WAMP sessions too.
+
+        Only the platform announces it (the HTTP bridge, whose publisher is not
+        disclosed, or the backend); a client publishing here is ignored.
+        """
+        if details.publisher_authrole not in (None, PUBLISHER_ROLE, BACKEND_ROLE):
+            log.warning("ignored a sessions_revoked event published by %s", details.publisher_authid)
+            return
+        wamp = self._wamp
+        if wamp is None:
+            return
+        killed = await wamp.call(
+            "wamp.session.kill_by_authid",
+            f"{USER_ROLE}:{user_id}",
+            reason="pyramidion.close.sessions_revoked",
+            message=reason or "sessions revoked",
+        )
+        if killed:
+            log.info("ended %d WAMP session(s) of user %s: %s", len(killed), user_id, reason)
 
     def _client(self, details: dict[str, Any]) -> Caller | None:
         """A client session (not the platform's own ones) from session details."""
