@@ -24,6 +24,17 @@ ROUTES = {
     "rentals.profile": r"/users/{id:\d+}/profile",
 }
 
+# Under /console/rentals.
+CONSOLE_ROUTES = {
+    "rentals.console.books": "/",
+    "rentals.console.rent": r"/books/{id:\d+}/rent",
+    "rentals.console.mine": "/mine",
+    "rentals.console.rentals": "/rentals",
+    "rentals.console.rental": r"/rentals/{id:\d+}",
+    "rentals.console.return": r"/rentals/{id:\d+}/return",
+    "rentals.console.void": r"/rentals/{id:\d+}/void",
+}
+
 
 @hookimpl
 def pyramidion_includeme(config: Any) -> None:
@@ -33,6 +44,27 @@ def pyramidion_includeme(config: Any) -> None:
     for name, path in ROUTES.items():
         config.add_route(name, version + path)
     config.scan(".views")
+
+
+@hookimpl
+def pyramidion_console(config: Any) -> None:
+    for name, path in CONSOLE_ROUTES.items():
+        config.add_route(name, path)
+    config.add_console_menu("Books", "rentals.console.books", order=60)
+    config.add_console_menu("My rentals", "rentals.console.mine", order=61)
+    config.add_console_menu("All rentals", "rentals.console.rentals", permission=STAFF, order=62)
+    config.add_console_static("pyramidion_rentals:console/static")
+    config.scan(".console")
+
+
+@hookimpl
+def pyramidion_capabilities() -> dict[str, Any]:
+    versions = list(POLICIES)
+    return {
+        "description": "Book rentals: books, loans and balances, priced per API version",
+        "url": f"/api/rentals/{versions[-1]}",
+        "versions": versions,
+    }
 
 
 @hookimpl
