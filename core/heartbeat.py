@@ -1,7 +1,7 @@
 """The workers' heartbeat: proof that background work is being done, for the dashboard and health.
 
-A periodic task runs every minute; whichever worker picks it up records the
-time in Huey's own storage (Redis or the SQLite file), which every web
+A periodic task runs every minute (and each worker beats once as it starts);
+whichever worker picks it up records the time in Huey's own storage (Redis or the SQLite file), which every web
 process reads. No beat for :data:`ALIVE_WITHIN` seconds means no worker is
 taking tasks (none running, or all stuck), whatever the queue says.
 """
@@ -42,4 +42,10 @@ def worker_status(huey: Any, now: float | None = None) -> tuple[bool, str]:
 
 
 def includeme(config: Any) -> None:
-    register_tasks(config.registry, config.registry.huey, [beat])
+    huey = config.registry.huey
+    register_tasks(config.registry, huey, [beat])
+
+    # Also at each worker's start, so a fresh worker shows as alive at once, not a minute later.
+    @huey.on_startup("pyramidion-heartbeat")
+    def beat_at_start() -> None:
+        huey.put(KEY, time.time())

@@ -191,6 +191,7 @@ SWAGGER_PAGE = """<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{title} API documentation</title>
+<link rel="icon" href="{icon}" type="image/svg+xml">
 <link rel="stylesheet" href="{css}">
 </head>
 <body>
@@ -205,6 +206,7 @@ SWAGGER_PAGE = """<!doctype html>
 def docs_view(request: Any) -> Response:
     page = SWAGGER_PAGE.format(
         title=escape(request.registry.settings.get("pyramidion.title", "Pyramidion")),
+        icon=request.static_url("pyramidion:api/static/favicon.svg"),
         css=request.static_url(f"{SWAGGER_UI}/swagger-ui.css"),
         bundle=request.static_url(f"{SWAGGER_UI}/swagger-ui-bundle.js"),
         initializer=request.static_url(INITIALIZER),

@@ -89,8 +89,12 @@ class Publisher:
 
     def ping(self) -> str:
         """Describe the router; raises when it cannot be reached (``GET /api/health``)."""
-        response = self.http.get(f"{self.config.base_url}/info", timeout=self.config.publish_timeout)
-        response.raise_for_status()
+        try:
+            response = self.http.get(f"{self.config.base_url}/info", timeout=self.config.publish_timeout)
+            response.raise_for_status()
+        except requests.RequestException as exc:
+            # One sentence for the dashboard and health, not urllib3's retry story.
+            raise ConnectionError(f"not reachable at {self.config.base_url} ({type(exc).__name__})") from None
         realm = response.json().get("realm")
         if realm != self.config.realm:
             raise RuntimeError(

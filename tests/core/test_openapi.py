@@ -63,15 +63,15 @@ def test_swagger_ui_is_served_from_local_assets(app):
     page = app.get("/api/docs")
     assert page.content_type == "text/html"
     assets = re.findall(r'(?:src|href)="([^"]+)"', page.text)
-    # Swagger UI's stylesheet and bundle, and our start-up script (no inline script: the CSP forbids it).
-    assert len(assets) == 3 and all(url.startswith("http://localhost/api/docs/") for url in assets)
+    # The icon, Swagger UI's stylesheet and bundle, our start-up script (no inline script: the CSP forbids it).
+    assert len(assets) == 4 and all(url.startswith("http://localhost/api/docs/") for url in assets)
     for url in assets:
         asset = app.get(url.removeprefix("http://localhost"))
-        assert asset.status_int == 200 and len(asset.body) > 500
+        assert asset.status_int == 200 and len(asset.body) > 100
     assert "<script>" not in page.text
     assert "/api/openapi.json" in page.text
     # Swagger UI 5 reads OpenAPI 3.1; that the page really renders is tests/core/console/test_browser.py's.
-    bundle = app.get(assets[1].removeprefix("http://localhost")).text
+    bundle = app.get(assets[2].removeprefix("http://localhost")).text
     assert "SwaggerUIBundle" in bundle and "3.1" in bundle
 
 
