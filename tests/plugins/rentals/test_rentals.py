@@ -274,3 +274,9 @@ def test_every_version_is_documented_once(app):
     ]
     balance = paths["/api/rentals/{version}/users/{id}/balance"]["get"]
     assert {p["name"] for p in balance["parameters"]} == {"version", "id"}
+
+
+def test_the_public_index_names_every_pricing_version(app):
+    rentals = app.get("/api/").json["plugins"]["rentals"]
+    assert rentals["versions"] == ["v1", "v2", "v3"]
+    assert app.get(rentals["url"] + "/books", status=401)  # the newest version, there for logged-in users
