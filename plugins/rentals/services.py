@@ -163,7 +163,7 @@ def _refuse_voided(rental: Rental) -> None:
 def _out_on_another_loan(
     book_id: int, start: dt.datetime, end: dt.datetime | None, *, besides: int | None = None
 ) -> Any:
-    """Whether another loan of the book, not voided, overlaps ``start`` to ``end`` (``None``: still out).
+    """A query: does another loan of the book, not voided, overlap ``start`` to ``end`` (``None``: still out)?
 
     Loans may touch: a book returned at noon can be rented from noon.
     """
