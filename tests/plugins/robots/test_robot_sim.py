@@ -8,13 +8,9 @@ API and what the simulator prints.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,59 +20,7 @@ from waitress.server import create_server
 
 pytestmark = [pytest.mark.router, pytest.mark.slow]
 
-PYRAMIDION = Path(sys.executable).parent / "pyramidion"
 POLL_INTERVAL = 0.1  # seconds between two looks at a condition that has not come true yet
-
-
-class Sim:
-    """A running ``pyramidion robot-sim``; its output (stdout and stderr) is collected line by line."""
-
-    def __init__(self, url: str, robot: dict[str, Any], options: tuple[str, ...]) -> None:
-        command = [
-            str(PYRAMIDION),
-            "robot-sim",
-            "--serial",
-            robot["serial"],
-            "--secret",
-            robot["secret"],
-            "--url",
-            url,
-            *options,
-        ]
-        self.process = subprocess.Popen(
-            command,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            env={**os.environ, "PYTHONWARNINGS": "ignore"},
-        )
-        self.lines: list[str] = []
-        self.stopped = False
-        # Read as it comes, so a full pipe never blocks the simulator.
-        self._reader = threading.Thread(target=self._read, name="robot-sim-output", daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        for line in self.process.stdout:
-            self.lines.append(line)
-
-    def said(self, text: str) -> bool:
-        return any(text in line for line in list(self.lines))
-
-    def output(self) -> str:
-        return "".join(self.lines)
-
-    def stop(self) -> None:
-        """Terminate it (no goodbye to the router: the connection just drops) and wait until it is gone."""
-        self.stopped = True
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(TIMEOUT)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self._reader.join(TIMEOUT)
 
 
 @pytest.fixture
@@ -92,17 +36,9 @@ def platform(start_backend: Callable[..., Any], realtime_app: Callable[..., Any]
 
 
 @pytest.fixture
-def robot_sim(platform: str) -> Iterator[Callable[..., Sim]]:
-    """``robot_sim(robot, *options)``: the simulator for a registered robot; stopped after the test, whatever happened."""
-    sims: list[Sim] = []
-
-    def start(robot: dict[str, Any], *options: str) -> Sim:
-        sims.append(Sim(platform, robot, options))
-        return sims[-1]
-
-    yield start
-    for sim in sims:
-        sim.stop()
+def robot_sim(platform: str, start_sim: Callable[..., Any]) -> Callable[..., Any]:
+    """``robot_sim(robot, *options)``: the simulator for a registered robot, against the platform."""
+    return lambda robot, *options: start_sim(platform, robot, *options)
 
 
 @pytest.fixture
@@ -113,7 +49,7 @@ def owner(as_operator: dict[str, str]) -> Iterator[requests.Session]:
         yield http
 
 
-def wait_for(condition: Callable[[], Any], what: str, sim: Sim) -> Any:
+def wait_for(condition: Callable[[], Any], what: str, sim: Any) -> Any:
     """The first truthy value of ``condition()``, asked until it comes or TIMEOUT passes; fails with what the sim said."""
     deadline = time.monotonic() + TIMEOUT
     while not (result := condition()):
