@@ -58,6 +58,20 @@ def pyramidion_includeme(config: Any) -> None:
 
 
 @hookimpl
+def pyramidion_console(config: Any) -> None:
+    config.include(".console")
+
+
+@hookimpl
+def pyramidion_capabilities() -> dict[str, Any]:
+    return {
+        "description": "Nornir job templates run on database inventories, with live progress over WAMP",
+        "url": "/api/jobs",
+        "console": "/console/jobs/",
+    }
+
+
+@hookimpl
 def pyramidion_realtime(session: Any) -> None:
     session.add_authorizer(may_follow_runs)
 

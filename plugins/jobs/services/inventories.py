@@ -69,6 +69,11 @@ def list_inventories(query: Any) -> dict[str, Any]:
     return query.page(select(Inventory))
 
 
+def inventory_choices(db: Session) -> list[tuple[int, str]]:
+    """Every inventory as ``(id, name)``, by name: what a launch form offers."""
+    return [(row.id, row.name) for row in db.execute(select(Inventory.id, Inventory.name).order_by(Inventory.name))]
+
+
 def get_inventory(db: Session, inventory_id: Any) -> Inventory:
     """The inventory, or a 404."""
     return get_or_404(db, Inventory, inventory_id, what="inventory")

@@ -258,6 +258,11 @@ def list_presets(query: Any) -> dict[str, Any]:
     return query.page(select(Preset))
 
 
+def preset_choices(db: Session) -> list[tuple[int, str]]:
+    """Every preset as ``(id, name)``, by name: what a schedule form offers."""
+    return [(row.id, row.name) for row in db.execute(select(Preset.id, Preset.name).order_by(Preset.name))]
+
+
 def get_preset(db: Session, preset_id: Any) -> Preset:
     """The preset, or a 404."""
     return get_or_404(db, Preset, preset_id, what="preset")
