@@ -10,10 +10,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import os
-import signal
-import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +20,7 @@ from sqlalchemy.exc import OperationalError
 from . import check_services
 from .commands import CommandError, in_transaction, ini_argument, load
 from .settings import SettingsError
+from .supervisor import Supervisor
 
 # Demo data only: documented in the README, never created outside demo-data.
 DEMO_ADMIN = "admin"
@@ -152,43 +150,23 @@ def cmd_run(args: argparse.Namespace) -> None:
     # module runs as __main__, and a CommandError raised by a command module
     # (which imports pyramidion.cli) would escape as a traceback.
     me = [str(Path(sys.executable).with_name("pyramidion"))]
-    children: list[subprocess.Popen] = []
+    children: list[tuple[str, list[str]]] = []
     if not args.no_router:
         from .realtime.router import crossbar_venv, router_installed
 
         venv = crossbar_venv(registry.settings["realtime.crossbar_venv"])
         if router_installed(venv):
-            children.append(subprocess.Popen(me + ["router", "start", args.ini]))
-            children.append(subprocess.Popen(me + ["realtime", args.ini]))
+            children.append(("router", [*me, "router", "start", args.ini]))
+            children.append(("realtime", [*me, "realtime", args.ini]))
         else:
             print(
                 f"router not installed in {venv} (run `pyramidion router install {args.ini}`); starting without real time"
             )
     if not registry.huey.immediate:
-        children.append(subprocess.Popen(me + ["worker", args.ini]))
-    children.append(subprocess.Popen([str(Path(sys.executable).with_name("pserve")), args.ini]))
-    print("running: " + ", ".join(" ".join(c.args[-2:]) for c in children) + "; Ctrl-C stops everything")
-
-    def stop(*_: Any) -> None:
-        for child in children:
-            if child.poll() is None:
-                child.terminate()
-        for child in children:
-            try:
-                child.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                child.kill()
-        raise SystemExit(0)
-
-    signal.signal(signal.SIGTERM, stop)
-    try:
-        while all(child.poll() is None for child in children):
-            time.sleep(0.5)
-        failed = [c for c in children if c.poll() is not None]
-        print(f"stopping: {' '.join(failed[0].args)} exited with {failed[0].returncode}", file=sys.stderr)
-    except KeyboardInterrupt:
-        pass
-    stop()
+        children.append(("worker", [*me, "worker", args.ini]))
+    children.append(("web", [str(Path(sys.executable).with_name("pserve")), args.ini]))
+    print(f"running: {', '.join(name for name, _ in children)}; a part that dies is restarted; Ctrl-C stops everything")
+    raise SystemExit(Supervisor(children).run())
 
 
 # -- the parser ----------------------------------------------------------------
