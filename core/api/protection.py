@@ -13,6 +13,11 @@ check or view:
   ``multipart/form-data``) is parsed here, once: a malformed one (no boundary,
   truncated, an unknown charset) is a 400 for every endpoint, anonymous ones
   included, and never reaches code that would trip over it.
+* **One rule for trailing slashes.** A path no route matches, whose twin
+  with or without a trailing slash does match one, is answered as that twin
+  (``/api/robots/`` as ``/api/robots``, ``/console`` as ``/console/``), for
+  every method, so no plugin needs ``inherit_slash`` tricks and every path a
+  README shows works either way.
 * **Headers.** ``X-Content-Type-Options: nosniff`` on every response;
   ``Cache-Control: no-store`` on every JSON or HTML response that does not set
   its own (tokens, secrets and personal data are never cached: RFC 6749 5.1);
@@ -144,6 +149,31 @@ def check_body(request: Any, default_limit: int) -> Any:
     return None
 
 
+SLASH_TWIN = "pyramidion.slash_twin"  # set on the subrequest answering for a path's twin
+
+
+def slash_twin(request: Any) -> str | None:
+    """The path with its trailing slash toggled, when a route matches that and not the path itself."""
+    path = request.path_info
+    if path in ("", "/") or request.environ.get(SLASH_TWIN):
+        return None
+    twin = path[:-1] if path.endswith("/") else path + "/"
+    mapper = request.registry.queryUtility(IRoutesMapper)
+    if mapper is None:
+        return None
+    for route in mapper.get_routes():
+        if route.match(twin) is not None and route.match(path) is None:
+            return twin
+    return None
+
+
+def _answer_as_twin(request: Any, twin: str) -> Any:
+    subrequest = request.copy()
+    subrequest.path_info = twin
+    subrequest.environ[SLASH_TWIN] = True
+    return request.invoke_subrequest(subrequest, use_tweens=True)
+
+
 def protection_tween_factory(handler: Callable[[Any], Any], registry: Any) -> Callable[[Any], Any]:
     limits = section(registry.settings, "api", APISettings)
     security = section(registry.settings, "security", SecuritySettings)
@@ -154,6 +184,10 @@ def protection_tween_factory(handler: Callable[[Any], Any], registry: Any) -> Ca
 
     def protection_tween(request: Any) -> Any:
         response = check_body(request, limits.max_body_size) or handler(request)
+        if response.status_int == 404 and getattr(request, "matched_route", None) is None:
+            twin = slash_twin(request)
+            if twin is not None:
+                response = _answer_as_twin(request, twin)
         headers = response.headers
         headers["X-Content-Type-Options"] = "nosniff"
         if response.content_type in NO_STORE_TYPES and "Cache-Control" not in headers:

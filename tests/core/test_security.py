@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import itertools
 import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -248,3 +249,60 @@ def test_strict_transport_security_is_a_setting(make_app, app):
     production = make_app(security__hsts_max_age="31536000", security__hsts_include_subdomains="true")
     answer = production.get("/api/openapi.json")
     assert answer.headers["Strict-Transport-Security"] == "max-age=31536000; includeSubDomains"
+
+
+# -- one rule for trailing slashes; every path a README shows ------------------------
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCUMENTED = re.compile(r"`((?:GET|POST|PUT|PATCH|DELETE)(?:/(?:GET|POST|PUT|PATCH|DELETE))*) (/api/[^` ?]*)")
+
+
+def documented_paths() -> list[tuple[str, str]]:
+    """Every ``METHOD /api/...`` a README of the core or a plugin shows, placeholders filled."""
+    found = set()
+    for readme in [ROOT / "README.md", *ROOT.glob("core/*/README.md"), *ROOT.glob("plugins/*/README.md")]:
+        for methods, path in DOCUMENTED.findall(readme.read_text()):
+            for method in methods.split("/"):
+                found.add((method, _example_path(path)))
+    return sorted(found)
+
+
+def _route_missing(response) -> bool:
+    """No route answered: a 405, or the router's own 404 (a view's 404 names what is missing)."""
+    if response.status_int == 405:
+        return True
+    return response.status_int == 404 and response.json["error"]["message"] == "not found"
+
+
+def test_every_path_a_readme_shows_answers_with_and_without_a_trailing_slash(app, make_user, login):
+    paths = documented_paths()
+    assert ("GET", "/api/users/directory") in paths and ("POST", "/api/auth/password") in paths
+    headers = login(make_user("root", superuser=True))
+    missing = []
+    for method, path in paths:
+        twin = path[:-1] if path.endswith("/") else path + "/"
+        for candidate in (path, twin):
+            response = app.request(
+                candidate,
+                method=method,
+                body=b"{}",
+                headers={**headers, "Content-Type": "application/json"},
+                expect_errors=True,
+            )
+            if _route_missing(response):
+                missing.append(f"{method} {candidate}: {response.status}")
+    assert not missing, "\n".join(missing)
+
+
+def test_a_trailing_slash_is_accepted_for_every_method(app, make_user, login):
+    alice = make_user("alice")
+    assert app.get("/api/auth/me/", headers=login(alice)).json["username"] == "alice"
+    tokens = app.post_json("/api/auth/token/", {"username": "alice", "password": "password123"}).json
+    assert app.get("/api/users/directory/", headers={"Authorization": f"Bearer {tokens['access']}"}).json["count"] == 1
+    app.patch_json("/api/auth/me/", {"first_name": "Alice"}, headers=login(alice))
+    assert app.get("/api/auth/me", headers=login(alice)).json["first_name"] == "Alice"
+
+
+def test_a_path_that_exists_in_neither_form_stays_a_404(app):
+    for path in ("/api/nothing", "/api/nothing/", "/api/auth/me//"):
+        assert app.get(path, status=404).json["error"]["status"] == 404
