@@ -33,6 +33,16 @@ def pyramidion_includeme(config: Any) -> None:
 
 
 @hookimpl
+def pyramidion_console(config: Any) -> None:
+    config.include(".console")
+
+
+@hookimpl
+def pyramidion_capabilities() -> dict[str, Any]:
+    return {"description": "Tasks with performers, delegation, comments and attachments", "url": "/api/tasks"}
+
+
+@hookimpl
 def pyramidion_permissions() -> list[tuple[str, str]]:
     return [
         (VIEW_ALL, "see and comment on every task, not only your own"),

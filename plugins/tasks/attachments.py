@@ -20,7 +20,7 @@ from pyramid.response import FileResponse
 from zope.interface import Interface, implementer
 
 from pyramidion.api import APIError, Invalid
-from pyramidion.request import Request
+from pyramidion.request import Registry, Request
 
 from .models import Attachment
 from .settings import TasksSettings
@@ -39,6 +39,11 @@ def too_large(max_size: int) -> APIError:
     """The 413 of a file over the limit."""
     message = f"larger than the limit of {max_size} bytes"
     return APIError(f"file: {message}", [{"field": "file", "location": "body", "message": message}], status=413)
+
+
+def upload_body_limit(registry: Registry) -> int:
+    """The largest body an upload may have: the file's limit and room for the multipart around it."""
+    return registry.tasks_settings.attachments_max_size + MULTIPART_OVERHEAD
 
 
 def uploaded_file(request: Request, store: AttachmentStore) -> Any:

@@ -8,7 +8,7 @@ import enum
 from sqlalchemy import Boolean, Date, Enum, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from pyramidion.auth.models import User
+from pyramidion.auth import User
 from pyramidion.db import Base, UTCDateTime, utcnow
 
 

@@ -36,8 +36,7 @@ from sqlalchemy import ColumnElement, Select, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from pyramidion.api import APIError, Argument, Conflict, Filter, Invalid, Listing, ensure_unique
-from pyramidion.auth import Identity, User
-from pyramidion.auth.names import username_key
+from pyramidion.auth import Identity, User, users_by_username
 from pyramidion.db import utcnow
 from pyramidion.mail import send_mail
 from pyramidion.request import Request
@@ -178,17 +177,16 @@ def active_users(
     ids_field: str = "performer_ids",
     usernames_field: str = "performer_usernames",
 ) -> list[User]:
-    """The active users with ``ids`` or ``usernames`` (compared as the core
-    compares usernames: case and width aside), sorted by username; or a 422
-    naming each id and each username that is no active user's."""
+    """The active users with ``ids`` or ``usernames`` (compared as logins
+    are: case and Unicode form aside), sorted by username; or a 422 naming
+    each id and each username that is no active user's."""
     wanted_ids = set(ids)
-    wanted_keys = {username_key(name): name for name in usernames}
-    found: list[User] = []
-    if wanted_ids or wanted_keys:
-        matches = or_(User.id.in_(wanted_ids), User.username_key.in_(wanted_keys))
-        found = list(db.scalars(select(User).where(matches, User.is_active.is_(True)).order_by(User.username)))
-    unknown_ids = sorted(wanted_ids - {user.id for user in found})
-    unknown_names = [name for key, name in wanted_keys.items() if key not in {user.username_key for user in found}]
+    by_id = (
+        list(db.scalars(select(User).where(User.id.in_(wanted_ids), User.is_active.is_(True)))) if wanted_ids else []
+    )
+    by_name = users_by_username(db, usernames)
+    unknown_ids = sorted(wanted_ids - {user.id for user in by_id})
+    unknown_names = [name for name in dict.fromkeys(usernames) if name not in by_name]
     problems = []
     if unknown_ids:
         problems.append((ids_field, f"no such active user(s): {', '.join(map(str, unknown_ids))}"))
@@ -199,7 +197,8 @@ def active_users(
             "; ".join(f"{field}: {message}" for field, message in problems),
             [{"field": field, "location": "body", "message": message} for field, message in problems],
         )
-    return found
+    people = {user.id: user for user in (*by_id, *by_name.values())}
+    return sorted(people.values(), key=lambda user: user.username)
 
 
 # -- notifications ------------------------------------------------------------

@@ -14,7 +14,7 @@ from pyramidion.api import Page, api_view
 from pyramidion.request import Request
 
 from . import services
-from .attachments import IAttachmentStore, download, uploaded_file
+from .attachments import IAttachmentStore, download, upload_body_limit, uploaded_file
 from .models import Attachment, Comment, Task
 from .schemas import AttachmentOut, CommentIn, CommentOut, DelegateIn, TaskDetail, TaskIn, TaskOut, TaskPatch
 from .services import mail_of
@@ -87,6 +87,7 @@ def add_comment(request: Request, body: CommentIn) -> Comment:
     response=AttachmentOut,
     status=201,
     upload="file",
+    max_body_size=upload_body_limit,
     responses={413: "File too large", 415: "File type not allowed"},
 )
 def upload_attachment(request: Request) -> Attachment:

@@ -89,3 +89,14 @@ def test_the_upload_is_documented_as_a_multipart_file(app):
     assert schema["required"] == ["file"]
     assert schema["properties"]["file"]["contentMediaType"] == "application/octet-stream"
     assert "422" in operation["responses"]  # a request without the file
+
+
+def test_uploads_may_exceed_the_api_body_limit_up_to_the_attachment_limit(
+    make_app, tasks_settings, create_task, make_user, login
+):
+    app = make_app(**{**tasks_settings, "tasks__attachments__max_size": str(2 * 1024 * 1024)})
+    alice = make_user("alice")
+    task = create_task(login(alice), [alice])
+    big = b"x" * (1024 * 1024 + 512 * 1024)  # over api.max_body_size (1 MiB), under the attachment limit
+    assert _attach(app, task, login(alice), "big.txt", big).json["size"] == len(big)
+    _attach(app, task, login(alice), "huge.txt", big * 2, status=413)
