@@ -8,13 +8,19 @@ its routes under ``/api/<name>``.
 from __future__ import annotations
 
 import sys
+import warnings
 from collections.abc import Iterable
 from typing import Any
 
-from pyramid.config import Configurator
+# Pyramid 2.1 imports pkg_resources, which setuptools >= 80 warns about on
+# every start of every command. The warning is for Pyramid's maintainers; our
+# users can do nothing about it, so it is not shown to them.
+warnings.filterwarnings("ignore", message="pkg_resources is deprecated as an API", category=UserWarning)
 
-from .plugins import core_version, hookimpl, load_plugins
-from .settings import SettingsError, resolve
+from pyramid.config import Configurator  # noqa: E402
+
+from .plugins import core_version, hookimpl, load_plugins  # noqa: E402
+from .settings import SettingsError, resolve  # noqa: E402
 
 __all__ = ["hookimpl", "main", "make_app", "make_config"]
 
@@ -70,6 +76,7 @@ def check_services(registry: Any) -> None:
 
 
 def make_app(settings: dict[str, Any], extra_plugins: Iterable[tuple[str, Any]] = ()) -> Any:
+    """The WSGI app for ``settings``; ``extra_plugins`` are registered as if installed."""
     return make_config(settings, extra_plugins).make_wsgi_app()
 
 
