@@ -50,14 +50,32 @@ class Trail:
     @property
     def last(self) -> tuple[str, str] | None:
         """Where the robot is: the SVG centre of the marker."""
+        return _svg_point(self.points[-1]) if self.points else None
+
+    @property
+    def first(self) -> tuple[str, str] | None:
+        """Where the trail begins (a hollow ring)."""
+        return _svg_point(self.points[0]) if self.points else None
+
+    @property
+    def caption(self) -> str:
+        """What the plot shows, in words (``robots.js`` writes the same as it grows)."""
         if not self.points:
-            return None
-        x, y = self.points[-1]
-        return _n(x), _n(-y)
+            return "No position yet: the trail is drawn as the robot sends them."
+        xs = [x for x, _ in self.points]
+        ys = [y for _, y in self.points]
+        return (
+            f"The last {len(self.points)} positions, north up: x {min(xs):.2f} to {max(xs):.2f} m, "
+            f"y {min(ys):.2f} to {max(ys):.2f} m. The ring is the oldest, the dot the newest."
+        )
 
     def as_json(self) -> str:
         """The points for ``data-points``: the script starts from what the server drew."""
         return json.dumps([[x, y] for x, y in self.points])
+
+
+def _svg_point(point: tuple[float, float]) -> tuple[str, str]:
+    return _n(point[0]), _n(-point[1])
 
 
 def _n(value: float) -> str:

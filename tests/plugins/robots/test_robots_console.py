@@ -127,7 +127,10 @@ def test_a_robots_page_draws_its_trail_and_lists_its_commands(app, robot, operat
     assert page.html.h1.get_text(" ", strip=True) == "Robot UR-1 Rover"
     trail = page.html.select_one("svg[data-trail]")
     assert trail.polyline["points"] == "0,0 1,0 1,-2"  # y points up
-    assert trail.circle["cx"] == "1" and trail.circle["cy"] == "-2"  # the newest position
+    newest, oldest = trail.select_one("circle.trail-marker"), trail.select_one("circle.trail-start")
+    assert (newest["cx"], newest["cy"], oldest["cx"], oldest["cy"]) == ("1", "-2", "0", "0")
+    caption = page.html.select_one("[data-trail-caption]").get_text()
+    assert "x 0.00 to 1.00 m, y 0.00 to 2.00 m" in caption
     assert json.loads(trail["data-points"]) == [[0, 0], [1, 0], [1, 2]]  # where the script goes on from
     x, y, width, height = map(float, trail["viewbox"].split())  # the HTML parser lowers attribute names
     assert x < 0 and y < -2 and x + width > 1 and y + height > 0  # every point inside

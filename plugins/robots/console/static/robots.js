@@ -39,7 +39,8 @@
     this.limit = parseInt(svg.dataset.limit, 10) || 500;
     this.points = JSON.parse(svg.dataset.points || "[]");
     this.line = svg.querySelector("polyline");
-    this.marker = svg.querySelector("circle");
+    this.start = svg.querySelector("circle.trail-start");
+    this.marker = svg.querySelector("circle.trail-marker");
     this.caption = document.querySelector("[data-trail-caption]");
   }
 
@@ -60,15 +61,22 @@
     var left = (maxX + minX) / 2 - size / 2, top = (maxY + minY) / 2 - size / 2;
     this.svg.setAttribute("viewBox", [left, top, size, size].map(number).join(" "));
     this.line.setAttribute("points", points.map(function (p) { return number(p[0]) + "," + number(-p[1]); }).join(" "));
-    var last = points[points.length - 1];
-    this.marker.setAttribute("cx", number(last[0]));
-    this.marker.setAttribute("cy", number(-last[1]));
-    this.marker.setAttribute("r", number(size / 60));
-    this.marker.classList.remove("trail-empty");
+    place(this.start, points[0], size);
+    place(this.marker, points[points.length - 1], size);
     if (this.caption) {
-      this.caption.textContent = "The last " + points.length + " positions (x, y in metres, north up); the dot is the newest.";
+      var ys = points.map(function (p) { return p[1]; });
+      this.caption.textContent = "The last " + points.length + " positions, north up: x " + minX.toFixed(2) +
+        " to " + maxX.toFixed(2) + " m, y " + Math.min.apply(null, ys).toFixed(2) + " to " +
+        Math.max.apply(null, ys).toFixed(2) + " m. The ring is the oldest, the dot the newest.";
     }
   };
+
+  function place(circle, point, size) {
+    circle.setAttribute("cx", number(point[0]));
+    circle.setAttribute("cy", number(-point[1]));
+    circle.setAttribute("r", number(size / 60));
+    circle.classList.remove("trail-empty");
+  }
 
   // -- commands -----------------------------------------------------------------------
 
