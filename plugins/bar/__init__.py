@@ -95,6 +95,25 @@ def pyramidion_includeme(config: Any) -> None:
 
 
 @hookimpl
+def pyramidion_console(config: Any) -> None:
+    config.add_route("bar.console.till", "/")
+    config.add_route("bar.console.wallets", "/wallets")
+    config.add_route("bar.console.counts", "/counts")
+    config.add_route("bar.console.cycle", r"/cycles/{id:\d+}")
+    config.add_route("bar.console.overview", "/revenue")
+    config.add_route("bar.console.events", "/events")
+    config.add_route("bar.console.event", r"/events/{id:\d+}")
+    # The same permissions as the API endpoints each page uses.
+    config.add_console_menu("Till", "bar.console.till", permission=SELL, order=30)
+    config.add_console_menu("Wallets", "bar.console.wallets", permission=TOP_UP, order=31)
+    config.add_console_menu("Till counts", "bar.console.counts", permission=SELL, order=32)
+    config.add_console_menu("Revenue", "bar.console.overview", permission=MANAGE, order=33)
+    config.add_console_menu("Bar events", "bar.console.events", permission=MEMBER, order=34)
+    config.add_console_static("pyramidion_bar:console/static")
+    config.scan(".console")
+
+
+@hookimpl
 def pyramidion_background_tasks(huey: Any) -> list[Any]:
     return [charge_event]
 

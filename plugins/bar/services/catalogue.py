@@ -115,11 +115,15 @@ def change_product(db: Any, caller: Caller, product_id: Any, body: ProductPatch)
 
 
 def till_products(db: Any) -> list[tuple[str, list[Product]]]:
-    """The products on sale grouped by category, as the till shows them; a product without one under "Other"."""
+    """The products on sale grouped by category, as the till shows them.
+
+    A product shows once, under its first category (by name); one without a
+    category under "Other".
+    """
     groups: dict[str, list[Product]] = {}
     for product in db.scalars(products().where(Product.active.is_(True)).order_by(Product.name)):
-        for category in product.categories or [None]:
-            groups.setdefault(category.name if category is not None else "Other", []).append(product)
+        category = product.categories[0].name if product.categories else "Other"
+        groups.setdefault(category, []).append(product)
     return sorted(groups.items(), key=lambda item: (item[0] == "Other", item[0]))
 
 

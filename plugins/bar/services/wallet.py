@@ -25,6 +25,8 @@ class InsufficientBalance(Conflict):
     """409: the wallet would drop below its minimum balance."""
 
     def __init__(self, holder_id: int, amount: Decimal) -> None:
+        self.holder_id = holder_id
+        self.amount = amount
         super().__init__(
             f"insufficient balance: wallet {holder_id} cannot pay {amount:.2f}",
             [{"field": "holder_id", "message": "the wallet balance is too low"}],
