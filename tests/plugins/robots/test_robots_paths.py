@@ -21,6 +21,7 @@ def documented_paths() -> list[tuple[str, str]]:
 def test_the_readme_documents_the_api_and_the_pages():
     paths = documented_paths()
     assert ("GET", "/api/robots/mine") in paths and ("POST", "/api/robots/token") in paths
+    assert ("GET", "/api/robots/") in paths  # the form the first README showed, which answered 404
     assert ("GET", "/console/robots/") in paths and ("GET", "/console/robots/{id}") in paths
     assert len(paths) >= 15
 
@@ -45,3 +46,10 @@ def test_every_documented_path_answers(app, register_robot, operator, make_user,
         answers[(method, path)] = response.status_int
     unanswered = {key: status for key, status in answers.items() if status in (404, 405)}
     assert not unanswered, f"documented but not answering as written: {unanswered}"
+
+
+def test_the_list_answers_with_or_without_the_trailing_slash(app, register_robot, as_operator):
+    register_robot("UR-1")
+    with_slash = app.get("/api/robots/", headers=as_operator).json
+    assert with_slash == app.get("/api/robots", headers=as_operator).json
+    assert [robot["serial"] for robot in with_slash["results"]] == ["UR-1"]
