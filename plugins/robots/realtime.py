@@ -71,6 +71,7 @@ INVALID_FRAME = "pyramidion.robots.invalid_frame"
 NOT_STORED = "pyramidion.robots.not_stored"
 UNKNOWN_ROBOT = "pyramidion.robots.unknown_robot"
 INVALID_COMMAND_STATUS = "pyramidion.robots.invalid_command_status"
+INVALID_ARGUMENTS = "pyramidion.robots.invalid_arguments"
 
 STATUS_TOPIC = re.compile(r"^pyramidion\.robots\.robot\.(\d+)\.status$")
 
@@ -219,14 +220,24 @@ class RobotsBackend:
 
     # -- commands --------------------------------------------------------------------
 
-    def pending_commands(self, request: Any, client: Caller) -> list[dict[str, Any]]:
+    def pending_commands(self, request: Any, client: Caller, *args: Any, **kwargs: Any) -> list[dict[str, Any]]:
+        if args or kwargs:
+            raise ApplicationError(INVALID_ARGUMENTS, "pending_commands takes no arguments")
         return [command_message(command) for command in services.pending_commands(request.db, _robot_id(client))]
 
-    def command_status(
-        self, request: Any, client: Caller, command_id: Any = None, status: Any = None, message: Any = None
-    ) -> dict[str, Any]:
+    def command_status(self, request: Any, client: Caller, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        """``command_status(command_id, status, message=None)``, by position or by name; nothing else."""
+        names = ("command_id", "status", "message")
+        unknown = sorted(set(kwargs) - set(names))
+        if len(args) > len(names) or unknown:
+            raise ApplicationError(
+                INVALID_COMMAND_STATUS, f"takes command_id, status and message; not {unknown or args}"
+            )
+        given = {**dict(zip(names, args, strict=False)), **kwargs}
         try:
-            command = services.report_command_status(request.db, _robot_id(client), command_id, status, message)
+            command = services.report_command_status(
+                request.db, _robot_id(client), given.get("command_id"), given.get("status"), given.get("message")
+            )
         except services.CommandReportRefused as exc:
             raise ApplicationError(INVALID_COMMAND_STATUS, str(exc)) from None
         request.realtime.publish(status_topic(command.robot_id), services.command_event(command))

@@ -172,6 +172,31 @@ def test_commands_sent_while_the_robot_was_away_wait_for_it(
     assert [(c["status"], c["message"]) for c in history] == [("failed", "battery low"), ("acknowledged", None)]
 
 
+def test_commands_calls_with_unknown_arguments_are_refused(
+    backend, app, register_robot, join_token, wamp_client, as_operator
+):
+    robot = register_robot("UR-1")
+    sent = app.post_json(f"/api/robots/{robot['id']}/commands", {"command": "auto"}, headers=as_operator).json
+    client = wamp_client(join_token(robot))
+
+    for call in (
+        lambda: client.call(PENDING_COMMANDS, "all"),
+        lambda: client.call(COMMAND_STATUS, sent["id"], "delivered", urgent=True),
+        lambda: client.call(COMMAND_STATUS, sent["id"], "delivered", None, "extra"),
+        lambda: client.call(COMMAND_STATUS, sent["id"], "lost"),
+    ):
+        with pytest.raises(ApplicationError) as refused:
+            call()
+        assert refused.value.error.startswith("pyramidion.robots.invalid_")  # a clear refusal, not an internal error
+
+    assert client.call(COMMAND_STATUS, command_id=sent["id"], status="delivered") == {
+        "id": sent["id"],
+        "status": "delivered",
+    }
+    history = app.get(f"/api/robots/{robot['id']}/commands", headers=as_operator).json["results"]
+    assert [c["status"] for c in history] == ["delivered"]
+
+
 def test_users_watch_the_status_of_their_robots_only(
     backend, register_robot, join_token, wamp_client, ticket, operator, make_user
 ):
