@@ -9,9 +9,10 @@ Who may do what with a robot:
 * register, rename and delete robots: managers.
 
 Functions of the people's side take the session and the caller (the
-:class:`~pyramidion.auth.Identity` of the user acting) and raise the API's errors (404 no such robot, 403, 409, 422). The
-robots' side (join tokens, pending commands, command reports, connections)
-takes the robot as the router authenticated it.
+:class:`~pyramidion.auth.Identity` of the user acting) and raise the API's
+errors (404 no such robot, 403, 409, 422). The robots' side (join tokens,
+pending commands, command reports, connections) takes the robot as the
+router authenticated it.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload
 from sqlalchemy.sql.elements import ColumnElement
 
-from pyramidion.api import Conflict, Invalid, ensure_unique
+from pyramidion.api import Conflict, Invalid, ensure_unique, get_or_404
 from pyramidion.auth import Identity, Throttle, User, hash_secret, secret_matches, users_by_username
 from pyramidion.db import utcnow
 from pyramidion.realtime import owned_uri
@@ -84,7 +85,7 @@ def robot_for(db: Any, caller: Identity, robot_id: Any) -> Robot:
 def owned_robot_for(db: Any, caller: Identity, robot_id: Any) -> Robot:
     """The robot, if the caller owns it or is a manager (403 for the users it is only shared with)."""
     robot = robot_for(db, caller, robot_id)
-    if robot.owner_id != caller.user.id and not is_manager(db, caller):
+    if not may_manage(db, caller, robot):
         raise HTTPForbidden("only the robot's owner or a manager may do this")
     return robot
 
@@ -111,14 +112,7 @@ def may_manage(db: Any, caller: Identity, robot: Robot) -> bool:
 
 
 def _robot(db: Any, robot_id: Any) -> Robot:
-    try:
-        key = int(robot_id)
-    except (TypeError, ValueError):
-        raise HTTPNotFound("no such robot") from None
-    robot = db.scalar(select(Robot).options(WITH_OWNER).where(Robot.id == key))
-    if robot is None:
-        raise HTTPNotFound("no such robot")
-    return robot
+    return get_or_404(db, Robot, robot_id, WITH_OWNER, what="robot")
 
 
 def _manager_only(db: Any, caller: Identity) -> None:
@@ -169,7 +163,10 @@ def delete_robot(db: Any, caller: Identity, robot_id: Any) -> None:
 
 
 def rotate_secret(db: Any, caller: Identity, robot_id: Any) -> str:
-    """Give the robot a new secret (owner, managers), returned this once; the old one and its unused tokens stop working."""
+    """A new secret for the robot (owner, managers), returned this once.
+
+    The old secret and its unused join tokens stop working at once.
+    """
     robot = owned_robot_for(db, caller, robot_id)
     secret, robot.secret_hash = new_secret()
     robot.secret_changed_at = utcnow()
