@@ -29,6 +29,7 @@ CONSOLE_ROUTES = {
     "rentals.console.books": "/",
     "rentals.console.rent": r"/books/{id:\d+}/rent",
     "rentals.console.mine": "/mine",
+    "rentals.console.profile": "/profile",
     "rentals.console.rentals": "/rentals",
     "rentals.console.rental": r"/rentals/{id:\d+}",
     "rentals.console.return": r"/rentals/{id:\d+}/return",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, Field, HttpUrl, StringConstraints, TypeAdapter, WithJsonSchema
@@ -120,9 +121,27 @@ class Balance(Out):
     balance: Money = Field(description="the charges of all the user's rentals, under the pricing of this API version")
 
 
+PHONE_PATTERN = r"^(\+?[0-9][0-9 ()./-]*)?$"
+
+
+def _phone(text: str) -> str:
+    if not re.match(PHONE_PATTERN, text):
+        raise PydanticCustomError("phone", "may hold only digits, spaces and + ( ) . / -, starting with + or a digit")
+    return text
+
+
+# A phone number as people write it; the message says what is allowed, not the pattern.
+Phone = Annotated[
+    str,
+    StringConstraints(max_length=32),
+    AfterValidator(_phone),
+    WithJsonSchema({"type": "string", "maxLength": 32, "pattern": PHONE_PATTERN}),
+]
+
+
 class ProfileIn(In):
     name: str = Field("", max_length=150)
-    phone: str = Field("", max_length=32, pattern=r"^(\+?[0-9][0-9 ()./-]*)?$")
+    phone: Phone = ""
     address: str = Field("", max_length=500)
 
 

@@ -21,7 +21,7 @@ from pyramidion.request import Request
 from .. import services
 from ..models import Book, BookType, Rental
 from ..pricing import POLICIES
-from ..schemas import BookIn, RentalIn, RentalPatch, VoidQuery
+from ..schemas import BookIn, ProfileIn, RentalIn, RentalPatch, VoidQuery
 
 TEMPLATES = "pyramidion_rentals:console/templates/"
 STAFF = services.STAFF
@@ -141,6 +141,24 @@ def return_book(request: Request) -> Any:
         return _refused(request, exc, "rentals.console.mine")
     flash(request, f"{rental.book.name} returned")
     return _back(request, "rentals.console.mine")
+
+
+@console_view("rentals.console.profile", template=TEMPLATES + "profile.jinja2", request_method=("GET", "POST"))
+def my_profile(request: Request) -> Any:
+    """My renter profile: name, phone and address, for the library to reach me."""
+    db, caller = request.db, request.identity
+    profile = services.get_profile(db, caller, caller.user.id)
+    initial = {"name": profile.name, "phone": profile.phone, "address": profile.address}
+    form = Form(request, ProfileIn, initial=initial)
+    if form.submitted:
+        try:
+            services.set_profile(db, caller, caller.user.id, form.validate().model_dump())
+        except FORM_ERRORS as exc:
+            form.fail(exc)
+        else:
+            flash(request, "Profile saved")
+            return HTTPSeeOther(request.route_url("rentals.console.profile"))
+    return {"form": form}
 
 
 # -- staff: everyone's rentals -----------------------------------------------------

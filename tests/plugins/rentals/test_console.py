@@ -15,6 +15,7 @@ from pyramidion_rentals.models import Book, BookType, Rental
 BOOKS = "/console/rentals/"
 MINE = "/console/rentals/mine"
 ALL = "/console/rentals/rentals"
+PROFILE = "/console/rentals/profile"
 
 
 def rental_page(rental_id: int) -> str:
@@ -64,7 +65,7 @@ def main_text(page) -> str:
 
 
 def every_page(rental_id: int) -> list[str]:
-    return [BOOKS, MINE, ALL, rental_page(rental_id), f"{rental_page(rental_id)}/void"]
+    return [BOOKS, MINE, PROFILE, ALL, rental_page(rental_id), f"{rental_page(rental_id)}/void"]
 
 
 def test_staff_open_every_page(app, shelf, rental_of, librarian, console_session):
@@ -117,6 +118,7 @@ def test_cookie_posts_without_the_csrf_token_are_refused(app, shelf, rental_of, 
         (ALL, {"book_id": shelf["SICP"], "user_id": reader.id}),
         (rental_page(rental_id), {"rented_at": "2026-01-01T00:00:00"}),
         (f"{rental_page(rental_id)}/void", {"reason": "typo"}),
+        (PROFILE, {"name": "Lena Librarian"}),
     ]
     for path, form in attempts:
         app.post(path, form, status=403)
@@ -282,3 +284,20 @@ def test_staff_void_a_rental_with_a_reason(app, shelf, rental_of, librarian, rea
     again = app.post(f"{rental_page(rental_id)}/void", {"csrf_token": token, "reason": "twice"}, status=409)
     assert "This rental is voided already." in main_text(again)
     assert app.get(f"/api/rentals/v1/rentals/{rental_id}").json["void_reason"] == "wrong reader"
+
+
+def test_a_reader_keeps_their_renter_profile(app, reader, console_session):
+    token = console_session(reader)
+    assert app.get(MINE).html.select_one("main a[href$='/console/rentals/profile']").text == "My renter profile"
+    wrong = app.post(PROFILE, {"csrf_token": token, "name": "Rita Reader", "phone": "call me"}, status=422)
+    assert wrong.html.select_one("#field-phone-error").text == (
+        "May hold only digits, spaces and + ( ) . / -, starting with + or a digit"
+    )
+    assert wrong.html.select_one("#field-name")["value"] == "Rita Reader"
+    assert app.get(f"/api/rentals/v1/users/{reader.id}/profile").json["name"] == ""
+
+    profile = {"name": "Rita Reader", "phone": "+31 20 555 0100", "address": "Bookstraat 1"}
+    saved = app.post(PROFILE, {"csrf_token": token, **profile}, status=303).follow()
+    assert "Profile saved" in saved.text
+    assert saved.html.select_one("#field-phone")["value"] == "+31 20 555 0100"
+    assert app.get(f"/api/rentals/v1/users/{reader.id}/profile").json == {"user_id": reader.id, **profile}
