@@ -79,6 +79,12 @@ class Form:
         if self.submitted:
             self._values = self._read()
 
+    def reset(self, initial: dict[str, Any] | None = None) -> None:
+        """Start over with ``initial``: a blank form under what was just created."""
+        self._values = dict(initial or {})
+        self.errors.clear()
+        self.messages.clear()
+
     @property
     def submitted(self) -> bool:
         return self.request.method == "POST"
@@ -118,11 +124,12 @@ class Form:
             raise TypeError("this form has no schema to validate with")
         return self.schema.model_validate(self.values())
 
-    def fail(self, exc: BaseException | str, status: int | None = None) -> None:
+    def fail(self, exc: BaseException | str, status: int | None = None, doom: bool = True) -> None:
         """Record why the form was refused; the answer becomes a 4xx and the transaction is doomed.
 
         ``exc`` is a pydantic ``ValidationError``, the API's ``APIError`` (``Invalid``,
-        ``Conflict``: their ``details`` name the fields), or a message.
+        ``Conflict``: their ``details`` name the fields), or a message. ``doom=False``
+        keeps what the request wrote (a failed attempt a throttle must count).
         """
         if isinstance(exc, ValidationError):
             for error in exc.errors(include_url=False, include_context=False, include_input=False):
@@ -143,7 +150,8 @@ class Form:
             self.messages.append(_clean(str(exc)))
             status = status or 422
         self.request.response.status_int = status
-        self.request.tm.doom()
+        if doom:
+            self.request.tm.doom()
 
     def _add(self, field: str, message: str) -> None:
         if field and (self.schema is None or field in self.schema.model_fields):

@@ -95,3 +95,62 @@ def test_the_api_explorer_lists_operations_and_authorizes_with_a_token(
     assert '"username": "ann"' in me.find_element(By.CSS_SELECTOR, ".live-responses-table .microlight").text
     screenshot("docs-try-it-out")
     assert browser_errors(browser) == []
+
+
+def no_sideways_scroll(driver):
+    return driver.execute_script("return document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def test_an_administrator_manages_users_on_a_360_px_phone(
+    live_server, make_browser, console_login, make_user, db, screenshot
+):
+    make_user("boss", permissions=["auth.admin"])
+    for name in ("carol", "dave"):
+        make_user(name, email=f"{name}.with.a.rather.long.address@example.com")
+    phone = make_browser(360, 740)
+    phone.get(live_server("/console/login"))
+    console_login(phone, "boss")
+    phone.get(live_server("/console/users"))
+    assert no_sideways_scroll(phone), "the users page scrolls sideways at 360 px"
+    screenshot("users-phone", phone)
+
+    phone.find_element(By.LINK_TEXT, "New user").click()
+    phone.find_element(By.ID, "field-username").send_keys("erin")
+    phone.find_element(By.ID, "field-email").send_keys("erin@example.com")
+    phone.find_element(By.ID, "field-password").send_keys("short")
+    phone.find_element(By.CSS_SELECTOR, "main form button[type=submit]").click()
+    error = wait_for(phone, lambda d: d.find_elements(By.ID, "field-password-error"))[0]
+    assert error.is_displayed() and error.text
+    # The keyboard lands on the field to fix.
+    assert phone.switch_to.active_element.get_attribute("id") == "field-password"
+    screenshot("user-new-refused-phone", phone)
+    phone.switch_to.active_element.send_keys("a-long-passphrase", Keys.ENTER)
+    wait_for(phone, lambda d: "User erin created." in d.page_source)
+    assert no_sideways_scroll(phone)
+    screenshot("user-created-phone", phone)
+
+
+def test_account_pages_on_a_desktop(live_server, browser, console_login, make_user, screenshot):
+    make_user("boss", permissions=["auth.admin"])
+    browser.get(live_server("/console/login"))
+    console_login(browser, "boss")
+    for path, name in (
+        ("/console/users", "users"),
+        ("/console/groups", "groups"),
+        ("/console/api-keys", "api-keys"),
+        ("/console/password", "password"),
+    ):
+        browser.get(live_server(path))
+        assert text_of(browser, "h1")
+        screenshot(name)
+    browser.get(live_server("/console/api-keys"))
+    browser.find_element(By.ID, "field-name").send_keys("backup script")
+    browser.find_element(By.CSS_SELECTOR, "main form:last-of-type button[type=submit]").click()
+    key = wait_for(browser, lambda d: d.find_elements(By.ID, "created-key"))[0]
+    assert "." in key.get_attribute("value")
+    screenshot("api-key-created")
+    # Keyboard: the skip link is the first stop and leads to the content.
+    browser.find_element(By.TAG_NAME, "body").send_keys(Keys.TAB)
+    assert browser.switch_to.active_element.text == "Skip to content"
+    screenshot("skip-link-focused")
+    assert browser_errors(browser) == []
