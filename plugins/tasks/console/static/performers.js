@@ -82,10 +82,12 @@
         item.dataset.username = person.username;
         var name = document.createElement("span");
         name.textContent = person.display_name;
-        var username = document.createElement("small");
-        username.textContent = person.username;
         item.appendChild(name);
-        item.appendChild(username);
+        if (person.display_name !== person.username) {
+          var username = document.createElement("small");
+          username.textContent = person.username;
+          item.appendChild(username);
+        }
         list.appendChild(item);
       });
       list.hidden = false;
