@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from pyramidion.auth.permissions import create_default_groups
 from pyramidion_rentals import pyramidion_demo_data
 
 
 def test_demo_data_twice_gives_one_set_a_reader_can_use(app, registry, in_transaction):
-    in_transaction(lambda db: create_default_groups(db, registry))
     for _ in range(2):
         in_transaction(lambda db: pyramidion_demo_data(db=db, registry=registry))
 
