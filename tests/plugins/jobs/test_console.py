@@ -40,10 +40,21 @@ def log_in(task: Task, password: Annotated[str, Sensitive()], retries: int = 2, 
     return Result(host=task.host, result=f"a password of {len(password)} characters, {retries} retries")
 
 
+def log_in_to_broken_hosts(task: Task, password: Annotated[str, Sensitive()]) -> Result:
+    """Logs in, and fails on hosts whose data says broken."""
+    if task.host["broken"]:
+        raise RuntimeError(f"{task.host.name} refused the password")
+    return Result(host=task.host, result=f"logged in with {len(password)} characters")
+
+
 class TemplatesPlugin:
     @hookimpl
     def pyramidion_job_templates(self) -> dict[str, Any]:
-        return {"fails_on_broken_hosts": fails_on_broken_hosts, "log_in": log_in}
+        return {
+            "fails_on_broken_hosts": fails_on_broken_hosts,
+            "log_in": log_in,
+            "log_in_to_broken_hosts": log_in_to_broken_hosts,
+        }
 
 
 @pytest.fixture
@@ -292,15 +303,32 @@ def test_a_run_is_aborted_and_its_failed_hosts_relaunched_from_its_page(console_
 def test_relaunching_a_run_with_a_sensitive_parameter_asks_for_it_again(console_app, admin, login, inventory, app):
     client, token = console_app(admin)
     headers = login(admin)
-    run_id = client.post_json(
+    succeeded = client.post_json(
         "/api/jobs/runs",
         {"template": "log_in", "inventory_id": inventory, "variables": {"password": "hunter22"}},
         headers=headers,
     ).json["id"]
-    # The run succeeded on every host: no relaunch is offered.
-    assert "Relaunch" not in client.get(f"/console/jobs/runs/{run_id}").text
-    refused = client.post(f"/console/jobs/runs/{run_id}/relaunch", {"csrf_token": token}, status=409)
+    assert "Relaunch" not in client.get(f"/console/jobs/runs/{succeeded}").text  # no failed host
+    refused = client.post(f"/console/jobs/runs/{succeeded}/relaunch", {"csrf_token": token}, status=409)
     assert "no failed hosts" in refused.text
+    failed = client.post_json(
+        "/api/jobs/runs",
+        {"template": "log_in_to_broken_hosts", "inventory_id": inventory, "variables": {"password": "hunter22"}},
+        headers=headers,
+    ).json["id"]
+    page = client.get(f"/console/jobs/runs/{failed}")
+    assert (
+        page.html.find("form", class_="relaunch-form").find("input", attrs={"name": "password"})["type"] == "password"
+    )
+    missing = client.post(f"/console/jobs/runs/{failed}/relaunch", {"csrf_token": token}, status=422)
+    assert errors_beside_fields(missing) == {"password": "Field required"}
+    assert len(runs(app, headers)) == 2
+    again = client.post(
+        f"/console/jobs/runs/{failed}/relaunch", {"csrf_token": token, "password": "another"}, status=303
+    ).follow()
+    rows = {row["data-host"]: row.text for row in again.html.select("tr[data-host]")}
+    assert sorted(rows) == ["r2", "sw1"] and all("refused the password" in text for text in rows.values())
+    assert "another" not in again.text and runs(app, headers)[0]["variables"] == {}
 
 
 def test_hosts_are_searched_and_filtered_and_their_credentials_never_shown(
