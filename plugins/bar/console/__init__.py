@@ -8,6 +8,7 @@ API's status, and the request's transaction is doomed: nothing changes.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from decimal import Decimal
 from typing import Any
@@ -217,6 +218,18 @@ def _payment_series(rows: list[dict[str, Any]]) -> dict[str, dict[str, Decimal]]
     return {method.value: series.get(method.value, {}) for method in PaymentMethod if method.value in series}
 
 
+def _periods(start: dt.date, end: dt.date, period: str) -> list[str]:
+    """Every day or month from ``start`` to ``end``, named as the overview names them (quiet ones too)."""
+    if period == "month":
+        months = []
+        year, month = start.year, start.month
+        while (year, month) <= (end.year, end.month):
+            months.append(f"{year:04d}-{month:02d}")
+            year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+        return months
+    return [(start + dt.timedelta(days=offset)).isoformat() for offset in range((end - start).days + 1)]
+
+
 @console_view("bar.console.overview", template=TEMPLATES + "overview.jinja2", permission=MANAGE)
 def revenue(request: Request) -> Any:
     """Revenue per day or month, by category and by payment method, as charts and a table, with the .xlsx."""
@@ -230,7 +243,7 @@ def revenue(request: Request) -> Any:
         form.fail(exc)
         query = OverviewQuery()
         data = overview.revenue_overview(request.db, caller, query, bar_settings(request.registry).time_zone)
-    periods = sorted({row["period"] for row in data["rows"]})
+    periods = _periods(data["start"], data["end"], data["period"])
     download = {"start": data["start"].isoformat(), "end": data["end"].isoformat(), "period": data["period"]}
     return {
         "form": form,

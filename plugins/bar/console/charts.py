@@ -76,7 +76,7 @@ def stacked_bars(
     plot_height = HEIGHT - TOP - BOTTOM
     plot_width = WIDTH - LEFT - RIGHT
     slot = plot_width / max(len(periods), 1)
-    bar_width = max(2.0, slot * 0.7)
+    bar_width = min(48.0, max(2.0, slot * 0.7))
 
     def y_of(amount: Decimal) -> float:
         return TOP + plot_height - float(amount / top) * plot_height
