@@ -61,7 +61,9 @@ def test_list_and_detail_queries_do_not_grow_with_the_data(tasks_app, db, make_u
     large = (queries("/api/tasks?limit=10"), queries(f"/api/tasks/{first_id}"))
 
     assert large == small
-    # At most: BEGIN (SQLite), the caller's identity (looked up three times, see
-    # the README), then the page: count, tasks with creators, performers; or
-    # the task with its creator, then performers, comments with authors, attachments.
+    # At most: BEGIN (SQLite), the caller's identity (looked up once a
+    # request), then the page: tasks with their creators and the count, then
+    # performers; or the task with its creator, performers, comments with
+    # authors, attachments with uploaders.
     assert max(large) <= 8
+    assert large[0] <= 4 and large[1] <= 6
