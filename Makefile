@@ -1,6 +1,7 @@
-# The two commands of the README:
+# The commands of the README:
 #   make run    install, migrate, add demo data, run web + worker + router
 #   make test   install, then run the whole test suite
+#   make lint   ruff (lint and format check) on the whole tree, mypy on the core
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -8,7 +9,7 @@ INI ?= development.ini
 # Two workers fit the 2-core machines the suite is planned for.
 PYTEST_WORKERS ?= 2
 
-.PHONY: install run test bench vendor
+.PHONY: install run test lint bench vendor
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +28,12 @@ run: install
 
 test: install
 	$(BIN)/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+
+# The installed tools only (ruff, mypy: the test extra); no router, no database.
+lint: $(VENV)/.installed
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 bench: install
 	$(BIN)/python -m bench

@@ -103,8 +103,10 @@ def start_router(settings: dict[str, str], node_dir: Path) -> subprocess.Popen:
         raise SystemExit(f"robots: the router is not installed in {crossbar_venv()}: run `pyramidion router install`")
     config = realtime_settings(dict(settings))
     write_node_config(node_dir, router_config(config, {"user", "robot"}))
-    log = open(node_dir / "router.log", "ab")
-    process = subprocess.Popen(start_command(crossbar_venv(), node_dir, "warn"), stdout=log, stderr=subprocess.STDOUT)
+    with open(node_dir / "router.log", "ab") as log:  # the child keeps its own copy of the descriptor
+        process = subprocess.Popen(
+            start_command(crossbar_venv(), node_dir, "warn"), stdout=log, stderr=subprocess.STDOUT
+        )
     deadline = time.monotonic() + 60
     while True:
         try:
@@ -118,10 +120,10 @@ def start_router(settings: dict[str, str], node_dir: Path) -> subprocess.Popen:
 
 def start_backend(ini: Path) -> subprocess.Popen:
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    log = open(ini.parent / "backend.log", "ab")
-    return subprocess.Popen(
-        [str(BIN / "pyramidion"), "realtime", str(ini)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
-    )
+    with open(ini.parent / "backend.log", "ab") as log:  # the child keeps its own copy of the descriptor
+        return subprocess.Popen(
+            [str(BIN / "pyramidion"), "realtime", str(ini)], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+        )
 
 
 def write_ini(folder: Path, settings: dict[str, str]) -> Path:
@@ -189,7 +191,11 @@ def run_robots(
             answers = [await session.call("pyramidion.robots.frame", frames[0])]
         else:
             answers = await session.call("pyramidion.robots.frames", frames)
-        return [sent["id"] for sent, answer in zip(frames, answers) if answer == {"status": "ok", "id": sent["id"]}]
+        return [
+            sent["id"]
+            for sent, answer in zip(frames, answers, strict=False)
+            if answer == {"status": "ok", "id": sent["id"]}
+        ]
 
     async def robot(token: str) -> list[Outcome]:
         loop = asyncio.get_running_loop()
@@ -311,7 +317,7 @@ def main() -> None:
         stored = stored_frames(settings)
 
     for phase, (batch, _) in enumerate(phases):
-        acked = {ids[i]: set(robot_outcomes[phase][0]) for i, robot_outcomes in zip(order, outcomes)}
+        acked = {ids[i]: set(robot_outcomes[phase][0]) for i, robot_outcomes in zip(order, outcomes, strict=False)}
         latencies = sorted(latency for robot_outcomes in outcomes for latency in robot_outcomes[phase][1])
         errors = sum(robot_outcomes[phase][2] for robot_outcomes in outcomes)
         total = sum(len(frames) for frames in acked.values())

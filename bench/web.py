@@ -118,7 +118,7 @@ def compare_servers(seconds: int, rounds: int = 2) -> list[str]:
         settings = _tasks_settings(url, folder)
         migrated(settings)
         app_ini, bare_ini = write_ini(folder, settings), _bare_ini(folder)
-        for round_number in range(rounds):
+        for _round in range(rounds):
             for kind in SERVERS:
                 with Server(kind, bare_ini, free_port()) as bare:
                     ceiling = bare.load("/", seconds=seconds)

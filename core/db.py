@@ -16,7 +16,7 @@ import os
 import weakref
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import zope.sqlalchemy
 from pyramid.request import Request
@@ -27,6 +27,9 @@ from sqlalchemy.exc import ArgumentError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from .settings import Section, SettingsError, section
+
+if TYPE_CHECKING:
+    from .request import Request as PlatformRequest
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -232,7 +235,7 @@ def includeme(config: Any) -> None:
     config.add_request_method(request_session, "db", reify=True)
 
 
-def request_session(request: Any) -> Session:
+def request_session(request: PlatformRequest) -> Session:
     """``request.db``: joined to the request's transaction; read-only transactions for safe methods."""
     registry = request.registry
     session = transactional_session(registry.db_session_factory, request.tm)

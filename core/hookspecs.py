@@ -26,9 +26,13 @@ Called later, when needed: ``pyramidion_migrations`` (``pyramidion db``),
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pluggy
+
+if TYPE_CHECKING:
+    from .auth.models import User
+    from .request import Request
 
 hookspec = pluggy.HookspecMarker("pyramidion")
 # Plugins mark their implementations with it (``from pyramidion import hookimpl``).
@@ -144,7 +148,7 @@ def pyramidion_commands(subparsers: Any) -> None:
 
 
 @hookspec(firstresult=True)
-def pyramidion_authenticate(request: Any, username: str, password: str) -> Any:
+def pyramidion_authenticate(request: Request, username: str, password: str) -> Any:
     """Check a username and password against an identity source of the plugin.
 
     Return the local user (creating or updating it) when the source accepts
@@ -153,7 +157,7 @@ def pyramidion_authenticate(request: Any, username: str, password: str) -> Any:
 
 
 @hookspec
-def pyramidion_me(request: Any, user: Any) -> dict[str, Any]:
+def pyramidion_me(request: Request, user: User) -> dict[str, Any]:
     """Extra keys for ``GET /api/auth/me`` about ``user``: ``{"robots": [...]}``."""
 
 

@@ -32,6 +32,7 @@ from huey import Huey, MemoryHuey, RedisHuey, SqliteHuey, crontab  # noqa: F401 
 from huey.api import TaskWrapper
 
 from .db import in_request_transaction
+from .request import Request
 from .settings import Section, SettingsError, section
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,8 @@ _OPTIONS = "__pyramidion_task__"
 
 
 class QueueSettings(Section):
+    """The ``huey.*`` settings."""
+
     url: str = "immediate"
     name: str = "pyramidion"
     workers: int = 2
@@ -68,6 +71,7 @@ def periodic_task(schedule: Callable[[dt.datetime], bool], **options: Any) -> Ca
 
 
 def make_huey(settings: dict[str, Any]) -> Huey:
+    """The Huey instance ``huey.url`` names."""
     config = section(settings, "huey", QueueSettings)
     url = config.url
     if url == "immediate":
@@ -84,10 +88,12 @@ def make_huey(settings: dict[str, Any]) -> Huey:
 
 
 def task_name(fn: Callable) -> str:
+    """``<module>.<name>`` of a task function, as messages name it."""
     return f"{fn.__module__}.{fn.__qualname__}"
 
 
 def register_tasks(registry: Any, huey: Huey, functions: Iterable[Callable]) -> None:
+    """Register each marked function with ``huey``, run in a request and transaction of its own."""
     for fn in functions:
         kind, schedule, options = getattr(fn, _OPTIONS)
         wrapped = in_request_transaction(registry, fn)
@@ -114,11 +120,12 @@ def declared_tasks(declared: Any) -> list[Callable]:
 class AfterCommitTask:
     """A task bound to a request: enqueued only if the request's transaction commits."""
 
-    def __init__(self, request: Any, wrapper: TaskWrapper) -> None:
+    def __init__(self, request: Request, wrapper: TaskWrapper) -> None:
         self.request = request
         self.wrapper = wrapper
 
     def __call__(self, *args: Any, **kwargs: Any) -> str:
+        """Enqueue with these arguments after commit; returns the Huey task id."""
         return self.schedule(args, kwargs)
 
     def schedule(
@@ -156,7 +163,8 @@ def _logged(hook: Callable[[bool], None], name: str) -> Callable[[bool], None]:
     return run
 
 
-def request_task(request: Any, fn: Callable) -> AfterCommitTask:
+def request_task(request: Request, fn: Callable) -> AfterCommitTask:
+    """``request.task(fn)``: the task ``fn`` bound to the request's transaction."""
     try:
         wrapper = request.registry.huey_tasks[fn]
     except KeyError:
@@ -167,6 +175,7 @@ def request_task(request: Any, fn: Callable) -> AfterCommitTask:
 
 
 def includeme(config: Any) -> None:
+    """Make ``registry.huey`` and ``request.task``."""
     registry = config.registry
     registry.huey = make_huey(config.get_settings())
     registry.huey_tasks = {}
@@ -174,5 +183,6 @@ def includeme(config: Any) -> None:
 
 
 def register_plugin_tasks(registry: Any) -> None:
+    """Register the tasks every plugin returns from ``pyramidion_background_tasks``."""
     for declared in registry.pm.hook.pyramidion_background_tasks(huey=registry.huey):
         register_tasks(registry, registry.huey, declared_tasks(declared))

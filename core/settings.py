@@ -32,6 +32,7 @@ class SettingsError(Exception):
 
 
 def env_name(key: str) -> str:
+    """The environment variable that overrides setting ``key``: ``PYRAMIDION_SQLALCHEMY_URL``."""
     return ENV_PREFIX + key.upper().replace(".", "_").replace("-", "_")
 
 
@@ -77,6 +78,7 @@ def as_list(value: Any) -> list[str]:
 
 
 def as_bool(value: Any) -> bool:
+    """An ini boolean (``true``/``false``, ``yes``/``no``, ``on``/``off``, ``1``/``0``)."""
     if isinstance(value, bool):
         return value
     text = str(value).strip().lower()

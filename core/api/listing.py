@@ -24,6 +24,7 @@ so a query string never reaches the ORM unchecked. The page is
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 from urllib.parse import urlencode
@@ -32,15 +33,20 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
+from ..request import Request
 from .errors import Invalid
 
 T = TypeVar("T")
+
+_WHOLE_NUMBER = re.compile(r"-?[0-9]+")
 
 # Databases take a 64-bit offset at most; no list is anywhere near this long.
 MAX_OFFSET = 2**31 - 1
 
 
 class Page(BaseModel, Generic[T]):
+    """One page of a list: ``results`` and links to the pages beside it (``None`` at the ends)."""
+
     count: int
     next: str | None
     previous: str | None
@@ -69,6 +75,7 @@ class Filter:
     description: str = ""
 
     def clause(self, value: Any) -> ColumnElement[bool]:
+        """The SQL condition for the value the client gave."""
         if (
             callable(self.column)
             and not isinstance(self.column, ColumnElement)
@@ -94,6 +101,7 @@ def _escape_like(text: str) -> str:
 
 
 def search_clause(term: str, columns: Sequence[Any]) -> ColumnElement[bool]:
+    """Rows where any of ``columns`` contains ``term`` (case-insensitive; a callable column makes its own clause)."""
     pattern = f"%{_escape_like(term)}%"
     clauses = [
         col(term) if callable(col) and not hasattr(col, "__clause_element__") else col.ilike(pattern, escape="\\")
@@ -103,6 +111,11 @@ def search_clause(term: str, columns: Sequence[Any]) -> ColumnElement[bool]:
 
 
 class Listing:
+    """A paginated, ordered, searchable, filterable list: the ``query=`` of an :func:`api_view`.
+
+    The view gets the parsed :class:`ListQuery` and answers ``query.page(select(...))``.
+    """
+
     def __init__(
         self,
         *,
@@ -123,16 +136,21 @@ class Listing:
         self.arguments = arguments or {}
         self.default_limit = default_limit
         self.max_limit = max_limit
-        self._adapters = {name: TypeAdapter(f.type) for name, f in {**self.filters, **self.arguments}.items()}
+        self._adapters = {name: TypeAdapter(f.type) for name, f in self._parameters().items()}
+
+    def _parameters(self) -> dict[str, Filter | Argument]:
+        return {**self.filters, **self.arguments}
 
     @property
     def parameters(self) -> list[str]:
+        """The query parameters this list accepts; any other is a 422."""
         names = ["limit", "offset", "ordering"]
         if self.search:
             names.append("search")
         return names + list(self.filters) + list(self.arguments)
 
-    def parse(self, request: Any) -> ListQuery:
+    def parse(self, request: Request) -> ListQuery:
+        """The checked query of ``request`` (a 422 names every bad parameter)."""
         params = request.GET
         unknown = sorted(set(params) - set(self.parameters))
         if unknown:
@@ -142,7 +160,7 @@ class Listing:
             )
         limit = self._int(params, "limit", self.default_limit, 1, self.max_limit)
         offset = self._int(params, "offset", 0, 0, MAX_OFFSET)
-        order = self._ordering(params.get("ordering") or self.default_ordering)
+        order = self._ordering(params.get("ordering", self.default_ordering))
         clauses = []
         search = (params.get("search") or "").strip()
         if search and self.search:
@@ -164,12 +182,12 @@ class Listing:
     @staticmethod
     def _int(params: Any, name: str, default: int, low: int, high: int) -> int:
         raw = params.get(name)
-        if raw is None or raw == "":
+        if raw is None:
             return default
-        try:
-            value = int(raw)
-        except ValueError:
-            raise Invalid.field(name, "must be a whole number", "query") from None
+        # Only what the document promises: ASCII digits (int() would also take "1_0", " 5", "５").
+        if not _WHOLE_NUMBER.fullmatch(raw):
+            raise Invalid.field(name, "must be a whole number", "query")
+        value = int(raw)
         if not low <= value <= high:
             raise Invalid.field(name, f"must be between {low} and {high}", "query")
         return value
@@ -188,6 +206,7 @@ class Listing:
         return order
 
     def openapi_parameters(self) -> list[dict[str, Any]]:
+        """The parameters as the OpenAPI document describes them."""
         params = [
             {
                 "name": "limit",
@@ -212,9 +231,9 @@ class Listing:
         ]
         if self.search:
             params.append({"name": "search", "in": "query", "schema": {"type": "string"}})
-        for name, spec in {**self.filters, **self.arguments}.items():
+        for name, spec in self._parameters().items():
             schema = self._adapters[name].json_schema()
-            if getattr(spec, "default", None) is not None:
+            if isinstance(spec, Argument) and spec.default is not None:
                 schema = {**schema, "default": spec.default}
             params.append({"name": name, "in": "query", "description": spec.description, "schema": schema})
         return params
@@ -230,7 +249,7 @@ class ListQuery:
 
     def __init__(
         self,
-        request: Any,
+        request: Request,
         listing: Listing,
         limit: int,
         offset: int,
@@ -247,6 +266,7 @@ class ListQuery:
         self.arguments = arguments
 
     def filter(self, stmt: Select) -> Select:
+        """``stmt`` narrowed by the search and filters the client asked for (no ordering, no paging)."""
         return stmt.where(and_(*self.clauses)) if self.clauses else stmt
 
     def page(self, stmt: Select, transform: Callable[[list[Any]], list[Any]] | None = None) -> dict[str, Any]:
@@ -280,7 +300,7 @@ class ListQuery:
         }
 
     def _count(self, stmt: Select) -> int:
-        return self.request.db.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+        return self.request.db.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
 
     def _link(self, offset: int) -> str:
         params = [(k, v) for k, v in self.request.GET.items() if k not in ("limit", "offset")]

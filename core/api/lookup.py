@@ -29,7 +29,7 @@ def get_or_404(db: Any, model: type[T], id: Any, *options: Any, what: str | None
 
 
 def _as_key(model: type, id: Any) -> Any:
-    columns = inspect(model).primary_key
+    columns: tuple[Any, ...] = tuple(inspect(model).primary_key)
     if len(columns) != 1:
         return id  # a composite key is passed as given (a tuple or dict)
     try:
