@@ -221,3 +221,9 @@ def test_patch_leaves_absent_fields_alone_and_refuses_null(create_task, tasks_ap
     error = tasks_app.patch_json(url, {"name": None, "due_date": None}, headers=login(alice), status=422).json["error"]
     assert {d["field"] for d in error["details"]} == {"name", "due_date"}
     assert tasks_app.get(url, headers=login(alice)).json["name"] == "Keep me"
+
+
+def test_the_public_index_says_what_the_plugin_offers(tasks_app):
+    tasks = tasks_app.get("/api/").json["plugins"]["tasks"]
+    assert tasks["url"] == "/api/tasks" and "performers" in tasks["description"]
+    assert tasks_app.get(tasks["url"], status=401).json["error"]["status"] == 401  # there, for members
