@@ -102,6 +102,13 @@ def _require(allowed: bool, why: str) -> None:
 
 # -- finding tasks ------------------------------------------------------------
 
+
+def _person_matches(term: str) -> ColumnElement[bool]:
+    return or_(
+        *(column.icontains(term, autoescape=True) for column in (User.username, User.first_name, User.last_name))
+    )
+
+
 task_listing = Listing(
     key=Task.id,
     ordering={
@@ -113,8 +120,8 @@ task_listing = Listing(
         "id": Task.id,
     },
     default_ordering="-due_date",
-    # The search matches the name and the performers' usernames, as the original did.
-    search=[Task.name, lambda term: Task.performers.any(User.username.icontains(term, autoescape=True))],
+    # The name and the performers, by username (as the original searched) or by name.
+    search=[Task.name, lambda term: Task.performers.any(_person_matches(term))],
     arguments={
         "scope": Argument(
             Literal["mine", "all"],
@@ -180,7 +187,7 @@ def active_users(
     """The active users with ``ids`` or ``usernames`` (compared as logins
     are: case and Unicode form aside), sorted by username; or a 422 naming
     each id and each username that is no active user's."""
-    wanted_ids = set(ids)
+    wanted_ids, usernames = set(ids), list(usernames)
     by_id = (
         list(db.scalars(select(User).where(User.id.in_(wanted_ids), User.is_active.is_(True)))) if wanted_ids else []
     )

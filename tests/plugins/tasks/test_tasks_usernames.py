@@ -55,3 +55,18 @@ def test_delegating_to_a_username(create_task, tasks_app, make_user, login):
     delegated = tasks_app.post_json(url, {"username": "carol"}, headers=login(bob)).json
     assert [p["username"] for p in delegated["performers"]] == ["carol"] and delegated["delegated"] is True
     assert carol.id == delegated["performers"][0]["id"]
+
+
+def test_the_list_finds_tasks_by_a_performers_name(create_task, tasks_app, make_user, login, db):
+    alice, bob = make_user("alice"), make_user("bob")
+    bob.first_name, bob.last_name = "Bob", "Novak"
+    db.commit()
+    create_task(login(alice), [bob], name="Paint the fence")
+    create_task(login(alice), [alice], name="Call the plumber")
+
+    def names(term):
+        return [t["name"] for t in tasks_app.get(f"/api/tasks?search={term}", headers=login(alice)).json["results"]]
+
+    assert names("novak") == ["Paint the fence"]
+    assert names("bob") == ["Paint the fence"]
+    assert names("fence") == ["Paint the fence"]
