@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import threading
 from collections.abc import Callable, Iterator
@@ -12,7 +13,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from pyramidion_bar.models import Holder, LedgerKind, PaymentMethod, Personnel, Product, Stock
+from pyramidion_bar.models import Event, Holder, LedgerKind, PaymentMethod, Personnel, Product, Stock
 from pyramidion_bar.services import wallet
 
 STAFF = ("bar.member", "bar.sell", "bar.top_up", "bar.manage")
@@ -62,6 +63,25 @@ class Bar:
             db.add(product)
             db.flush()
             return product.id
+
+        return self.in_transaction(add)
+
+    def event(self, title: str = "Beer tasting", cost: str = "12.50", max_participants: int | None = None) -> int:
+        """An event a week from now whose registration is open; its id."""
+
+        def add(db: Any) -> int:
+            now = dt.datetime.now(dt.UTC)
+            event = Event(
+                title=title,
+                starts_at=now + dt.timedelta(days=7),
+                registration_opens_at=now - dt.timedelta(hours=1),
+                registration_closes_at=now + dt.timedelta(days=6),
+                cost=Decimal(cost),
+                max_participants=max_participants,
+            )
+            db.add(event)
+            db.flush()
+            return event.id
 
         return self.in_transaction(add)
 

@@ -51,29 +51,13 @@ def test_each_page_opens_for_staff(app, bar, barkeeper, path):
 def test_a_post_without_its_csrf_token_is_refused_and_changes_nothing(app, bar, barkeeper, path):
     holder, _ = bar.member("ann", "5.00")
     cola = bar.product("Cola", "1.80")
-    event = bar.in_transaction(lambda db: _event(db))
+    event = bar.event()
     path = path.replace("EVENT", f"/console/bar/events/{event}").replace("holder=1", f"holder={holder}")
     form = {"payment_method": "wallet", "holder_id": holder, f"quantity-{cola}": "1", "amount": "5.00"}
     form.update(method="cash", kind="refund", action="open", cash="1", flow_meter_1="0", flow_meter_2="0")
     app.post(path, form, status=403)
     assert bar.balance(holder) == Decimal("5.00")
     assert "closed" in app.get("/console/bar/counts").html.select_one("#bar-state").text
-
-
-def _event(db):
-    from pyramidion_bar.models import Event
-
-    now = dt.datetime.now(dt.UTC)
-    event = Event(
-        title="Quiz",
-        starts_at=now,
-        registration_opens_at=now - dt.timedelta(days=1),
-        registration_closes_at=now + dt.timedelta(days=1),
-        cost=Decimal("1.00"),
-    )
-    db.add(event)
-    db.flush()
-    return event.id
 
 
 def test_the_menu_shows_only_what_the_user_may_open(app, bar, make_user, console_session):
@@ -210,19 +194,8 @@ def test_the_revenue_page_draws_charts_and_links_the_xlsx(app, bar, barkeeper):
 
 
 def test_events_registration_and_the_charge_run_report(app, bar, console_session):
-    manager_headers = bar.staff("manager")
-    now = dt.datetime.now(dt.UTC)
-    event = app.post_json(
-        "/api/bar/events",
-        {
-            "title": "Beer tasting",
-            "starts_at": (now + dt.timedelta(days=7)).isoformat(),
-            "cost": "12.50",
-            "registration_opens_at": (now - dt.timedelta(hours=1)).isoformat(),
-            "registration_closes_at": (now + dt.timedelta(days=6)).isoformat(),
-        },
-        headers=manager_headers,
-    ).json
+    bar.staff("manager")
+    event = {"id": bar.event()}
     ann, _ = bar.member("ann", "30.00")
     bob, _ = bar.member("bob", "5.00")
 

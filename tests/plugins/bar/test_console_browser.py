@@ -99,8 +99,6 @@ def test_the_revenue_chart_is_drawn(live_server, browser, console_login, bar, ap
 
 
 def test_counts_wallets_and_events_fit_a_phone(live_server, phone_browser, console_login, bar, app, screenshot):
-    import datetime as dt
-
     manager = bar.staff("manager")
     ann, _ = bar.member("ann", "12.00")
     app.post_json(
@@ -115,19 +113,7 @@ def test_counts_wallets_and_events_fit_a_phone(live_server, phone_browser, conso
         headers=manager,
         status=201,
     )
-    now = dt.datetime.now(dt.UTC)
-    event = app.post_json(
-        "/api/bar/events",
-        {
-            "title": "Beer tasting",
-            "starts_at": (now + dt.timedelta(days=7)).isoformat(),
-            "cost": "12.50",
-            "registration_opens_at": (now - dt.timedelta(hours=1)).isoformat(),
-            "registration_closes_at": (now + dt.timedelta(days=6)).isoformat(),
-            "max_participants": 20,
-        },
-        headers=manager,
-    ).json
+    event = {"id": bar.event(max_participants=20)}
     phone_browser.get(live_server("/console/login"))
     console_login(phone_browser, "manager")
 

@@ -8,7 +8,9 @@ import pytest
 from sqlalchemy import select
 from webtest import TestApp
 
+from pyramidion import make_config
 from pyramidion_bar.models import OnlinePayment
+from pyramidion_bar.mollie import IMollieGateway, RemotePayment
 
 API_KEY = "test_bar0123456789abcdefghijklmnopq"
 
@@ -222,3 +224,36 @@ def test_a_webhook_for_a_payment_never_recorded_is_logged_and_credits_nothing(mo
     assert "'no-such-identifier', which was never recorded" in caplog.text
     assert bar.balance(holder) == Decimal("0.00")
     assert bar.ledger_ok()
+
+
+class OfflineGateway:
+    """A Mollie gateway swapped in through pyramid_services: every payment it opens is paid at once."""
+
+    enabled = True
+
+    def __init__(self):
+        self.opened = {}
+
+    def create_payment(self, amount, description, redirect_url, webhook_url, metadata, idempotency_key):
+        payment = RemotePayment(id=f"tr_{idempotency_key[:8]}", status="open", checkout_url="https://pay.example/x")
+        self.opened[payment.id] = amount
+        return payment
+
+    def get_payment(self, mollie_id):
+        return RemotePayment(id=mollie_id, status="paid", paid=True, currency="EUR", value=self.opened[mollie_id])
+
+
+def test_a_test_swaps_the_mollie_gateway_through_pyramid_services(base_settings, bar):
+    config = make_config(dict(base_settings))
+    gateway = OfflineGateway()
+    config.register_service(gateway, IMollieGateway)
+    config.commit()
+    app = TestApp(config.make_wsgi_app())
+    holder, member = bar.member("ann")
+
+    started = app.post_json("/api/bar/online-top-ups", {"amount": "7.50"}, headers=member, status=201).json
+    (mollie_id,) = gateway.opened
+    app.post("/api/bar/mollie/webhook", {"id": mollie_id}, status=200)
+    assert app.get(f"/api/bar/online-top-ups/{started['id']}", headers=member).json["credited_at"] is not None
+    assert bar.balance(holder) == Decimal("7.50")
+    config.registry.db_engine.dispose()
