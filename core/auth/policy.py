@@ -112,8 +112,13 @@ def _bearer(request: Any) -> str | None:
 
 def user_for_access_token(request: Any, token: str) -> User | None:
     """The active user of a valid access token whose session is not revoked."""
+    return user_for_token(request, token, "access")
+
+
+def user_for_token(request: Any, token: str, kind: str) -> User | None:
+    """The active user of a valid token of ``kind`` (``typ``) whose session (``sid``) is not revoked."""
     try:
-        claims = request.registry.token_codec.decode(token, "access")
+        claims = request.registry.token_codec.decode(token, kind)
         user_id = int(claims["sub"])
     except (InvalidToken, ValueError):
         return None

@@ -48,6 +48,7 @@ from ..auth.policy import user_for_access_token
 from ..auth.service import SESSIONS_REVOKED_TOPIC
 from ..db import in_request_transaction
 from .settings import RealtimeSettings, realtime_settings
+from .tickets import user_for_ticket
 from .uris import AUTHENTICATE, AUTHORIZE, BACKEND_ROLE, PUBLISHER_ROLE, USER_ROLE, owner_of
 
 log = logging.getLogger(__name__)
@@ -119,8 +120,9 @@ class Subscription:
 
 
 def authenticate_user(request: Any, ticket: str) -> Principal | None:
-    """A user's JWT access token: valid signature and expiry, active user, session not revoked."""
-    user = user_for_access_token(request, ticket)
+    """A user's JWT access token, or a console page's ticket (:mod:`.tickets`): valid
+    signature and expiry, active user, session not revoked."""
+    user = user_for_access_token(request, ticket) or user_for_ticket(request, ticket)
     if user is None:
         return None
     return Principal(USER_ROLE, user.id, {"username": user.username})

@@ -12,10 +12,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import plaster
 from pyramid.paster import get_appsettings
 
 from ..commands import CommandError, load
-from ..settings import resolve, section
+from ..settings import as_list, resolve, section
 from .backend import BackendSession
 from .router import (
     CROSSBAR_VERSION,
@@ -59,6 +60,24 @@ def cmd_router_install(args: argparse.Namespace) -> None:
     print(f"router installed in {venv}")
 
 
+def server_origins(ini: str) -> list[str]:
+    """The origins of the web server an ini file's ``[server:main]`` describes (``listen``, or ``host`` and ``port``)."""
+    try:
+        server = plaster.get_loader(ini, protocols=["wsgi"]).get_settings("server:main")
+    except (plaster.PlasterError, LookupError, ValueError):
+        return []
+    addresses = as_list(server.get("listen"))
+    if not addresses and server.get("port"):
+        addresses = [f"{server.get('host', '127.0.0.1')}:{server['port']}"]
+    origins = []
+    for address in addresses:
+        host, _, port = address.rpartition(":")
+        host = host.strip("[]") or "127.0.0.1"
+        names = ["127.0.0.1", "localhost"] if host in ("127.0.0.1", "0.0.0.0", "localhost", "::", "::1") else [host]
+        origins += [f"http://{name}:{port}" for name in names]
+    return origins
+
+
 def cmd_router_start(args: argparse.Namespace) -> None:
     registry = load(args.ini)
     session = backend_session(registry)
@@ -67,10 +86,11 @@ def cmd_router_start(args: argparse.Namespace) -> None:
     if not router_installed(venv):
         raise CommandError(f"the router is not installed in {venv}: run `pyramidion router install {args.ini}`")
     directory = node_dir(config, args.ini)
-    write_node_config(directory, router_config(config, session.roles))
+    origins = config.origins or server_origins(args.ini)
+    write_node_config(directory, router_config(config, session.roles, origins))
     print(
         f"router: realm {config.realm} at {config.websocket_url}, client roles {', '.join(sorted(session.roles))}, "
-        f"node directory {directory}",
+        f"browsers from {', '.join(origins) or 'the default origins'}, node directory {directory}",
         flush=True,
     )
     command = start_command(venv, directory, args.loglevel)

@@ -11,7 +11,8 @@ never drifts from them: one realm, one web transport on the configured
 loopback address with
 
 * ``/ws``: WAMP over WebSocket; clients authenticate with a ticket (checked by
-  the backend's dynamic authenticator), the backend with WAMP-CRA;
+  the backend's dynamic authenticator), the backend with WAMP-CRA; browsers
+  only from the console's origins (``realtime.allowed_origins``);
 * ``/publish``: the HTTP publisher bridge for web and worker processes,
   loopback clients only and every request signed with ``realtime.secret``;
 * ``/info``: a small JSON document, for ``GET /api/health``.
@@ -87,8 +88,19 @@ def install_router(venv: Path) -> bool:
         return True
 
 
-def router_config(config: RealtimeSettings, client_roles: Iterable[str]) -> dict[str, Any]:
-    """The Crossbar node configuration for ``config`` and the realm's client roles."""
+# The development server's address (development.ini): the origin allowed when nothing says otherwise.
+DEFAULT_ORIGINS = ("http://127.0.0.1:6543", "http://localhost:6543")
+
+
+def router_config(
+    config: RealtimeSettings, client_roles: Iterable[str], allowed_origins: Iterable[str] = ()
+) -> dict[str, Any]:
+    """The Crossbar node configuration for ``config`` and the realm's client roles.
+
+    Browsers may open the WebSocket only from ``allowed_origins`` (else the
+    ``realtime.allowed_origins`` setting, else :data:`DEFAULT_ORIGINS`).
+    """
+    origins = list(allowed_origins) or config.origins or list(DEFAULT_ORIGINS)
     roles = [
         {
             "name": BACKEND_ROLE,
@@ -115,6 +127,9 @@ def router_config(config: RealtimeSettings, client_roles: Iterable[str]) -> dict
             # Find dead connections (a robot losing power) within seconds.
             "auto_ping_interval": 10000,
             "auto_ping_timeout": 5000,
+            # A page of another site cannot join with a ticket it got hold of.
+            "allowed_origins": origins,
+            "allow_null_origin": False,
         },
         "auth": {
             "ticket": {"type": "dynamic", "authenticator": AUTHENTICATE},

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import Field
 
-from ..settings import Section, SettingsError, section
+from ..settings import Section, SettingsError, as_list, section
 
 
 class RealtimeSettings(Section):
@@ -25,6 +25,21 @@ class RealtimeSettings(Section):
     )
     node_dir: str = Field("", description="the router's node directory; empty: var/router next to the ini file")
     backend_threads: int = Field(8, gt=0, description="threads of the backend session for database work")
+    # What browsers join: behind a proxy, e.g. wss://example.org/ws. Empty: websocket_url.
+    public_url: str = Field("", description="the WebSocket URL the console's live pages join; empty: ws://host:port/ws")
+    # The only origins whose pages may open the router's WebSocket (clients that send no
+    # Origin, robots and the backend, are not browsers and are not concerned).
+    allowed_origins: str = Field(
+        "", description="origins of the console, e.g. https://example.org; empty: the web server's own (its ini)"
+    )
+
+    @property
+    def browser_url(self) -> str:
+        return self.public_url or self.websocket_url
+
+    @property
+    def origins(self) -> list[str]:
+        return as_list(self.allowed_origins)
 
     @property
     def websocket_url(self) -> str:

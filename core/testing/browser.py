@@ -15,7 +15,9 @@ A real browser against a real server:
   worker=False, realtime=False, **settings)`` for another one: ``worker=True``
   runs a real Huey consumer on a queue file of its own (so the dashboard sees
   a heartbeat and tasks run as in production); ``realtime=True`` points it at
-  the test router (the ``router`` fixture) and starts the backend session.
+  the test router (the ``router`` fixture), lets the router accept pages from
+  the server's origin (:func:`allow_origin`, a restart) and starts the backend
+  session.
   Settings are given as ``console__session_max_age="60"`` (``__`` for dots).
 * ``browser``: Selenium 4 driving Debian's Chromium headless at 1280x900, with a
   fresh profile; ``phone_browser``: the same at 390x844 (a phone).
@@ -32,6 +34,7 @@ A real browser against a real server:
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -130,6 +133,24 @@ class LiveServer:
         self.registry.db_engine.dispose()
 
 
+def allow_origin(router: Any, origin: str) -> None:
+    """Let pages from ``origin`` open the test router's WebSocket (it restarts: its origins are configuration).
+
+    The router accepts the console's origins only; a live server's port is
+    known only once it listens.
+    """
+    from pyramidion.realtime.router import CONFIG_FILE, write_node_config
+
+    path = router.node_dir / CONFIG_FILE
+    node = json.loads(path.read_text())
+    options = node["workers"][0]["transports"][0]["paths"]["ws"]["options"]
+    if origin in options["allowed_origins"]:
+        return
+    options["allowed_origins"] = [*options["allowed_origins"], origin]
+    write_node_config(router.node_dir, node)
+    router.restart()
+
+
 def _start_worker(registry: Any) -> Any:
     """A Huey consumer in threads of this process, periodic tasks included (the heartbeat)."""
     consumer = registry.huey.create_consumer(workers=2, worker_type="thread", periodic=True, initial_delay=0.1)
@@ -161,6 +182,7 @@ def make_live_server(
             worker_registry = make_config(dict(settings), extra_plugins).registry
             server.workers.append(_start_worker(worker_registry))
         if realtime:
+            allow_origin(request.getfixturevalue("router"), server.url)
             request.getfixturevalue("start_backend")(extra_plugins)
         return server
 

@@ -23,6 +23,7 @@ def includeme(config: Any) -> None:
     config.add_route("console.api_keys", "/console/api-keys")
     config.add_route("console.api_key_revoke", r"/console/api-keys/{id:\d+}/revoke")
     config.add_route("console.password", "/console/password")
+    config.add_route("console.ticket", "/console/ticket")
     config.add_console_menu("Dashboard", "console.home", order=10)
     config.add_console_menu("Users", "console.users", permission=ADMIN, order=900)
     config.add_console_menu("Groups", "console.groups", permission=ADMIN, order=910)

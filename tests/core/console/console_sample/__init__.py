@@ -6,6 +6,7 @@ from pyramid.httpexceptions import HTTPSeeOther
 from pyramidion import hookimpl
 from pyramidion.api import In, Invalid
 from pyramidion.console import FORM_ERRORS, Form, console_view, flash
+from pyramidion.realtime import user_topic
 
 NOTES: list[str] = []
 
@@ -34,6 +35,7 @@ def pyramidion_permissions():
 def pyramidion_console(config):
     config.add_route("sample.console.notes", "/")
     config.add_route("sample.console.secret", "/secret")
+    config.add_route("sample.console.live", "/live")
     config.add_console_menu("Notes", "sample.console.notes", order=40)
     config.add_console_menu("Secret notes", "sample.console.secret", permission="sample.write", order=41)
     config.add_console_static("console_sample:static")
@@ -61,3 +63,9 @@ def notes(request):
 @console_view("sample.console.secret", template="console_sample:templates/notes.jinja2", permission="sample.write")
 def secret(request):
     return {"form": Form(request, NoteIn), "notes": ["the secret note"]}
+
+
+@console_view("sample.console.live", template="console_sample:templates/live.jinja2")
+def live(request):
+    """Follows the user's own topic, and tries someone else's (user 0: nobody's)."""
+    return {"mine": user_topic("sample", request.identity.user.id, "news"), "theirs": user_topic("sample", 0, "news")}
