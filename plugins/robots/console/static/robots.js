@@ -154,8 +154,8 @@
           function () { liveState("refused for some robots"); }
         );
       },
-      onclose: function () {
-        liveState("reconnecting…");
+      onclose: function (reason) {
+        liveState(reason === "ended" ? "off: your console session has ended, log in again" : "reconnecting…");
         delete document.body.dataset.robotsLive;
       },
     });
