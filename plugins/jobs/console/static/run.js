@@ -13,9 +13,9 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     var state = document.getElementById("run-connection");
-    var live = document.getElementById("run-live");
+    var part = document.getElementById("run-live");
     var running = document.getElementById("run-running");
-    if (!state || !live || state.dataset.done === "true") {
+    if (!state || !part || state.dataset.done === "true") {
       return;
     }
 
@@ -48,8 +48,8 @@
           return response.text();
         })
         .then(function (html) {
-          live.innerHTML = html;
-          var summary = live.querySelector("[data-status]");
+          part.innerHTML = html;
+          var summary = part.querySelector("[data-status]");
           if (summary) {
             document.body.dataset.runStatus = summary.dataset.status;
           }
@@ -90,6 +90,7 @@
           ended = true;
           started = [];
           say("This run has ended: " + event.status + ".");
+          live.close(); // nothing more will happen to it
         } else {
           say("Following the run live: " + event.status + "…");
         }
@@ -102,7 +103,7 @@
       say("Live updates are unavailable: reload the page to see changes.");
       return;
     }
-    window.PyramidionLive.connect({
+    var live = window.PyramidionLive.connect({
       onopen: function (session) {
         session.subscribe(state.dataset.topic, onEvent).then(
           function () {
