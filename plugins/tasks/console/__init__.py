@@ -179,13 +179,12 @@ def delegate(request: Request) -> Any:
     """Hand your part of the task to someone else, named by username."""
     form = Form(request, DelegateIn)
     try:
-        task = services.delegate_task(
-            request.db, request.identity, _task_id(request), form.validate(), mail=mail_of(request)
-        )
+        successor = form.validate()
+        task = services.delegate_task(request.db, request.identity, _task_id(request), successor, mail=mail_of(request))
     except FORM_ERRORS as exc:
         form.fail(exc)
         return _task_page(request, delegate_form=form)
-    flash(request, f"Delegated to {', '.join(user.display_name for user in task.performers)}")
+    flash(request, f"Your part of “{task.name}” went to {successor.username}")
     if services.may_read(request.db, request.identity, task):
         return _to_task(request, task.id)
     return HTTPSeeOther(request.route_url("tasks.console.list"))

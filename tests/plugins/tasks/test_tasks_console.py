@@ -262,6 +262,7 @@ def test_delegating_by_username(console, create_task, make_user, login, tasks_ap
     performer.post(url, {"username": "carol"}, csrf=False, status=403)
     done = performer.post(url, {"username": "carol"}, status=303)
     assert done.location.endswith("/console/tasks/")  # no longer bob's task
+    assert "Your part of “Fix the roof” went to carol" in performer.get(done.location).text
     delegated = tasks_app.get(f"/api/tasks/{task['id']}", headers=login(carol)).json
     assert ([p["username"] for p in delegated["performers"]], delegated["delegated"]) == (["carol"], True)
 
