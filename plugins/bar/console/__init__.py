@@ -23,7 +23,7 @@ from pyramidion.request import Request
 from ..models import Cycle, Event, Holder, LedgerEntry, PaymentMethod, Product, ReportAction
 from ..schemas import OverviewQuery, PurchaseIn, RegistrationIn, ReportIn, TopUpIn
 from ..services import catalogue, cycles, events, holders, overview, sales
-from ..services.access import MANAGE, MEMBER, SELL, TOP_UP, Caller, own_holder, visible_holder
+from ..services.access import MANAGE, MEMBER, SELL, TOP_UP, holds, own_holder, visible_holder
 from ..services.wallet import InsufficientBalance
 from ..settings import bar_settings
 from ..tasks import charge_event
@@ -41,11 +41,11 @@ def _holder_name(holder: Holder) -> str:
     return holder.user.display_name
 
 
-def _selected_holder(request: Request, caller: Caller, key: str = "holder") -> Holder | None:
+def _selected_holder(request: Request, key: str = "holder") -> Holder | None:
     raw = request.params.get(key, "").strip()
     if not raw.isdigit():
         return None
-    return visible_holder(request.db, caller, raw)
+    return visible_holder(request.db, request.identity, raw)
 
 
 # -- the till ------------------------------------------------------------------------
@@ -86,12 +86,12 @@ def _refusal(exc: Exception, holder: Holder | None) -> str:
 @console_view("bar.console.till", template=TEMPLATES + "till.jinja2", permission=SELL, request_method=("GET", "POST"))
 def till(request: Request) -> Any:
     """Sell: pick the buyer (NFC card id or name), tap products, pay from the wallet, in cash or by pin."""
-    caller = Caller.of(request)
+    caller = request.identity
     groups = catalogue.till_products(request.db)
     on_sale = {product.id: product for _, group in groups for product in group}
     form = Form(request)
     refusal = None
-    holder = _selected_holder(request, caller, "holder_id" if form.submitted else "holder")
+    holder = _selected_holder(request, "holder_id" if form.submitted else "holder")
     if form.submitted:
         try:
             order = PurchaseIn.model_validate(_order(request, list(on_sale.values())))
@@ -131,9 +131,9 @@ def till(request: Request) -> Any:
 )
 def wallets(request: Request) -> Any:
     """Top up or refund a wallet at the bar, in cash or by pin, and see its latest movements."""
-    caller = Caller.of(request)
+    caller = request.identity
     form = Form(request, TopUpIn)
-    holder = _selected_holder(request, caller)
+    holder = _selected_holder(request)
     if form.submitted and holder is not None:
         refunding = request.POST.get("kind") == "refund"
         try:
@@ -171,7 +171,7 @@ def wallets(request: Request) -> Any:
 )
 def counts(request: Request) -> Any:
     """Open the bar, count the till while it is open, close it; the open cycle's report and the last cycles."""
-    caller = Caller.of(request)
+    caller = request.identity
     form = Form(request, ReportIn)
     if form.submitted:
         try:
@@ -184,8 +184,8 @@ def counts(request: Request) -> Any:
                 request, {"open": "The bar is open", "middle": "Count recorded", "close": "The bar is closed"}[action]
             )
             return HTTPSeeOther(request.route_url("bar.console.cycle", id=cycle.id))
-    current = request.db.scalar(cycles.cycles(caller).where(Cycle.is_open.is_(True)))
-    recent = list(request.db.scalars(cycles.cycles(caller).order_by(Cycle.id.desc()).limit(10)))
+    current = request.db.scalar(cycles.cycles(request.db, caller).where(Cycle.is_open.is_(True)))
+    recent = list(request.db.scalars(cycles.cycles(request.db, caller).order_by(Cycle.id.desc()).limit(10)))
     return {
         "form": form,
         "report": cycles.cycle_report(request.db, current) if current is not None else None,
@@ -196,7 +196,7 @@ def counts(request: Request) -> Any:
 @console_view("bar.console.cycle", template=TEMPLATES + "cycle.jinja2", permission=SELL)
 def cycle(request: Request) -> Any:
     """One cycle's report: its counts (opening, middle, closing), sales and differences."""
-    caller = Caller.of(request)
+    caller = request.identity
     found = cycles.get_cycle(request.db, caller, request.matchdict["id"])
     return {"report": cycles.cycle_report(request.db, found)}
 
@@ -233,7 +233,7 @@ def _periods(start: dt.date, end: dt.date, period: str) -> list[str]:
 @console_view("bar.console.overview", template=TEMPLATES + "overview.jinja2", permission=MANAGE)
 def revenue(request: Request) -> Any:
     """Revenue per day or month, by category and by payment method, as charts and a table, with the .xlsx."""
-    caller = Caller.of(request)
+    caller = request.identity
     form = Form(request)
     params = {key: value for key, value in request.GET.items() if key in OverviewQuery.model_fields and value}
     try:
@@ -269,7 +269,7 @@ def event_list(request: Request) -> Any:
 )
 def event(request: Request) -> Any:
     """One event: register or step out; for managers the registrations, the charge run and its report."""
-    caller = Caller.of(request)
+    caller = request.identity
     event_id = request.matchdict["id"]
     found = events.get_event(request.db, event_id)
     form = Form(request, RegistrationIn)
@@ -300,5 +300,5 @@ def event(request: Request) -> Any:
         "registrations": registrations,
         "registered": mine is not None and any(r.holder_id == mine.id for r in registrations),
         "has_wallet": mine is not None,
-        "report": events.charge_report(request.db, caller, found.id) if caller.may(MANAGE) else None,
+        "report": events.charge_report(request.db, caller, found.id) if holds(request.db, caller, MANAGE) else None,
     }

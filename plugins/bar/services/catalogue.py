@@ -8,23 +8,24 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
 from pyramidion.api import Invalid, ensure_unique, get_or_404
+from pyramidion.auth import Identity
 
 from ..models import Category, Product, Stock, StockMutation
 from ..schemas import CategoryIn, CategoryPatch, MutationIn, ProductIn, ProductPatch, StockIn
-from .access import MANAGE, SELL, Caller
+from .access import MANAGE, SELL, require
 
 # -- stock ---------------------------------------------------------------------------
 
 
-def stock(db: Any, caller: Caller) -> list[Stock]:
+def stock(db: Any, caller: Identity) -> list[Stock]:
     """Every stock with what is left (bar personnel)."""
-    caller.require(SELL)
+    require(db, caller, SELL)
     return list(db.scalars(select(Stock).order_by(Stock.name)))
 
 
-def add_stock(db: Any, caller: Caller, body: StockIn) -> Stock:
+def add_stock(db: Any, caller: Identity, body: StockIn) -> Stock:
     """Add a stock, empty (bar managers); deliveries are mutations."""
-    caller.require(MANAGE)
+    require(db, caller, MANAGE)
     ensure_unique(db, Stock.name, body.name)
     row = Stock(**body.model_dump())
     db.add(row)
@@ -32,21 +33,21 @@ def add_stock(db: Any, caller: Caller, body: StockIn) -> Stock:
     return row
 
 
-def get_stock(db: Any, caller: Caller, stock_id: Any) -> Stock:
-    caller.require(SELL)
+def get_stock(db: Any, caller: Identity, stock_id: Any) -> Stock:
+    require(db, caller, SELL)
     return get_or_404(db, Stock, stock_id)
 
 
-def mutations(db: Any, caller: Caller, stock_id: Any) -> Any:
+def mutations(db: Any, caller: Identity, stock_id: Any) -> Any:
     """Deliveries and write-offs of a stock (bar managers), for a listing to page."""
-    caller.require(MANAGE)
+    require(db, caller, MANAGE)
     row = get_or_404(db, Stock, stock_id)
     return select(StockMutation).where(StockMutation.stock_id == row.id)
 
 
-def mutate_stock(db: Any, caller: Caller, stock_id: Any, body: MutationIn) -> StockMutation:
+def mutate_stock(db: Any, caller: Identity, stock_id: Any, body: MutationIn) -> StockMutation:
     """Record a delivery (positive) or a write-off (negative) of a stock (bar managers)."""
-    caller.require(MANAGE)
+    require(db, caller, MANAGE)
     row = get_or_404(db, Stock, stock_id)
     # Added in the database, not in Python: sales change the same row concurrently.
     db.execute(
@@ -86,9 +87,9 @@ def get_product(db: Any, product_id: Any) -> Product:
     return get_or_404(db, Product, product_id)
 
 
-def add_product(db: Any, caller: Caller, body: ProductIn) -> Product:
+def add_product(db: Any, caller: Identity, body: ProductIn) -> Product:
     """Add a product (bar managers)."""
-    caller.require(MANAGE)
+    require(db, caller, MANAGE)
     ensure_unique(db, Product.name, body.name)
     _check_stock(db, body.stock_id)
     product = Product(**body.model_dump(exclude={"category_ids"}), categories=_categories(db, body.category_ids))
@@ -97,9 +98,9 @@ def add_product(db: Any, caller: Caller, body: ProductIn) -> Product:
     return product
 
 
-def change_product(db: Any, caller: Caller, product_id: Any, body: ProductPatch) -> Product:
+def change_product(db: Any, caller: Identity, product_id: Any, body: ProductPatch) -> Product:
     """Change a product (bar managers); past sales keep the price they were sold at."""
-    caller.require(MANAGE)
+    require(db, caller, MANAGE)
     product = get_or_404(db, Product, product_id)
     changes = body.changes()
     if "name" in changes:
@@ -135,9 +136,9 @@ def categories(db: Any) -> list[Category]:
     return list(db.scalars(select(Category).options(selectinload(Category.products)).order_by(Category.name)))
 
 
-def add_category(db: Any, caller: Caller, body: CategoryIn) -> Category:
+def add_category(db: Any, caller: Identity, body: CategoryIn) -> Category:
     """Add a category (bar managers); products join it through their ``category_ids``."""
-    caller.require(MANAGE)
+    require(db, caller, MANAGE)
     ensure_unique(db, Category.name, body.name)
     category = Category(**body.model_dump(), products=[])
     db.add(category)
@@ -145,9 +146,9 @@ def add_category(db: Any, caller: Caller, body: CategoryIn) -> Category:
     return category
 
 
-def change_category(db: Any, caller: Caller, category_id: Any, body: CategoryPatch) -> Category:
+def change_category(db: Any, caller: Identity, category_id: Any, body: CategoryPatch) -> Category:
     """Rename or describe a category (bar managers)."""
-    caller.require(MANAGE)
+    require(db, caller, MANAGE)
     category = get_or_404(db, Category, category_id)
     changes = body.changes()
     if "name" in changes:
@@ -158,7 +159,7 @@ def change_category(db: Any, caller: Caller, category_id: Any, body: CategoryPat
     return category
 
 
-def delete_category(db: Any, caller: Caller, category_id: Any) -> None:
+def delete_category(db: Any, caller: Identity, category_id: Any) -> None:
     """Delete a category (bar managers); its products stay."""
-    caller.require(MANAGE)
+    require(db, caller, MANAGE)
     db.delete(get_or_404(db, Category, category_id))

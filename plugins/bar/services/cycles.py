@@ -15,24 +15,25 @@ from pyramid.httpexceptions import HTTPNotFound
 from sqlalchemy import func, select, update
 
 from pyramidion.api import Conflict, get_or_404, money
+from pyramidion.auth import Identity
 from pyramidion.db import utcnow
 
 from ..models import Cycle, LedgerEntry, LedgerKind, PaymentMethod, Purchase, Report, ReportAction
 from ..schemas import ReportIn
-from .access import SELL, Caller, acting_personnel
+from .access import SELL, acting_personnel, require
 
 
 def _open_cycle(db: Any) -> Cycle | None:
     return db.scalar(select(Cycle).where(Cycle.is_open.is_(True)))
 
 
-def record_report(db: Any, caller: Caller, body: ReportIn) -> Cycle:
+def record_report(db: Any, caller: Identity, body: ReportIn) -> Cycle:
     """Count the till (active bar personnel): opening starts a cycle, middle counts it, closing ends it.
 
     409 when the bar is not in the state the action needs (opening an open
     bar; a middle count or closing while it is closed).
     """
-    caller.require(SELL)
+    require(db, caller, SELL)
     personnel = acting_personnel(db, caller)
     report = Report(personnel_id=personnel.id, **body.model_dump())
     db.add(report)
@@ -61,29 +62,29 @@ def record_report(db: Any, caller: Caller, body: ReportIn) -> Cycle:
     return db.get(Cycle, closed, populate_existing=True)
 
 
-def reports(caller: Caller) -> Any:
+def reports(db: Any, caller: Identity) -> Any:
     """Till counts (bar personnel), for a listing to page."""
-    caller.require(SELL)
+    require(db, caller, SELL)
     return select(Report)
 
 
-def cycles(caller: Caller) -> Any:
+def cycles(db: Any, caller: Identity) -> Any:
     """Bar cycles (bar personnel), for a listing to page."""
-    caller.require(SELL)
+    require(db, caller, SELL)
     return select(Cycle)
 
 
-def current_cycle(db: Any, caller: Caller) -> Cycle:
+def current_cycle(db: Any, caller: Identity) -> Cycle:
     """The open cycle; 404 when the bar is closed."""
-    caller.require(SELL)
+    require(db, caller, SELL)
     cycle = _open_cycle(db)
     if cycle is None:
         raise HTTPNotFound("the bar is closed")
     return cycle
 
 
-def get_cycle(db: Any, caller: Caller, cycle_id: Any) -> Cycle:
-    caller.require(SELL)
+def get_cycle(db: Any, caller: Identity, cycle_id: Any) -> Cycle:
+    require(db, caller, SELL)
     return get_or_404(db, Cycle, cycle_id, what="cycle")
 
 

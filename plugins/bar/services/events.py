@@ -16,12 +16,13 @@ from pyramid.httpexceptions import HTTPNotFound
 from sqlalchemy import func, select, update
 
 from pyramidion.api import Conflict, get_or_404
+from pyramidion.auth import Identity
 from pyramidion.db import utcnow
 
 from ..models import Event, Holder, LedgerEntry, LedgerKind, Registration, RegistrationStatus
 from ..schemas import EventIn, RegistrationIn
 from . import wallet
-from .access import MANAGE, MEMBER, Caller, require_own_holder
+from .access import MANAGE, MEMBER, is_staff, require, require_own_holder
 
 
 def events() -> Any:
@@ -33,9 +34,9 @@ def get_event(db: Any, event_id: Any) -> Event:
     return get_or_404(db, Event, event_id, what="event")
 
 
-def announce_event(db: Any, caller: Caller, body: EventIn) -> Event:
+def announce_event(db: Any, caller: Identity, body: EventIn) -> Event:
     """Announce an event (bar managers)."""
-    caller.require(MANAGE)
+    require(db, caller, MANAGE)
     event = Event(**body.model_dump())
     db.add(event)
     db.flush()
@@ -43,9 +44,9 @@ def announce_event(db: Any, caller: Caller, body: EventIn) -> Event:
     return event
 
 
-def replace_event(db: Any, caller: Caller, event_id: Any, body: EventIn) -> Event:
+def replace_event(db: Any, caller: Identity, event_id: Any, body: EventIn) -> Event:
     """Change an event (bar managers); registrants charged already keep what they paid."""
-    caller.require(MANAGE)
+    require(db, caller, MANAGE)
     event = get_event(db, event_id)
     for field, value in body.model_dump().items():
         setattr(event, field, value)
@@ -54,9 +55,9 @@ def replace_event(db: Any, caller: Caller, event_id: Any, body: EventIn) -> Even
     return event
 
 
-def cancel_event(db: Any, caller: Caller, event_id: Any) -> None:
+def cancel_event(db: Any, caller: Identity, event_id: Any) -> None:
     """Cancel an event nobody has paid for yet (bar managers); 409 otherwise."""
-    caller.require(MANAGE)
+    require(db, caller, MANAGE)
     event = get_event(db, event_id)
     paid = db.scalar(
         select(func.count()).select_from(LedgerEntry).join(Registration).where(Registration.event_id == event.id)
@@ -78,9 +79,9 @@ def _places_taken(db: Any, event: Event) -> int:
     return db.scalar(select(func.coalesce(func.sum(Registration.quantity), 0)).where(Registration.event_id == event.id))
 
 
-def register(db: Any, caller: Caller, event_id: Any, body: RegistrationIn) -> Registration:
+def register(db: Any, caller: Identity, event_id: Any, body: RegistrationIn) -> Registration:
     """Register the caller (and guests) while registration is open and places last; 409 otherwise."""
-    caller.require(MEMBER)
+    require(db, caller, MEMBER)
     holder = require_own_holder(db, caller)
     event = _locked_event(db, event_id)
     now = utcnow()
@@ -98,18 +99,18 @@ def register(db: Any, caller: Caller, event_id: Any, body: RegistrationIn) -> Re
     return registration
 
 
-def registrations(db: Any, caller: Caller, event_id: Any) -> Any:
+def registrations(db: Any, caller: Identity, event_id: Any) -> Any:
     """Registrations for an event: all for staff, the caller's own otherwise; for a listing to page."""
     event = get_event(db, event_id)
     stmt = select(Registration).where(Registration.event_id == event.id)
-    if not caller.is_staff:
+    if not is_staff(db, caller):
         stmt = stmt.join(Holder, Holder.id == Registration.holder_id).where(Holder.user_id == caller.user.id)
     return stmt
 
 
-def unregister(db: Any, caller: Caller, event_id: Any) -> None:
+def unregister(db: Any, caller: Identity, event_id: Any) -> None:
     """Take back the caller's registration while registration is open and they have not been charged."""
-    caller.require(MEMBER)
+    require(db, caller, MEMBER)
     holder = require_own_holder(db, caller)
     event = _locked_event(db, event_id)
     registration = db.scalar(
@@ -124,9 +125,9 @@ def unregister(db: Any, caller: Caller, event_id: Any) -> None:
     db.delete(registration)
 
 
-def may_charge(db: Any, caller: Caller, event_id: Any) -> Event:
+def may_charge(db: Any, caller: Identity, event_id: Any) -> Event:
     """The event, if the caller may start its charge run (bar managers); the run itself is a task."""
-    caller.require(MANAGE)
+    require(db, caller, MANAGE)
     return get_event(db, event_id)
 
 
@@ -175,9 +176,9 @@ def charge_registrations(db: Any, minimum: Decimal, event: Event) -> dict[str, i
     return {"charged": charged, "unpaid": unpaid}
 
 
-def charge_report(db: Any, caller: Caller, event_id: Any) -> dict[str, Any]:
+def charge_report(db: Any, caller: Identity, event_id: Any) -> dict[str, Any]:
     """Who has paid for an event, who could not, and how many wait for a run (bar managers)."""
-    caller.require(MANAGE)
+    require(db, caller, MANAGE)
     event = get_event(db, event_id)
     counts = dict(
         db.execute(

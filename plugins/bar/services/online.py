@@ -26,12 +26,13 @@ from pyramid.httpexceptions import HTTPForbidden, HTTPNotFound, HTTPServiceUnava
 from sqlalchemy import select, update
 
 from pyramidion.api import get_or_404
+from pyramidion.auth import Identity
 from pyramidion.db import utcnow
 
 from ..models import Holder, LedgerKind, OnlinePayment
 from ..mollie import CURRENCY, PaymentProviderError
 from . import wallet
-from .access import MEMBER, Caller, require_own_holder
+from .access import MEMBER, is_staff, require, require_own_holder
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,7 @@ NOT_CREATED = "not_created"  # Mollie refused or could not be reached: no paymen
 
 def start_top_up(
     db: Any,
-    caller: Caller,
+    caller: Identity,
     amount: Decimal,
     gateway: Any,
     transaction: Any,
@@ -54,7 +55,7 @@ def start_top_up(
     committed before Mollie is called, and Mollie's answer is recorded in a
     transaction of its own. 503 when online top-ups are off or Mollie fails.
     """
-    caller.require(MEMBER)
+    require(db, caller, MEMBER)
     holder = require_own_holder(db, caller)
     if not gateway.enabled:
         raise HTTPServiceUnavailable("online top-ups are not configured")
@@ -87,18 +88,18 @@ def start_top_up(
     return payment
 
 
-def top_ups(caller: Caller) -> Any:
+def top_ups(db: Any, caller: Identity) -> Any:
     """Online top-ups opened at Mollie: the caller's own, or all for staff; for a listing to page."""
     stmt = select(OnlinePayment).where(OnlinePayment.mollie_id.is_not(None))
-    if not caller.is_staff:
+    if not is_staff(db, caller):
         stmt = stmt.join(Holder, Holder.id == OnlinePayment.holder_id).where(Holder.user_id == caller.user.id)
     return stmt
 
 
-def get_top_up(db: Any, caller: Caller, payment_id: Any) -> OnlinePayment:
+def get_top_up(db: Any, caller: Identity, payment_id: Any) -> OnlinePayment:
     """One online top-up: the caller's own, or any for staff."""
     payment = get_or_404(db, OnlinePayment, payment_id, what="online top-up")
-    if not caller.is_staff and db.get(Holder, payment.holder_id).user_id != caller.user.id:
+    if not is_staff(db, caller) and db.get(Holder, payment.holder_id).user_id != caller.user.id:
         raise HTTPForbidden("this is not your top-up")
     return payment
 

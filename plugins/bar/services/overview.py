@@ -22,10 +22,11 @@ from pyramid.response import Response
 from sqlalchemy import func, literal_column, select
 
 from pyramidion.api import Invalid, money
+from pyramidion.auth import Identity
 
 from ..models import Category, PaymentMethod, Purchase, PurchaseLine, category_product
 from ..schemas import OverviewQuery
-from .access import MANAGE, Caller
+from .access import MANAGE, require
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 UNCATEGORISED = "uncategorised"
@@ -50,9 +51,9 @@ def _range(query: OverviewQuery, zone: zoneinfo.ZoneInfo) -> tuple[dt.date, dt.d
     return start, end
 
 
-def revenue_overview(db: Any, caller: Caller, query: OverviewQuery, zone_name: str) -> dict[str, Any]:
+def revenue_overview(db: Any, caller: Identity, query: OverviewQuery, zone_name: str) -> dict[str, Any]:
     """Revenue per period, category and payment method, and per payment method in all (bar managers)."""
-    caller.require(MANAGE)
+    require(db, caller, MANAGE)
     zone = zoneinfo.ZoneInfo(zone_name)
     start, end = _range(query, zone)
     since = dt.datetime.combine(start, dt.time(), zone)

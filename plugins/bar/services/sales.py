@@ -12,11 +12,12 @@ from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from pyramidion.api import Invalid
+from pyramidion.auth import Identity
 
 from ..models import Holder, LedgerKind, PaymentMethod, Product, Purchase, PurchaseLine, Stock
 from ..schemas import LineIn, PurchaseIn
 from . import wallet
-from .access import SELL, Caller, acting_personnel
+from .access import SELL, acting_personnel, is_staff, require
 
 
 def _products(db: Any, lines: list[LineIn]) -> dict[int, Product]:
@@ -48,7 +49,7 @@ def _take_stock(db: Any, products: dict[int, Product], lines: list[LineIn]) -> N
         )
 
 
-def sell(db: Any, caller: Caller, order: PurchaseIn, minimum: Decimal) -> Purchase:
+def sell(db: Any, caller: Identity, order: PurchaseIn, minimum: Decimal) -> Purchase:
     """Sell products; the caller (active bar personnel) is the seller.
 
     Paid with exactly one method: ``wallet`` (debited at once, never below
@@ -56,7 +57,7 @@ def sell(db: Any, caller: Caller, order: PurchaseIn, minimum: Decimal) -> Purcha
     ``cash`` or ``pin``. Prices are fixed at this moment; sold quantities come
     off stock. A refused sale changes nothing (the caller's transaction rolls back).
     """
-    caller.require(SELL)
+    require(db, caller, SELL)
     seller = acting_personnel(db, caller)
     products = _products(db, order.lines)
     paid_from_wallet = order.payment_method is PaymentMethod.wallet
@@ -97,15 +98,15 @@ def _with_details(stmt: Any) -> Any:
     return stmt.options(selectinload(Purchase.lines), selectinload(Purchase.wallet_entry))
 
 
-def purchases(caller: Caller) -> Any:
+def purchases(db: Any, caller: Identity) -> Any:
     """Purchases: the caller's own, or all for staff; for a listing to page."""
     stmt = _with_details(select(Purchase))
-    if not caller.is_staff:
+    if not is_staff(db, caller):
         stmt = stmt.join(Holder, Holder.id == Purchase.holder_id).where(Holder.user_id == caller.user.id)
     return stmt
 
 
-def get_purchase(db: Any, caller: Caller, purchase_id: Any) -> Purchase:
+def get_purchase(db: Any, caller: Identity, purchase_id: Any) -> Purchase:
     """One purchase: the caller's own, or any for staff."""
     try:
         key = int(purchase_id)
@@ -114,7 +115,7 @@ def get_purchase(db: Any, caller: Caller, purchase_id: Any) -> Purchase:
     purchase = db.scalar(_with_details(select(Purchase)).where(Purchase.id == key)) if key is not None else None
     if purchase is None:
         raise HTTPNotFound("no such purchase")
-    if not caller.is_staff:
+    if not is_staff(db, caller):
         holder = db.get(Holder, purchase.holder_id) if purchase.holder_id is not None else None
         if holder is None or holder.user_id != caller.user.id:
             raise HTTPForbidden("this is not your purchase")

@@ -2,16 +2,6 @@
 
 Each view declares the permission its service requires, so the OpenAPI
 document and the 401/403 answers say it; the service checks it again for
-callers that are not views (console pages, tasks).
+callers that are not views (console pages, tasks). The caller is
+``request.identity``.
 """
-
-from __future__ import annotations
-
-from typing import Any
-
-from ..services.access import Caller
-
-
-def caller(request: Any) -> Caller:
-    """The logged-in user of the request as the services' caller."""
-    return Caller.of(request)

@@ -22,7 +22,6 @@ from ..schemas import (
 )
 from ..services import catalogue
 from ..services.access import MANAGE, SELL
-from . import caller
 
 # -- stock ---------------------------------------------------------------------------
 
@@ -30,7 +29,7 @@ from . import caller
 @api_view("bar.stock", response=list[StockOut], permission=SELL)
 def list_stock(request: Request) -> list[Stock]:
     """Every stock with what is left."""
-    return catalogue.stock(request.db, caller(request))
+    return catalogue.stock(request.db, request.identity)
 
 
 @api_view(
@@ -44,13 +43,13 @@ def list_stock(request: Request) -> list[Stock]:
 )
 def create_stock(request: Request, body: StockIn) -> Stock:
     """Add a stock, empty (bar managers); deliveries are mutations."""
-    return catalogue.add_stock(request.db, caller(request), body)
+    return catalogue.add_stock(request.db, request.identity, body)
 
 
 @api_view("bar.stock.one", response=StockOut, permission=SELL)
 def get_stock(request: Request) -> Stock:
     """One stock."""
-    return catalogue.get_stock(request.db, caller(request), request.matchdict["id"])
+    return catalogue.get_stock(request.db, request.identity, request.matchdict["id"])
 
 
 mutations = Listing(
@@ -64,7 +63,7 @@ mutations = Listing(
 @api_view("bar.stock.mutations", query=mutations, response=Page[MutationOut], permission=MANAGE)
 def list_mutations(request: Request, query: Any) -> dict[str, Any]:
     """Deliveries and write-offs of a stock, newest first (bar managers)."""
-    return query.page(catalogue.mutations(request.db, caller(request), request.matchdict["id"]))
+    return query.page(catalogue.mutations(request.db, request.identity, request.matchdict["id"]))
 
 
 @api_view(
@@ -72,7 +71,7 @@ def list_mutations(request: Request, query: Any) -> dict[str, Any]:
 )
 def add_mutation(request: Request, body: MutationIn) -> StockMutation:
     """Record a delivery (positive) or a write-off (negative) of a stock (bar managers)."""
-    return catalogue.mutate_stock(request.db, caller(request), request.matchdict["id"], body)
+    return catalogue.mutate_stock(request.db, request.identity, request.matchdict["id"], body)
 
 
 # -- products ---------------------------------------------------------------------------
@@ -106,7 +105,7 @@ def list_products(request: Request, query: Any) -> dict[str, Any]:
 )
 def create_product(request: Request, body: ProductIn) -> Product:
     """Add a product (bar managers)."""
-    return catalogue.add_product(request.db, caller(request), body)
+    return catalogue.add_product(request.db, request.identity, body)
 
 
 @api_view("bar.product", response=ProductOut)
@@ -125,7 +124,7 @@ def get_product(request: Request) -> Product:
 )
 def update_product(request: Request, body: ProductPatch) -> Product:
     """Change a product (bar managers); past sales keep the price they were sold at."""
-    return catalogue.change_product(request.db, caller(request), request.matchdict["id"], body)
+    return catalogue.change_product(request.db, request.identity, request.matchdict["id"], body)
 
 
 # -- categories -----------------------------------------------------------------------------
@@ -148,7 +147,7 @@ def list_categories(request: Request) -> list[Category]:
 )
 def create_category(request: Request, body: CategoryIn) -> Category:
     """Add a category (bar managers); products join it through their ``category_ids``."""
-    return catalogue.add_category(request.db, caller(request), body)
+    return catalogue.add_category(request.db, request.identity, body)
 
 
 @api_view(
@@ -161,10 +160,10 @@ def create_category(request: Request, body: CategoryIn) -> Category:
 )
 def update_category(request: Request, body: CategoryPatch) -> Category:
     """Rename or describe a category (bar managers)."""
-    return catalogue.change_category(request.db, caller(request), request.matchdict["id"], body)
+    return catalogue.change_category(request.db, request.identity, request.matchdict["id"], body)
 
 
 @api_view("bar.category", request_method="DELETE", status=204, permission=MANAGE)
 def delete_category(request: Request) -> None:
     """Delete a category (bar managers); its products stay."""
-    catalogue.delete_category(request.db, caller(request), request.matchdict["id"])
+    catalogue.delete_category(request.db, request.identity, request.matchdict["id"])

@@ -14,7 +14,6 @@ from ..schemas import CycleOut, CycleSummary, OverviewOut, OverviewQuery, Report
 from ..services import cycles, overview
 from ..services.access import MANAGE, SELL
 from ..settings import bar_settings
-from . import caller
 
 
 @api_view(
@@ -33,7 +32,7 @@ def report(request: Request, body: ReportIn) -> dict[str, Any]:
     should hold; closing ends the open cycle. The answer is the cycle with its
     counts and totals.
     """
-    cycle = cycles.record_report(request.db, caller(request), body)
+    cycle = cycles.record_report(request.db, request.identity, body)
     return cycles.cycle_report(request.db, cycle)
 
 
@@ -48,7 +47,7 @@ report_listing = Listing(
 @api_view("bar.reports", query=report_listing, response=Page[ReportOut], permission=SELL)
 def list_reports(request: Request, query: Any) -> dict[str, Any]:
     """Till counts, newest first."""
-    return query.page(cycles.reports(caller(request)))
+    return query.page(cycles.reports(request.db, request.identity))
 
 
 cycle_listing = Listing(key=Cycle.id, ordering={"id": Cycle.id}, default_ordering="-id")
@@ -57,23 +56,23 @@ cycle_listing = Listing(key=Cycle.id, ordering={"id": Cycle.id}, default_orderin
 @api_view("bar.cycles", query=cycle_listing, response=Page[CycleSummary], permission=SELL)
 def list_cycles(request: Request, query: Any) -> dict[str, Any]:
     """Bar cycles, newest first, with their opening and closing reports."""
-    return query.page(cycles.cycles(caller(request)))
+    return query.page(cycles.cycles(request.db, request.identity))
 
 
 @api_view("bar.cycles.current", response=CycleOut, permission=SELL, responses={404: "The bar is closed"})
 def current_cycle(request: Request) -> dict[str, Any]:
     """The open cycle with its running totals; 404 when the bar is closed."""
-    return cycles.cycle_report(request.db, cycles.current_cycle(request.db, caller(request)))
+    return cycles.cycle_report(request.db, cycles.current_cycle(request.db, request.identity))
 
 
 @api_view("bar.cycle", response=CycleOut, permission=SELL)
 def get_cycle(request: Request) -> dict[str, Any]:
     """One cycle with its counts, sales per payment method, cash difference and flow-meter differences."""
-    return cycles.cycle_report(request.db, cycles.get_cycle(request.db, caller(request), request.matchdict["id"]))
+    return cycles.cycle_report(request.db, cycles.get_cycle(request.db, request.identity, request.matchdict["id"]))
 
 
 def _overview(request: Request, query: OverviewQuery) -> dict[str, Any]:
-    return overview.revenue_overview(request.db, caller(request), query, bar_settings(request.registry).time_zone)
+    return overview.revenue_overview(request.db, request.identity, query, bar_settings(request.registry).time_zone)
 
 
 @api_view("bar.overview", query=OverviewQuery, response=OverviewOut, permission=MANAGE)

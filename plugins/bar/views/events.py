@@ -12,7 +12,6 @@ from ..schemas import ChargeQueued, ChargeReport, EventIn, EventOut, Registratio
 from ..services import events
 from ..services.access import MANAGE, MEMBER
 from ..tasks import charge_event
-from . import caller
 
 event_listing = Listing(
     key=Event.id,
@@ -32,7 +31,7 @@ def list_events(request: Request, query: Any) -> dict[str, Any]:
 @api_view("bar.events", request_method="POST", body=EventIn, response=EventOut, status=201, permission=MANAGE)
 def create_event(request: Request, body: EventIn) -> Event:
     """Announce an event (bar managers)."""
-    return events.announce_event(request.db, caller(request), body)
+    return events.announce_event(request.db, request.identity, body)
 
 
 @api_view("bar.event", response=EventOut)
@@ -44,7 +43,7 @@ def get_event(request: Request) -> Event:
 @api_view("bar.event", request_method="PUT", body=EventIn, response=EventOut, permission=MANAGE)
 def replace_event(request: Request, body: EventIn) -> Event:
     """Change an event (bar managers); registrants charged already keep what they paid."""
-    return events.replace_event(request.db, caller(request), request.matchdict["id"], body)
+    return events.replace_event(request.db, request.identity, request.matchdict["id"], body)
 
 
 @api_view(
@@ -56,7 +55,7 @@ def replace_event(request: Request, body: EventIn) -> Event:
 )
 def delete_event(request: Request) -> None:
     """Cancel an event nobody has paid for yet (bar managers)."""
-    events.cancel_event(request.db, caller(request), request.matchdict["id"])
+    events.cancel_event(request.db, request.identity, request.matchdict["id"])
 
 
 @api_view(
@@ -70,7 +69,7 @@ def delete_event(request: Request) -> None:
 )
 def register(request: Request, body: RegistrationIn) -> Registration:
     """Register yourself (and guests) for an event while registration is open."""
-    return events.register(request.db, caller(request), request.matchdict["id"], body)
+    return events.register(request.db, request.identity, request.matchdict["id"], body)
 
 
 registration_listing = Listing(
@@ -84,7 +83,7 @@ registration_listing = Listing(
 @api_view("bar.event.registrations", query=registration_listing, response=Page[RegistrationOut])
 def list_registrations(request: Request, query: Any) -> dict[str, Any]:
     """Registrations for an event: all for bar personnel, your own otherwise."""
-    return query.page(events.registrations(request.db, caller(request), request.matchdict["id"]))
+    return query.page(events.registrations(request.db, request.identity, request.matchdict["id"]))
 
 
 @api_view(
@@ -96,7 +95,7 @@ def list_registrations(request: Request, query: Any) -> dict[str, Any]:
 )
 def unregister(request: Request) -> None:
     """Take back your registration while registration is open and you have not been charged."""
-    events.unregister(request.db, caller(request), request.matchdict["id"])
+    events.unregister(request.db, request.identity, request.matchdict["id"])
 
 
 @api_view("bar.event.charge", request_method="POST", response=ChargeQueued, status=202, permission=MANAGE)
@@ -105,11 +104,11 @@ def start_charge(request: Request) -> dict[str, str]:
 
     ``GET`` the same path for who paid and who could not.
     """
-    event = events.may_charge(request.db, caller(request), request.matchdict["id"])
+    event = events.may_charge(request.db, request.identity, request.matchdict["id"])
     return {"task_id": request.task(charge_event)(event.id)}
 
 
 @api_view("bar.event.charge", response=ChargeReport, permission=MANAGE)
 def charge_report(request: Request) -> dict[str, Any]:
     """Who has paid for an event and who could not (bar managers)."""
-    return events.charge_report(request.db, caller(request), request.matchdict["id"])
+    return events.charge_report(request.db, request.identity, request.matchdict["id"])

@@ -16,7 +16,6 @@ from ..schemas import OnlineTopUpIn, OnlineTopUpOut, WebhookIn
 from ..services import online
 from ..services.access import MEMBER
 from ..settings import bar_settings
-from . import caller
 
 
 def _public_url(request: Request, route: str, **kw: Any) -> str:
@@ -28,7 +27,7 @@ def start(request: Request, amount: Any) -> OnlinePayment:
     """Start an online top-up for the caller (shared by the API and the console's page)."""
     return online.start_top_up(
         request.db,
-        caller(request),
+        request.identity,
         amount,
         request.find_service(IMollieGateway),
         request.tm,
@@ -61,13 +60,13 @@ online_top_ups = Listing(
 @api_view("bar.online_top_ups", query=online_top_ups, response=Page[OnlineTopUpOut])
 def list_online_top_ups(request: Request, query: Any) -> dict[str, Any]:
     """Online top-ups opened at Mollie, newest first: your own, or all for bar personnel."""
-    return query.page(online.top_ups(caller(request)))
+    return query.page(online.top_ups(request.db, request.identity))
 
 
 @api_view("bar.online_top_up", response=OnlineTopUpOut)
 def get_online_top_up(request: Request) -> OnlinePayment:
     """One online top-up: your own, or any for bar personnel."""
-    return online.get_top_up(request.db, caller(request), request.matchdict["id"])
+    return online.get_top_up(request.db, request.identity, request.matchdict["id"])
 
 
 @api_view(

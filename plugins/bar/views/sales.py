@@ -12,7 +12,6 @@ from ..schemas import PurchaseIn, PurchaseOut
 from ..services import sales
 from ..services.access import SELL
 from ..settings import bar_settings
-from . import caller
 
 
 @api_view(
@@ -31,7 +30,7 @@ def sell(request: Request, body: PurchaseIn) -> Purchase:
     minimum balance; 409 otherwise), ``cash`` or ``pin``. Prices are fixed at
     this moment; sold quantities come off stock.
     """
-    return sales.sell(request.db, caller(request), body, bar_settings(request.registry).wallet_minimum_balance)
+    return sales.sell(request.db, request.identity, body, bar_settings(request.registry).wallet_minimum_balance)
 
 
 purchase_listing = Listing(
@@ -51,10 +50,10 @@ purchase_listing = Listing(
 @api_view("bar.purchases", query=purchase_listing, response=Page[PurchaseOut])
 def list_purchases(request: Request, query: Any) -> dict[str, Any]:
     """Purchases, newest first: your own, or all for bar personnel."""
-    return query.page(sales.purchases(caller(request)))
+    return query.page(sales.purchases(request.db, request.identity))
 
 
 @api_view("bar.purchase", response=PurchaseOut)
 def get_purchase(request: Request) -> Purchase:
     """One purchase: your own, or any for bar personnel."""
-    return sales.get_purchase(request.db, caller(request), request.matchdict["id"])
+    return sales.get_purchase(request.db, request.identity, request.matchdict["id"])

@@ -23,7 +23,6 @@ from ..schemas import (
 from ..services import holders
 from ..services.access import MANAGE, SELL, TOP_UP, require_own_holder, visible_holder
 from ..settings import bar_settings
-from . import caller
 
 # -- wallets --------------------------------------------------------------------
 
@@ -39,7 +38,7 @@ holder_listing = Listing(
 @api_view("bar.holders", query=holder_listing, response=Page[HolderOut], permission=SELL)
 def list_holders(request: Request, query: Any) -> dict[str, Any]:
     """Wallets, searchable by username and email (bar personnel)."""
-    return query.page(holders.holders(caller(request)))
+    return query.page(holders.holders(request.db, request.identity))
 
 
 @api_view(
@@ -53,19 +52,19 @@ def list_holders(request: Request, query: Any) -> dict[str, Any]:
 )
 def create_holder(request: Request, body: HolderIn) -> Holder:
     """Open a wallet for a user (bar managers)."""
-    return holders.open_wallet(request.db, caller(request), body)
+    return holders.open_wallet(request.db, request.identity, body)
 
 
 @api_view("bar.holder", response=HolderOut)
 def get_holder(request: Request) -> Holder:
     """One wallet: your own, or any for bar personnel."""
-    return visible_holder(request.db, caller(request), request.matchdict["id"])
+    return visible_holder(request.db, request.identity, request.matchdict["id"])
 
 
 @api_view("bar.wallet", response=HolderOut, responses={404: "You have no bar wallet"})
 def my_wallet(request: Request) -> Holder:
     """Your own wallet."""
-    return require_own_holder(request.db, caller(request))
+    return require_own_holder(request.db, request.identity)
 
 
 ledger = Listing(
@@ -79,13 +78,13 @@ ledger = Listing(
 @api_view("bar.holder.ledger", query=ledger, response=Page[LedgerOut])
 def holder_ledger(request: Request, query: Any) -> dict[str, Any]:
     """Every movement of a wallet's money, newest first: your own, or any for bar personnel."""
-    return query.page(holders.ledger_of(request.db, caller(request), request.matchdict["id"]))
+    return query.page(holders.ledger_of(request.db, request.identity, request.matchdict["id"]))
 
 
 @api_view("bar.holder.top_ups", request_method="POST", body=TopUpIn, response=LedgerOut, status=201, permission=TOP_UP)
 def top_up(request: Request, body: TopUpIn) -> LedgerEntry:
     """Top up a wallet with cash or pin paid at the bar (active bar personnel)."""
-    return holders.top_up(request.db, caller(request), request.matchdict["id"], body)
+    return holders.top_up(request.db, request.identity, request.matchdict["id"], body)
 
 
 @api_view(
@@ -100,7 +99,7 @@ def top_up(request: Request, body: TopUpIn) -> LedgerEntry:
 def refund(request: Request, body: TopUpIn) -> LedgerEntry:
     """Pay money out of a wallet in cash or by pin (active bar personnel); never below the minimum balance."""
     minimum = bar_settings(request.registry).wallet_minimum_balance
-    return holders.refund(request.db, caller(request), request.matchdict["id"], body, minimum)
+    return holders.refund(request.db, request.identity, request.matchdict["id"], body, minimum)
 
 
 # -- personnel --------------------------------------------------------------------
@@ -117,7 +116,7 @@ personnel_listing = Listing(
 @api_view("bar.personnel", query=personnel_listing, response=Page[PersonnelOut], permission=SELL)
 def list_personnel(request: Request, query: Any) -> dict[str, Any]:
     """Bar personnel."""
-    return query.page(holders.personnel(caller(request)))
+    return query.page(holders.personnel(request.db, request.identity))
 
 
 @api_view(
@@ -131,13 +130,13 @@ def list_personnel(request: Request, query: Any) -> dict[str, Any]:
 )
 def create_personnel(request: Request, body: PersonnelIn) -> Personnel:
     """Make a user bar personnel (bar managers)."""
-    return holders.add_personnel(request.db, caller(request), body)
+    return holders.add_personnel(request.db, request.identity, body)
 
 
 @api_view("bar.personnel.one", request_method="PATCH", body=PersonnelPatch, response=PersonnelOut, permission=MANAGE)
 def update_personnel(request: Request, body: PersonnelPatch) -> Personnel:
     """Rename personnel or (de)activate them (bar managers)."""
-    return holders.change_personnel(request.db, caller(request), request.matchdict["id"], body)
+    return holders.change_personnel(request.db, request.identity, request.matchdict["id"], body)
 
 
 # -- cards -------------------------------------------------------------------------
@@ -154,7 +153,7 @@ card_listing = Listing(
 @api_view("bar.cards", query=card_listing, response=Page[CardOut])
 def list_cards(request: Request, query: Any) -> dict[str, Any]:
     """NFC cards: your own, or all for bar personnel."""
-    return query.page(holders.cards(caller(request)))
+    return query.page(holders.cards(request.db, request.identity))
 
 
 @api_view(
@@ -168,16 +167,16 @@ def list_cards(request: Request, query: Any) -> dict[str, Any]:
 )
 def create_card(request: Request, body: CardIn) -> Card:
     """Register an NFC card to a wallet (bar personnel)."""
-    return holders.register_card(request.db, caller(request), body)
+    return holders.register_card(request.db, request.identity, body)
 
 
 @api_view("bar.card", response=CardOut, permission=SELL)
 def look_up_card(request: Request) -> Card:
     """The card with this NFC UID and its wallet: what the bar's reader asks (bar personnel)."""
-    return holders.look_up_card(request.db, caller(request), request.matchdict["card_id"])
+    return holders.look_up_card(request.db, request.identity, request.matchdict["card_id"])
 
 
 @api_view("bar.card", request_method="DELETE", status=204)
 def delete_card(request: Request) -> None:
     """Unregister a card: your own, or any for bar personnel."""
-    holders.unregister_card(request.db, caller(request), request.matchdict["card_id"])
+    holders.unregister_card(request.db, request.identity, request.matchdict["card_id"])
