@@ -263,3 +263,9 @@ def test_the_owner_shares_by_username(app, register_robot, make_user, login, as_
     app.post_json(shares, {"username": "Friend"}, headers=as_operator, status=409)  # the same person
     app.post_json(shares, {"username": "friend", "user_id": friend.id}, headers=as_operator, status=422)
     app.post_json(shares, {}, headers=as_operator, status=422)
+
+
+def test_the_public_index_names_what_robots_offer(app):
+    robots = app.get("/api/").json["plugins"]["robots"]
+    assert robots["url"] == "/api/robots" and "WAMP" in robots["description"]
+    app.get(robots["url"], status=401)  # public index, protected data

@@ -48,7 +48,7 @@ def trail_points(driver) -> list[str]:
 
 
 def test_a_simulated_robots_moves_reach_the_fleet_and_its_trail_live(
-    make_live_server, browser, console_login, screenshot, register_robot, operator, start_sim, login
+    make_live_server, browser, phone_browser, console_login, screenshot, register_robot, operator, start_sim, login
 ):
     server = make_live_server(realtime=True)
     robot = register_robot("UR-LIVE", name="Live rover")
@@ -74,6 +74,20 @@ def test_a_simulated_robots_moves_reach_the_fleet_and_its_trail_live(
              and "auto" in text_of(d, f"{row} [data-position]"), WAIT, "the fleet's position did not move")  # fmt: skip
     assert still_same_page(browser)
     screenshot("fleet")
+
+    # On a phone the same fleet, live, with connection and position in view without scrolling sideways.
+    phone_browser.get(server("/console/robots/"))
+    console_login(phone_browser, "operator")
+    phone_browser.get(server("/console/robots/"))
+    live(phone_browser)
+    wait_for(phone_browser, lambda d: text_of(d, f"{row} [data-connection]") == "connected", WAIT, "not on the phone")
+    for cell in ("[data-connection]", "[data-position]"):
+        right = phone_browser.execute_script(
+            "return arguments[0].getBoundingClientRect().right",
+            phone_browser.find_element(By.CSS_SELECTOR, f"{row} {cell}"),
+        )
+        assert right <= phone_browser.execute_script("return window.innerWidth"), cell
+    screenshot("fleet-phone", phone_browser)
 
     browser.find_element(By.LINK_TEXT, "UR-LIVE").click()
     wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "svg[data-trail]"), WAIT, "no robot page")
