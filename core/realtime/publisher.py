@@ -94,7 +94,7 @@ class Publisher:
             response.raise_for_status()
         except requests.RequestException as exc:
             # One sentence for the dashboard and health, not urllib3's retry story.
-            raise ConnectionError(f"not reachable at {self.config.base_url} ({type(exc).__name__})") from None
+            raise ConnectionError(f"not reachable at {self.config.base_url}") from None
         realm = response.json().get("realm")
         if realm != self.config.realm:
             raise RuntimeError(
