@@ -99,9 +99,14 @@ class AttachmentStore:
         self.root.mkdir(parents=True, exist_ok=True)
         stored_name = uuid.uuid4().hex
         target = self.path(stored_name)
+
+        def remove_unless_committed(committed: bool = False) -> None:
+            if not committed:
+                target.unlink(missing_ok=True)
+
         transaction = self.transaction_manager.get()
-        transaction.addAfterCommitHook(lambda committed: committed or target.unlink(missing_ok=True))
-        transaction.addAfterAbortHook(lambda: target.unlink(missing_ok=True))
+        transaction.addAfterCommitHook(remove_unless_committed)
+        transaction.addAfterAbortHook(remove_unless_committed)
         size = 0
         with target.open("xb") as out:
             while chunk := source.read(CHUNK):
