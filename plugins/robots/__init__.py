@@ -54,6 +54,8 @@ CONSOLE_ROUTES = {
     "robots.console.shares": r"/{id:\d+}/shares",
     "robots.console.unshare": r"/{id:\d+}/shares/{user_id:\d+}/delete",
     "robots.console.secret": r"/{id:\d+}/secret",
+    "robots.console.rename": r"/{id:\d+}/name",
+    "robots.console.delete": r"/{id:\d+}/delete",
 }
 
 

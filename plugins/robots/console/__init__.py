@@ -19,7 +19,7 @@ from pyramidion.request import Request
 
 from .. import services
 from ..models import Command, Frame, Robot, RobotState
-from ..schemas import CommandIn, RobotIn, ShareIn
+from ..schemas import CommandIn, RobotIn, RobotPatch, ShareIn
 from ..settings import robots_settings
 from .trail import Trail
 
@@ -86,8 +86,10 @@ def _robot_page(request: Request, robot: Robot, **forms: Form) -> dict[str, Any]
         "shares": robot.shared_with,
         "may_manage": services.may_manage(db, caller, robot),
         "status_topic": services.status_topic(robot.id),
+        "is_manager": services.is_manager(db, caller),
         "share_form": forms.get("share_form") or Form(request, None),
         "command_form": forms.get("command_form") or Form(request, None),
+        "rename_form": forms.get("rename_form") or Form(request, None, initial={"name": robot.name}),
     }
 
 
@@ -138,6 +140,31 @@ def unshare(request: Request) -> Any:
     services.unshare_robot(request.db, request.identity, robot_id, user_id)
     flash(request, "No longer shared with that user")
     return HTTPSeeOther(request.route_url("robots.console.robot", id=robot_id))
+
+
+@console_view("robots.console.rename", template=TEMPLATES + "robot.jinja2", request_method="POST")
+def rename(request: Request) -> Any:
+    """Rename the robot (managers), with the API's PATCH schema."""
+    robot = services.robot_for(request.db, request.identity, request.matchdict["id"])
+    form = Form(request, RobotPatch)
+    try:
+        name = form.validate().changes().get("name", "")
+        services.rename_robot(request.db, request.identity, robot.id, name)
+    except FORM_ERRORS as exc:
+        form.fail(exc)
+        return _robot_page(request, robot, rename_form=form)
+    flash(request, f"{robot.serial} is now called “{name}”" if name else f"{robot.serial} has no name now")
+    return HTTPSeeOther(request.route_url("robots.console.robot", id=robot.id))
+
+
+@console_view("robots.console.delete", request_method="POST")
+def delete(request: Request) -> Any:
+    """Delete the robot with its history (managers)."""
+    robot = services.robot_for(request.db, request.identity, request.matchdict["id"])
+    serial = robot.serial
+    services.delete_robot(request.db, request.identity, robot.id)
+    flash(request, f"{serial} is deleted, with its history")
+    return HTTPSeeOther(request.route_url("robots.console.fleet"))
 
 
 @console_view("robots.console.secret", request_method="POST")

@@ -48,6 +48,8 @@ FORMS = [
     ("/console/robots/{id}/commands", {"command": "auto"}),
     ("/console/robots/{id}/shares", {"username": "friend"}),
     ("/console/robots/{id}/secret", {}),
+    ("/console/robots/{id}/name", {"name": "Renamed"}),
+    ("/console/robots/{id}/delete", {}),
 ]
 
 
@@ -214,6 +216,31 @@ def test_a_form_without_its_csrf_token_is_refused_and_changes_nothing(
 
     assert (app.get(f"/api/robots/{robot['id']}/commands").json["count"], robot_count(db)) == before
     app.post_json("/api/robots/token", {"serial": "UR-1", "secret": robot["secret"]}, status=200)  # secret kept
+
+
+def test_a_manager_renames_and_deletes_a_robot(app, robot, manager, operator, console_session, db, login):
+    csrf = console_session(manager)
+    page = app.get(robot_page(robot))
+    assert page.html.select_one("#field-name")["value"] == "Rover"
+
+    renamed = app.post(f"{robot_page(robot)}/name", {"name": "Rover two", "csrf_token": csrf}, status=303).follow()
+    assert renamed.html.h1.get_text(" ", strip=True) == "Robot UR-1 Rover two"
+    too_long = app.post(f"{robot_page(robot)}/name", {"name": "x" * 201, "csrf_token": csrf}, status=422)
+    assert too_long.html.select_one("#field-name-error") is not None
+    assert app.get(f"/api/robots/{robot['id']}").json["name"] == "Rover two"
+
+    fleet = app.post(f"{robot_page(robot)}/delete", {"csrf_token": csrf}, status=303).follow()
+    assert "UR-1 is deleted" in fleet.text and not fleet.html.select("tr[data-robot-id]")
+    assert robot_count(db) == 0
+
+
+def test_only_managers_rename_and_delete(app, robot, operator, console_session, db):
+    csrf = console_session(operator)  # the owner, not a manager
+    assert "Delete UR-1" not in app.get(robot_page(robot)).text
+    app.post(f"{robot_page(robot)}/name", {"name": "Mine", "csrf_token": csrf}, status=403)
+    app.post(f"{robot_page(robot)}/delete", {"csrf_token": csrf}, status=403)
+    assert robot_count(db) == 1
+    assert app.get(f"/api/robots/{robot['id']}").json["name"] == "Rover"
 
 
 def robot_count(db) -> int:
