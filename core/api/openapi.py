@@ -16,6 +16,7 @@ from html import escape
 from typing import Any
 
 from pydantic import TypeAdapter
+from pydantic.json_schema import JsonSchemaMode
 from pyramid.response import Response
 from pyramid.security import NO_PERMISSION_REQUIRED
 
@@ -46,6 +47,7 @@ REASONS = {
     403: "Permission denied",
     404: "Not found",
     409: "Conflict",
+    413: "Request body too large (api.max_body_size, or the operation's own limit)",
     422: "Invalid input",
 }
 
@@ -80,7 +82,7 @@ def _error(status: int, description: str | None = None) -> dict[str, Any]:
 
 def build_document(registry: Any) -> dict[str, Any]:
     operations = registry.api_operations
-    inputs = []
+    inputs: list[tuple[tuple[int, str], JsonSchemaMode, TypeAdapter[Any]]] = []
     for index, op in enumerate(operations):
         if op.body is not None:
             inputs.append(((index, "body"), "validation", TypeAdapter(op.body)))
@@ -134,6 +136,10 @@ def build_document(registry: Any) -> dict[str, Any]:
             file_field = {"type": "string", "contentMediaType": "application/octet-stream"}
             upload_schema = {"type": "object", "required": [op.upload], "properties": {op.upload: file_field}}
             operation["requestBody"] = {"required": True, "content": {"multipart/form-data": {"schema": upload_schema}}}
+        if op.body is not None or op.upload is not None or op.method in ("POST", "PUT", "PATCH"):
+            # Any body may be malformed or too large (pyramidion.api.protection), whatever the view reads.
+            operation["responses"]["400"] = _error(400)
+            operation["responses"]["413"] = _error(413)
         if op.body is not None or op.query is not None or op.upload is not None:
             operation["responses"]["422"] = _error(422)
         if protected:
@@ -142,14 +148,15 @@ def build_document(registry: Any) -> dict[str, Any]:
             operation["responses"]["403"] = _error(403)
         if params:
             operation["responses"]["404"] = _error(404)
+            # A path value beyond what the database stores (an id of 30 digits) is a 422 (errors.out_of_range).
+            operation["responses"]["422"] = _error(422)
         for status, description in op.responses.items():
             operation["responses"][str(status)] = _error(status, description)
         success: dict[str, Any] = {"description": "Success"}
         if op.status != 204:
             if op.content_type:
-                success["content"] = {
-                    op.content_type: {"schema": {"type": "string", "contentMediaType": op.content_type}}
-                }
+                types = [op.content_type] if isinstance(op.content_type, str) else op.content_type
+                success["content"] = {kind: {"schema": {"type": "string", "contentMediaType": kind}} for kind in types}
             elif op.response is not None:
                 success["content"] = {"application/json": {"schema": schemas[(index, "response")]}}
             else:

@@ -55,8 +55,22 @@ def _aware(value: dt.datetime) -> dt.datetime:
     return value.astimezone(dt.UTC)
 
 
+def _iso_only(value: Any) -> Any:
+    # pydantic would read a number ("0.5", 1700000000) as seconds since 1970:
+    # the document promises an ISO 8601 date-time, so that is all that counts.
+    if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+        raise ValueError("must be an ISO 8601 date-time with a time zone, not a number")
+    if isinstance(value, str):
+        try:
+            float(value)
+        except ValueError:
+            return value
+        raise ValueError("must be an ISO 8601 date-time with a time zone, not a number")
+    return value
+
+
 # A timestamp with its time zone, normalised to UTC.
-Timestamp = Annotated[dt.datetime, AfterValidator(_aware)]
+Timestamp = Annotated[dt.datetime, BeforeValidator(_iso_only), AfterValidator(_aware)]
 
 
 def _known_zone(name: str) -> str:

@@ -22,7 +22,8 @@ it. The same settings work imperatively with ``config.add_api_view(fn, ...)``.
 * ``status``: the success status; 204 renders no body.
 * ``responses``: other statuses the view answers, ``{409: "Name taken"}``,
   for the document (401/403/404/422 are added where they apply).
-* ``content_type``: the success answer is not JSON but this type (a file).
+* ``content_type``: the success answer is not JSON but this type (a file),
+  or a list of the types it may be (an attachment is served as it was stored).
 * ``upload``: the request is ``multipart/form-data`` with a file in this
   field, which the view reads from ``request.POST``.
 * ``max_body_size``: the largest body the route takes, in bytes, when it is
@@ -71,7 +72,7 @@ class Operation:
     summary: str
     description: str
     responses: dict[int, str]
-    content_type: str | None
+    content_type: str | list[str] | None
     upload: str | None
 
 
@@ -157,7 +158,7 @@ def add_api_view(
     form: bool = False,
     tags: list[str] | None = None,
     responses: dict[int, str] | None = None,
-    content_type: str | None = None,
+    content_type: str | list[str] | None = None,
     upload: str | None = None,
     max_body_size: int | Callable[[Any], int] | None = None,
     **view_options: Any,

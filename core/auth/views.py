@@ -16,7 +16,7 @@ from ..api.errors import error_response
 from ..api.schemas import In, Out, Patch
 from ..db import utcnow
 from .models import APIKey, Group, GroupPermission, User
-from .names import USERNAME_MAX_LENGTH, check_username, email_key, username_key
+from .names import USERNAME_MAX_LENGTH, USERNAME_PATTERN, check_username, email_key, username_key
 from .service import (
     PASSWORD_MAX_LENGTH,
     PASSWORD_MIN_LENGTH,
@@ -54,7 +54,12 @@ NAME = Field("", max_length=150)
 
 
 class RegisterIn(In):
-    username: str = Field(min_length=1, max_length=USERNAME_MAX_LENGTH, description=USERNAME_DESCRIPTION)
+    username: str = Field(
+        min_length=1,
+        max_length=USERNAME_MAX_LENGTH,
+        pattern=USERNAME_PATTERN.pattern,
+        description=USERNAME_DESCRIPTION,
+    )
     email: EmailStr
     password: str = Field(
         min_length=PASSWORD_MIN_LENGTH, max_length=PASSWORD_MAX_LENGTH, description=PASSWORD_DESCRIPTION

@@ -306,3 +306,47 @@ def test_a_trailing_slash_is_accepted_for_every_method(app, make_user, login):
 def test_a_path_that_exists_in_neither_form_stays_a_404(app):
     for path in ("/api/nothing", "/api/nothing/", "/api/auth/me//"):
         assert app.get(path, status=404).json["error"]["status"] == 404
+
+
+# -- query parameters checked as documented ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    "query", ["ordering=", "ordering=username,", "limit=", "limit=1_0", "limit=%EF%BC%95", "offset= 1", "search=a&x=1"]
+)
+def test_list_parameters_outside_the_document_are_refused(app, make_user, login, query):
+    response = app.get(f"/api/users/directory?{query}", headers=login(make_user("alice")), status=422)
+    assert response.json["error"]["details"][0]["location"] == "query"
+
+
+class _Stamped:
+    """A plugin listing with a timestamp filter."""
+
+    @hookimpl
+    def pyramidion_includeme(self, config):
+        from sqlalchemy import select
+
+        from pyramidion.api import Filter, Listing, Page, Timestamp
+        from pyramidion.auth import User, UserRef
+
+        listing = Listing(
+            key=User.id,
+            ordering={"id": User.id},
+            default_ordering="id",
+            filters={"since": Filter(User.created_at, Timestamp, "gte")},
+        )
+        config.add_route("stamped.users", "/users")
+        config.add_api_view(
+            lambda request, query: query.page(select(User)), "stamped.users", query=listing, response=Page[UserRef]
+        )
+
+
+@pytest.mark.parametrize("since", ["0.5", "1700000000", "2026-01-01T00:00:00"])
+def test_a_timestamp_filter_takes_only_an_iso_date_time_with_a_zone(make_app, make_user, login, since):
+    app = make_app(extra_plugins=(("stamped", _Stamped()),))
+    response = app.get("/api/stamped/users", {"since": since}, headers=login(make_user("alice")), status=422)
+    assert response.json["error"]["details"][0]["field"] == "since"
+    assert (
+        app.get("/api/stamped/users", {"since": "2000-01-01T00:00:00Z"}, headers=login(make_user("bob"))).json["count"]
+        == 2
+    )
