@@ -221,10 +221,10 @@ class SessionCookie:
         if found is None:
             return None
         user_id, session_id = found
-        found = _user_of_session(request, user_id, session_id)
-        if found is None:
+        session = _user_of_session(request, user_id, session_id)
+        if session is None:
             return None
-        user, started = found
+        user, started = session
         if utcnow() - started > dt.timedelta(seconds=self.max_age):
             return None
         return Identity(user=user, via="cookie", session_id=session_id)

@@ -72,6 +72,14 @@ def _license_of(package_json: dict) -> str:
     return license if isinstance(license, str) else license.get("type", "")
 
 
+def _member(archive: tarfile.TarFile, name: str) -> bytes:
+    """A file of the npm tarball's ``package/`` folder; KeyError names it when missing."""
+    member = archive.extractfile(f"package/{name}")
+    if member is None:
+        raise KeyError(f"package/{name} is not a file")
+    return member.read()
+
+
 def fetch(asset: Asset, workdir: Path) -> tuple[str, list[tuple[str, str]]]:
     """Unpack ``asset`` from npm into its folder; its license name and (file, sha256) pairs."""
     spec = f"{asset.package}@{asset.version}"
@@ -87,9 +95,9 @@ def fetch(asset: Asset, workdir: Path) -> tuple[str, list[tuple[str, str]]]:
     target.mkdir(parents=True)
     sums = []
     with tarfile.open(tarball) as archive:
-        package_json = json.load(archive.extractfile("package/package.json"))
+        package_json = json.loads(_member(archive, "package.json"))
         for name in asset.files:
-            data = archive.extractfile(f"package/{name}").read()
+            data = _member(archive, name)
             destination = target / Path(name).name
             destination.write_bytes(data)
             sums.append((f"{asset.folder}/{destination.name}", hashlib.sha256(data).hexdigest()))

@@ -397,7 +397,8 @@ class BackendSession:
         return False
 
     async def _call(self, procedure: Procedure, *args: Any, details: CallDetails, **kwargs: Any) -> Any:
-        caller = Caller(details.caller, details.caller_authrole, details.caller_authid)
+        # Disclosed by the router (the authorizer answers disclose: True), so never None here.
+        caller = Caller(details.caller, details.caller_authrole, details.caller_authid)  # type: ignore[arg-type]
         try:
             if procedure.on_loop:
                 result = await procedure.fn(caller, *args, **kwargs)
@@ -413,7 +414,7 @@ class BackendSession:
     async def _event(self, subscription: Subscription, *args: Any, details: EventDetails, **kwargs: Any) -> None:
         publisher = None
         if details.publisher is not None and details.publisher_authid is not None:
-            publisher = Caller(details.publisher, details.publisher_authrole, details.publisher_authid)
+            publisher = Caller(details.publisher, details.publisher_authrole, details.publisher_authid)  # type: ignore[arg-type]
         try:
             await self._in_thread(subscription.fn, publisher, *args, **kwargs)
         except Exception:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import plaster
+import plaster  # type: ignore[import-untyped]
 from pyramid.paster import get_appsettings
 
 from ..commands import CommandError, load
@@ -106,7 +106,9 @@ def cmd_realtime(args: argparse.Namespace) -> None:
 
 async def _serve(session: BackendSession) -> None:
     # SIGTERM (from `pyramidion run`, systemd) ends it as cleanly as Ctrl-C.
-    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, asyncio.current_task().cancel)
+    task = asyncio.current_task()
+    assert task is not None  # a coroutine run by asyncio.run always has its task
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
     with contextlib.suppress(asyncio.CancelledError):
         await session.run()
 

@@ -92,8 +92,10 @@ class Publisher:
         try:
             response = self.http.get(f"{self.config.base_url}/info", timeout=self.config.publish_timeout)
             response.raise_for_status()
-        except requests.RequestException as exc:
-            # One sentence for the dashboard and health, not urllib3's retry story.
+        # One sentence for the dashboard and health, not urllib3's retry story.
+        except requests.HTTPError as exc:
+            raise ConnectionError(f"{self.config.base_url}/info answered {exc.response.status_code}") from None
+        except requests.RequestException:
             raise ConnectionError(f"not reachable at {self.config.base_url}") from None
         realm = response.json().get("realm")
         if realm != self.config.realm:
