@@ -9,6 +9,7 @@ API's status, and the request's transaction is doomed: nothing changes.
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 from collections import defaultdict
 from decimal import Decimal
 from typing import Any
@@ -35,6 +36,12 @@ PAYMENT_COLOURS = {"wallet": "#0072b2", "cash": "#009e73", "pin": "#e69f00"}
 
 def _minimum(request: Request) -> Decimal:
     return bar_settings(request.registry).wallet_minimum_balance
+
+
+def _page(request: Request, values: dict[str, Any]) -> dict[str, Any]:
+    """A page's template values, with ``local(moment)``: a timestamp as the bar's clock reads it."""
+    zone = zoneinfo.ZoneInfo(bar_settings(request.registry).time_zone)
+    return {**values, "local": lambda moment, fmt="%Y-%m-%d %H:%M": moment.astimezone(zone).strftime(fmt)}
 
 
 def _holder_name(holder: Holder) -> str:
@@ -110,17 +117,20 @@ def till(request: Request) -> Any:
     if request.params.get("sold", "").isdigit():
         sold = sales.get_purchase(request.db, caller, request.params["sold"])
     sold_to = request.db.get(Holder, sold.holder_id) if sold is not None and sold.holder_id else None
-    return {
-        "groups": groups,
-        "holder": holder,
-        "search": search,
-        "found": found if len(found) != 1 else [],
-        "refusal": refusal,
-        "form": form,
-        "sold": sold,
-        "sold_to": sold_to,
-        "methods": list(PaymentMethod),
-    }
+    return _page(
+        request,
+        {
+            "groups": groups,
+            "holder": holder,
+            "search": search,
+            "found": found if len(found) != 1 else [],
+            "refusal": refusal,
+            "form": form,
+            "sold": sold,
+            "sold_to": sold_to,
+            "methods": list(PaymentMethod),
+        },
+    )
 
 
 # -- wallets: top-ups and refunds ----------------------------------------------------------
@@ -160,7 +170,7 @@ def wallets(request: Request) -> Any:
     if holder is not None:
         latest = holders.ledger_of(request.db, caller, holder.id).order_by(LedgerEntry.id.desc()).limit(10)
         ledger = list(request.db.scalars(latest))
-    return {"form": form, "holder": holder, "search": search, "found": found, "ledger": ledger}
+    return _page(request, {"form": form, "holder": holder, "search": search, "found": found, "ledger": ledger})
 
 
 # -- till counts and cycles ------------------------------------------------------------------
@@ -186,11 +196,14 @@ def counts(request: Request) -> Any:
             return HTTPSeeOther(request.route_url("bar.console.cycle", id=cycle.id))
     current = request.db.scalar(cycles.cycles(request.db, caller).where(Cycle.is_open.is_(True)))
     recent = list(request.db.scalars(cycles.cycles(request.db, caller).order_by(Cycle.id.desc()).limit(10)))
-    return {
-        "form": form,
-        "report": cycles.cycle_report(request.db, current) if current is not None else None,
-        "recent": recent,
-    }
+    return _page(
+        request,
+        {
+            "form": form,
+            "report": cycles.cycle_report(request.db, current) if current is not None else None,
+            "recent": recent,
+        },
+    )
 
 
 @console_view("bar.console.cycle", template=TEMPLATES + "cycle.jinja2", permission=SELL)
@@ -198,7 +211,7 @@ def cycle(request: Request) -> Any:
     """One cycle's report: its counts (opening, middle, closing), sales and differences."""
     caller = request.identity
     found = cycles.get_cycle(request.db, caller, request.matchdict["id"])
-    return {"report": cycles.cycle_report(request.db, found)}
+    return _page(request, {"report": cycles.cycle_report(request.db, found)})
 
 
 # -- revenue overview ---------------------------------------------------------------------------
@@ -245,13 +258,16 @@ def revenue(request: Request) -> Any:
         data = overview.revenue_overview(request.db, caller, query, bar_settings(request.registry).time_zone)
     periods = _periods(data["start"], data["end"], data["period"])
     download = {"start": data["start"].isoformat(), "end": data["end"].isoformat(), "period": data["period"]}
-    return {
-        "form": form,
-        "overview": data,
-        "by_category": stacked_bars(periods, _series(data["rows"], "category")),
-        "by_method": stacked_bars(periods, _payment_series(data["rows"]), PAYMENT_COLOURS),
-        "xlsx_url": request.route_url("bar.overview.xlsx", _query=download),
-    }
+    return _page(
+        request,
+        {
+            "form": form,
+            "overview": data,
+            "by_category": stacked_bars(periods, _series(data["rows"], "category")),
+            "by_method": stacked_bars(periods, _payment_series(data["rows"]), PAYMENT_COLOURS),
+            "xlsx_url": request.route_url("bar.overview.xlsx", _query=download),
+        },
+    )
 
 
 # -- events ---------------------------------------------------------------------------------------
@@ -261,7 +277,7 @@ def revenue(request: Request) -> Any:
 def event_list(request: Request) -> Any:
     """Events, latest first, with the places taken."""
     found = list(request.db.scalars(events.events().order_by(Event.starts_at.desc()).limit(50)))
-    return {"events": found}
+    return _page(request, {"events": found})
 
 
 @console_view(
@@ -294,11 +310,14 @@ def event(request: Request) -> Any:
     request.db.refresh(found)
     registrations = list(request.db.scalars(events.registrations(request.db, caller, found.id)))
     mine = own_holder(request.db, caller)
-    return {
-        "event": found,
-        "form": form,
-        "registrations": registrations,
-        "registered": mine is not None and any(r.holder_id == mine.id for r in registrations),
-        "has_wallet": mine is not None,
-        "report": events.charge_report(request.db, caller, found.id) if holds(request.db, caller, MANAGE) else None,
-    }
+    return _page(
+        request,
+        {
+            "event": found,
+            "form": form,
+            "registrations": registrations,
+            "registered": mine is not None and any(r.holder_id == mine.id for r in registrations),
+            "has_wallet": mine is not None,
+            "report": events.charge_report(request.db, caller, found.id) if holds(request.db, caller, MANAGE) else None,
+        },
+    )

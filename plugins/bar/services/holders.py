@@ -27,7 +27,7 @@ def holders(db: Any, caller: Identity) -> Any:
 
 
 def find_holders(db: Any, caller: Identity, text: str, limit: int = 10) -> list[Holder]:
-    """Wallets whose owner's username or email contains ``text``, or whose NFC card id is ``text`` (the till)."""
+    """Wallets whose owner's name, username or email contains ``text``, or whose NFC card id is ``text`` (the till)."""
     require(db, caller, SELL)
     text = text.strip()
     if not text:
@@ -37,7 +37,14 @@ def find_holders(db: Any, caller: Identity, text: str, limit: int = 10) -> list[
     return list(
         db.scalars(
             holders(db, caller)
-            .where(or_(User.username.ilike(pattern), User.email.ilike(pattern), Holder.id.in_(by_card)))
+            .where(
+                or_(
+                    User.username.ilike(pattern),
+                    User.email.ilike(pattern),
+                    (User.first_name + " " + User.last_name).ilike(pattern),
+                    Holder.id.in_(by_card),
+                )
+            )
             .order_by(User.username)
             .limit(limit)
         )

@@ -23,19 +23,6 @@ def _public_url(request: Request, route: str, **kw: Any) -> str:
     return public + request.route_path(route, **kw) if public else request.route_url(route, **kw)
 
 
-def start(request: Request, amount: Any) -> OnlinePayment:
-    """Start an online top-up for the caller (shared by the API and the console's page)."""
-    return online.start_top_up(
-        request.db,
-        request.identity,
-        amount,
-        request.find_service(IMollieGateway),
-        request.tm,
-        webhook_url=_public_url(request, "bar.mollie.webhook"),
-        return_url=lambda identifier: _public_url(request, "bar.online_top_up.return", identifier=identifier),
-    )
-
-
 @api_view(
     "bar.online_top_ups",
     request_method="POST",
@@ -47,7 +34,15 @@ def start(request: Request, amount: Any) -> OnlinePayment:
 )
 def start_online_top_up(request: Request, body: OnlineTopUpIn) -> OnlinePayment:
     """Top up your own wallet online: pay at ``checkout_url``; the wallet is credited once Mollie reports it paid."""
-    return start(request, body.amount)
+    return online.start_top_up(
+        request.db,
+        request.identity,
+        body.amount,
+        request.find_service(IMollieGateway),
+        request.tm,
+        webhook_url=_public_url(request, "bar.mollie.webhook"),
+        return_url=lambda identifier: _public_url(request, "bar.online_top_up.return", identifier=identifier),
+    )
 
 
 online_top_ups = Listing(
