@@ -28,7 +28,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload
 from sqlalchemy.sql.elements import ColumnElement
 
-from pyramidion.api import Conflict, Invalid, ensure_unique, get_or_404
+from pyramidion.api import Conflict, Filter, Invalid, Listing, ensure_unique, get_or_404
 from pyramidion.auth import Identity, Throttle, User, hash_secret, secret_matches, users_by_username
 from pyramidion.db import utcnow
 from pyramidion.realtime import owned_uri
@@ -72,6 +72,20 @@ def visible_robots(db: Any, caller: Identity) -> Select:
 def own_robots(caller: Identity) -> Select:
     """The robots the caller owns or that are shared with them, whoever they are (managers too)."""
     return select(Robot).options(WITH_OWNER).where(robots_of(caller.user.id))
+
+
+# What may be asked of the lists of robots, by the API and the console alike.
+robots_listing = Listing(
+    key=Robot.id,
+    ordering={"id": Robot.id, "serial": Robot.serial, "name": Robot.name, "created_at": Robot.created_at},
+    default_ordering="serial",
+    search=[Robot.serial, Robot.name],
+    filters={
+        "connected": Filter(lambda connected: Robot.connected if connected else ~Robot.connected, bool),
+        "owner_id": Filter(Robot.owner_id, int),
+    },
+)
+own_robots_listing = Listing(key=Robot.id, ordering=robots_listing.ordering, default_ordering="serial")
 
 
 def robot_for(db: Any, caller: Identity, robot_id: Any) -> Robot:

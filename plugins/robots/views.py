@@ -40,31 +40,14 @@ def _caller(request: Request) -> Identity:
 
 # -- robots ------------------------------------------------------------------------
 
-robots_listing = Listing(
-    key=Robot.id,
-    ordering={"id": Robot.id, "serial": Robot.serial, "name": Robot.name, "created_at": Robot.created_at},
-    default_ordering="serial",
-    search=[Robot.serial, Robot.name],
-    filters={
-        "connected": Filter(lambda connected: Robot.connected if connected else ~Robot.connected, bool),
-        "owner_id": Filter(Robot.owner_id, int),
-    },
-)
 
-own_robots_listing = Listing(
-    key=Robot.id,
-    ordering={"id": Robot.id, "serial": Robot.serial, "name": Robot.name, "created_at": Robot.created_at},
-    default_ordering="serial",
-)
-
-
-@api_view("robots.robots", query=robots_listing, response=Page[RobotOut])
+@api_view("robots.robots", query=services.robots_listing, response=Page[RobotOut])
 def list_robots(request: Request, query: Any) -> dict[str, Any]:
     """Your robots (owned or shared with you); managers see every robot."""
     return query.page(services.visible_robots(request.db, _caller(request)))
 
 
-@api_view("robots.mine", query=own_robots_listing, response=Page[RobotOut])
+@api_view("robots.mine", query=services.own_robots_listing, response=Page[RobotOut])
 def my_robots(request: Request, query: Any) -> dict[str, Any]:
     """The robots you own or that are shared with you, whoever you are (managers too)."""
     return query.page(services.own_robots(_caller(request)))

@@ -24,24 +24,19 @@ from ..settings import robots_settings
 from .trail import Trail
 
 TEMPLATES = "pyramidion_robots:console/templates/"
-FLEET_SIZE = 500  # robots shown on the fleet page; a larger fleet is searched by serial or name
 TRAIL_LENGTH = 500  # positions drawn on a robot's page
 COMMANDS_SHOWN = 20
 
 
 def _fleet(request: Request) -> dict[str, Any]:
-    search = request.GET.get("search", "").strip()
-    statement = services.visible_robots(request.db, request.identity)
-    if search:
-        pattern = f"%{search.replace('%', '').replace('_', '')}%"
-        statement = statement.where(Robot.serial.ilike(pattern) | Robot.name.ilike(pattern))
-    robots = list(request.db.scalars(statement.order_by(Robot.serial).limit(FLEET_SIZE + 1)))
-    shown = robots[:FLEET_SIZE]
+    """A page of the robots the user may see, with the API's own query parameters (search, filters, pages)."""
+    page = services.robots_listing.parse(request).page(services.visible_robots(request.db, request.identity))
+    robots = page["results"]
     return {
-        "robots": shown,
-        "more": len(robots) > FLEET_SIZE,
-        "search": search,
-        "positions": services.last_positions(request.db, [robot.id for robot in shown]),
+        "page": page,
+        "robots": robots,
+        "search": request.GET.get("search", "").strip(),
+        "positions": services.last_positions(request.db, [robot.id for robot in robots]),
         "status_topic": services.status_topic,
         "is_manager": services.is_manager(request.db, request.identity),
     }

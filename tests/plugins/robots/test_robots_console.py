@@ -89,6 +89,22 @@ def test_the_fleet_shows_the_users_robots_with_connection_and_last_position(
     assert "No robot matches" in app.get("/console/robots/", {"search": "nothing"}).text
 
 
+def test_the_fleet_pages_and_filters_as_the_api_does(app, register_robot, operator, console_session):
+    for n in range(3):
+        register_robot(f"UR-{n}")
+    console_session(operator)
+
+    first = app.get("/console/robots/", {"limit": 2})
+    assert [row.th.get_text(strip=True) for row in first.html.select("tr[data-robot-id]")] == ["UR-0", "UR-1"]
+    assert "3 robots" in first.html.select_one("nav.pages").get_text()
+    second = app.get(first.html.select_one("a[rel=next]")["href"])
+    assert [row.th.get_text(strip=True) for row in second.html.select("tr[data-robot-id]")] == ["UR-2"]
+    assert second.html.select_one("a[rel=prev]") is not None
+    assert not app.get("/console/robots/", {"connected": "true"}).html.select("tr[data-robot-id]")
+    refused = app.get("/console/robots/", {"colour": "red"}, status=422)
+    assert "colour" in refused.text
+
+
 def test_a_manager_registers_a_robot_and_sees_its_secret_once(app, manager, console_session, db):
     csrf = console_session(manager)
 
