@@ -144,7 +144,9 @@ def wallets(request: Request) -> Any:
     caller = request.identity
     form = Form(request, TopUpIn)
     holder = _selected_holder(request)
-    if form.submitted and holder is not None:
+    if form.submitted and holder is None:
+        form.fail("Find the wallet first.")
+    elif form.submitted:
         refunding = request.POST.get("kind") == "refund"
         try:
             body = form.validate()

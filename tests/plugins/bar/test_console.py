@@ -6,6 +6,9 @@ from decimal import Decimal
 
 import pytest
 
+from pyramidion.auth import User
+from pyramidion_bar.models import Card
+
 PAGES = {
     "/console/bar/": "bar.sell",
     "/console/bar/wallets": "bar.top_up",
@@ -89,13 +92,20 @@ def test_a_wallet_sale_at_the_till_shows_the_balance_after_it(app, bar, barkeepe
 
 
 def test_a_buyer_is_found_by_nfc_card_id(app, bar, barkeeper, in_transaction):
-    from pyramidion_bar.models import Card
-
     holder, _ = bar.member("ann", "3.00")
     in_transaction(lambda db: db.add(Card(card_id="04:A2:2B:1A", holder_id=holder)))
     page = app.get("/console/bar/", {"buyer": "04:A2:2B:1A"})
     assert page.html.select_one("#bar-buyer-balance").text == "3.00"
     assert page.html.select_one("input[name=holder_id]")["value"] == str(holder)
+
+    def name_ann(db):
+        user = db.query(User).filter_by(username="ann").one()
+        user.first_name, user.last_name = "Ann", "de Vries"
+
+    in_transaction(name_ann)
+    by_name = app.get("/console/bar/", {"buyer": "de vries"})
+    assert "Ann de Vries" in by_name.html.select_one("#bar-buyer").text
+    assert "No wallet found" in app.get("/console/bar/", {"buyer": "nobody"}).text
 
 
 def test_a_sale_the_wallet_cannot_pay_is_refused_plainly_and_changes_nothing(app, bar, barkeeper):
@@ -147,6 +157,8 @@ def test_top_ups_and_refunds_at_the_bar(app, bar, barkeeper):
     bad = app.post(f"/console/bar/wallets?holder={holder}", {**form, "amount": "-1"}, status=422)
     assert bad.html.select_one("[aria-invalid=true]")["name"] == "amount"
     app.post(f"/console/bar/wallets?holder={holder}", {**form, "amount": "5.00", "kind": "refund"}, status=303)
+    unchosen = app.post("/console/bar/wallets", form, status=422)
+    assert "Find the wallet first." in unchosen.html.select_one(".form-errors").text
     assert bar.balance(holder) == Decimal("15.00")
 
 
