@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from pyramidion import hookimpl
+from pyramidion.realtime import BackendSession
 from pyramidion.settings import section
 
 from . import hookspecs, models  # noqa: F401  (models: the tables must be known to migrations)
@@ -72,7 +73,7 @@ def pyramidion_capabilities() -> dict[str, Any]:
 
 
 @hookimpl
-def pyramidion_realtime(session: Any) -> None:
+def pyramidion_realtime(session: BackendSession) -> None:
     session.add_authorizer(may_follow_runs)
 
 

@@ -9,7 +9,9 @@ prefix subscription to ``pyramidion.jobs.run``).
 from __future__ import annotations
 
 import re
-from typing import Any
+
+from pyramidion.realtime import Caller
+from pyramidion.request import Request
 
 RUNS_TOPIC = "pyramidion.jobs.run"
 _ONE_RUN = re.compile(r"^pyramidion\.jobs\.run\.\d+$")
@@ -20,7 +22,7 @@ def run_topic(run_id: int) -> str:
     return f"{RUNS_TOPIC}.{run_id}"
 
 
-def may_follow_runs(request: Any, caller: Any, uri: str, action: str) -> bool | None:
+def may_follow_runs(request: Request, caller: Caller, uri: str, action: str) -> bool | None:
     """The router's authorizer: logged-in users may subscribe to run topics."""
     if action == "subscribe" and caller.user_id is not None and (uri == RUNS_TOPIC or _ONE_RUN.match(uri)):
         return True

@@ -32,6 +32,7 @@ from sqlalchemy import insert, select, update
 from zope.interface import implementer
 
 from pyramidion.db import utcnow
+from pyramidion.request import Registry, Request
 
 from .catalogue import JobTemplate
 from .credentials import Cipher
@@ -238,7 +239,7 @@ def _finish(
         return db.scalar(select(Run.status).where(Run.id == run_id))
 
 
-def execute_run(registry: Any, run_id: int, sensitive_token: str | None = None) -> None:
+def execute_run(registry: Registry, run_id: int, sensitive_token: str | None = None) -> None:
     """Run ``run_id`` to its end (the body of the ``run_job`` task)."""
     session_factory = registry.db_session_factory
     settings = registry.settings
@@ -300,7 +301,7 @@ def execute_run(registry: Any, run_id: int, sensitive_token: str | None = None) 
 class NornirRunner:
     """Runs go through the Huey queue to the worker, which runs them with Nornir."""
 
-    def __init__(self, request: Any) -> None:
+    def __init__(self, request: Request) -> None:
         self.request = request
 
     def start(self, run: Run, sensitive: dict[str, Any]) -> str:
@@ -313,6 +314,6 @@ class NornirRunner:
         execute_run(self.request.registry, run_id, sensitive_token)
 
 
-def nornir_runner(context: Any, request: Any) -> NornirRunner:
+def nornir_runner(context: Any, request: Request) -> NornirRunner:
     """The service factory registered for :class:`IJobRunner`."""
     return NornirRunner(request)
