@@ -14,5 +14,5 @@ def pyramidion_job_templates() -> dict[str, Callable[..., Any]] | list[Callable[
 
     The same as an entry point in the group ``pyramidion.job_templates``, for a
     plugin that prefers code (or a test that registers a template for one app).
-    See :mod:`pyramidion_jobs.templates` for what a template looks like.
+    See :mod:`pyramidion_jobs.catalogue` for what a template looks like.
     """
