@@ -1,0 +1,45 @@
+"""Small helpers the fixtures and the tests share."""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+__all__ = ["TIMEOUT", "JoinRefused", "free_port", "wait_for"]
+
+TIMEOUT = 20.0  # seconds any single wait may take before the test fails, on a loaded machine too
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on at the moment, on loopback."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_for(condition: Callable[[], Any], timeout: float = TIMEOUT, message: str = "condition not met") -> Any:
+    """Poll ``condition()`` until it is true (bounded by ``timeout`` seconds) and return its value.
+
+    For what happens in another thread or process (a worker, the router);
+    the test fails with ``message`` when time runs out.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"{message} within {timeout} s")
+        time.sleep(0.05)
+
+
+class JoinRefused(Exception):
+    """The router refused to let a WAMP client join; ``reason`` is the WAMP error URI."""
+
+    def __init__(self, reason: str, message: str | None) -> None:
+        super().__init__(f"{reason}: {message}")
+        self.reason = reason
