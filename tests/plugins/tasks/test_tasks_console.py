@@ -103,20 +103,24 @@ def test_the_menu_leads_to_my_tasks(console, make_user):
     )
 
 
-@pytest.mark.parametrize("path", ["/", "/new", "/1", "/1/edit"])
-def test_anonymous_visitors_are_sent_to_the_login(tasks_app, path):
-    response = tasks_app.get(f"/console/tasks{path}", status=302)
+@pytest.mark.parametrize("path", ["/", "/new", "/{id}", "/{id}/edit"])
+def test_anonymous_visitors_are_sent_to_the_login(tasks_app, create_task, make_user, login, path):
+    alice = make_user("alice")
+    task = create_task(login(alice), [alice])
+    response = tasks_app.get(f"/console/tasks{path.format(id=task['id'])}", status=302)
     assert "/console/login?next=" in response.location and "%2Fconsole%2Ftasks" in response.location
 
 
-@pytest.mark.parametrize("path", ["/new", "/1/edit", "/1/comments", "/1/delegate", "/1/delete", "/1/attachments"])
+@pytest.mark.parametrize(
+    "path", ["/new", "/{id}/edit", "/{id}/comments", "/{id}/delegate", "/{id}/delete", "/{id}/attachments"]
+)
 def test_anonymous_forms_are_sent_to_the_login_and_change_nothing(tasks_app, create_task, make_user, login, path):
     alice = make_user("alice")
     task = create_task(login(alice), [alice])
-    assert task["id"] == 1
-    response = tasks_app.post(f"/console/tasks{path}", {"text": "hi", "name": "x"}, status=302)
+    response = tasks_app.post(f"/console/tasks{path.format(id=task['id'])}", {"text": "hi", "name": "x"}, status=302)
     assert "/console/login" in response.location
-    assert tasks_app.get("/api/tasks/1", headers=login(alice)).json["comments"] == []
+    unchanged = tasks_app.get(f"/api/tasks/{task['id']}", headers=login(alice)).json
+    assert (unchanged["name"], unchanged["comments"]) == ("Fix the roof", [])
 
 
 # -- creating -----------------------------------------------------------------
