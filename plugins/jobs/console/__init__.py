@@ -214,12 +214,32 @@ def relaunch_run(request: Request) -> Any:
 # -- inventories --------------------------------------------------------------------------
 
 
-@console_view("jobs.console.inventories", template=TEMPLATES + "inventories.jinja2")
+@console_view("jobs.console.inventories", template=TEMPLATES + "inventories.jinja2", request_method=("GET", "POST"))
 def inventories_page(request: Request) -> Any:
-    """Inventories, searchable."""
-    if redirect := _without_empty_fields(request):
+    """Inventories, searchable, and a form importing one from SimpleInventory YAML."""
+    form = Form(request, s.InventoryImport)
+    if form.submitted:
+        services.require(request.db, request.identity, services.INVENTORY)
+        try:
+            imported = services.import_inventory(
+                request.db, request.identity, request.registry.jobs_cipher, form.validate()
+            )
+        except FORM_ERRORS as exc:
+            form.fail(exc)
+        else:
+            inventory = imported["inventory"]
+            flash(
+                request, f"Inventory {inventory.name} imported: {imported['hosts']} hosts, {imported['groups']} groups"
+            )
+            return HTTPSeeOther(request.route_url("jobs.console.inventory", id=inventory.id))
+    elif redirect := _without_empty_fields(request):
         return redirect
-    return {"page": services.list_inventories(services.inventory_listing.parse(request)), "chosen": request.GET}
+    return {
+        "page": services.list_inventories(services.inventory_listing.parse(request)),
+        "chosen": request.GET,
+        "form": form,
+        "may_import": services.may(request.db, request.identity, services.INVENTORY),
+    }
 
 
 @console_view("jobs.console.inventory", template=TEMPLATES + "inventory.jinja2")

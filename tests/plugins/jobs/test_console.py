@@ -362,3 +362,29 @@ def test_runs_are_listed_newest_first_and_filtered_by_status(console_app, admin,
     failed = client.get("/console/jobs/runs", {"status": "failed"}).html.find("tbody").find_all("tr")
     assert [row.find_all("td")[1].text for row in failed] == ["fails_on_broken_hosts"]
     assert "2 of 3" in failed[0].text
+
+
+def test_an_inventory_is_imported_from_yaml_with_the_apis_messages_beside_each_field(
+    app, admin, login, make_user, console_session
+):
+    form = {"name": "branch", "hosts": "b1: {hostname: 10.1.0.1, groups: [edge], password: s3cret}\n"}
+    token = console_session(make_user("netadmin", ["jobs.run"]))
+    assert "Import an inventory" not in app.get("/console/jobs/inventories").text
+    assert "jobs.inventory" in app.post("/console/jobs/inventories", {"csrf_token": token, **form}, status=403).text
+    app = TestApp(app.app)  # another browser, for another user
+    token = webtest_console_login(app, make_user("inventory-admin", ["jobs.inventory"]).username)
+    unknown_group = app.post("/console/jobs/inventories", {"csrf_token": token, **form}, status=422)
+    assert "edge" in errors_beside_fields(unknown_group)["hosts"]
+    assert unknown_group.html.find("input", attrs={"name": "name"})["value"] == "branch"
+    assert set(errors_beside_fields(app.post("/console/jobs/inventories", {"csrf_token": token}, status=422))) == {
+        "name",
+        "hosts",
+    }
+    assert app.get("/api/jobs/inventories", headers=login(admin)).json["count"] == 0
+    imported = app.post(
+        "/console/jobs/inventories", {"csrf_token": token, **form, "groups": "edge: {platform: ios}\n"}, status=303
+    ).follow()
+    assert "Inventory branch imported: 1 hosts, 1 groups" in imported.text
+    assert [row.find("td").text for row in imported.html.find("tbody").find_all("tr")] == ["b1"]
+    taken = app.post("/console/jobs/inventories", {"csrf_token": token, **form}, status=409)
+    assert errors_beside_fields(taken)["name"] == "Already taken"
