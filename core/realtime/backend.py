@@ -255,6 +255,66 @@ class BackendSession:
         loop.call_soon_threadsafe(functools.partial(wamp.publish, topic, *args, **kwargs))
         return True
 
+    def end_sessions(self, authid: str, reason: str) -> bool:
+        """End every WAMP session of ``authid`` (``robot:7``) on the router; from any thread.
+
+        For when what let a principal in goes away (a robot deleted): its open
+        sessions must not outlive it. False when the backend is not connected.
+        """
+        return self._soon(self._kill(authid, reason, "pyramidion.close.access_ended"))
+
+    def unsubscribe(self, uri: str, authid: str, reason: str = "") -> bool:
+        """Drop ``authid``'s sessions from the subscribers of the topic ``uri`` (exact); from any thread.
+
+        For when a right to read goes away (a robot unshared): its watchers'
+        subscriptions end, the rest of their session stays. False when the
+        backend is not connected.
+        """
+        return self._soon(self._remove_subscriber(uri, authid, reason))
+
+    def _soon(self, work: Awaitable[Any]) -> bool:
+        wamp, loop = self._wamp, self._loop
+        if wamp is None or loop is None:
+            log.warning("the backend is not connected: %s not done", getattr(work, "__qualname__", work))
+            if inspect.iscoroutine(work):
+                work.close()
+            return False
+        asyncio.run_coroutine_threadsafe(self._logged(work), loop)
+        return True
+
+    @staticmethod
+    async def _logged(work: Awaitable[Any]) -> None:
+        try:
+            await work
+        except Exception:
+            log.exception("the router refused a request of the backend")
+
+    async def _kill(self, authid: str, reason: str, close_uri: str) -> int:
+        wamp = self._wamp
+        if wamp is None:
+            return 0
+        killed = await wamp.call("wamp.session.kill_by_authid", authid, reason=close_uri, message=reason)
+        if killed:
+            log.info("ended %d WAMP session(s) of %s: %s", len(killed), authid, reason)
+        return len(killed or ())
+
+    async def _remove_subscriber(self, uri: str, authid: str, reason: str) -> int:
+        wamp = self._wamp
+        if wamp is None:
+            return 0
+        subscription = await wamp.call("wamp.subscription.lookup", uri)
+        if subscription is None:
+            return 0
+        removed = 0
+        for session_id in await wamp.call("wamp.subscription.list_subscribers", subscription):
+            caller = self._clients.get(session_id)
+            if caller is not None and caller.authid == authid:
+                await wamp.call("wamp.subscription.remove_subscriber", subscription, session_id, reason=reason or None)
+                removed += 1
+        if removed:
+            log.info("removed %s from %d subscription(s) of %s: %s", authid, removed, uri, reason)
+        return removed
+
     @property
     def clients(self) -> list[Caller]:
         """The client sessions connected now, as far as the backend knows."""
@@ -429,17 +489,7 @@ class BackendSession:
         if details.publisher_authrole not in (None, PUBLISHER_ROLE, BACKEND_ROLE):
             log.warning("ignored a sessions_revoked event published by %s", details.publisher_authid)
             return
-        wamp = self._wamp
-        if wamp is None:
-            return
-        killed = await wamp.call(
-            "wamp.session.kill_by_authid",
-            f"{USER_ROLE}:{user_id}",
-            reason="pyramidion.close.sessions_revoked",
-            message=reason or "sessions revoked",
-        )
-        if killed:
-            log.info("ended %d WAMP session(s) of user %s: %s", len(killed), user_id, reason)
+        await self._kill(f"{USER_ROLE}:{user_id}", reason or "sessions revoked", "pyramidion.close.sessions_revoked")
 
     def _client(self, details: dict[str, Any]) -> Caller | None:
         """A client session (not the platform's own ones) from session details."""

@@ -93,8 +93,8 @@ class Publisher:
             response = self.http.get(f"{self.config.base_url}/info", timeout=self.config.publish_timeout)
             response.raise_for_status()
         # One sentence for the dashboard and health, not urllib3's retry story.
-        except requests.HTTPError as exc:
-            raise ConnectionError(f"{self.config.base_url}/info answered {exc.response.status_code}") from None
+        except requests.HTTPError:
+            raise ConnectionError(f"{self.config.base_url}/info answered {response.status_code}") from None
         except requests.RequestException:
             raise ConnectionError(f"not reachable at {self.config.base_url}") from None
         realm = response.json().get("realm")

@@ -114,6 +114,7 @@ class LiveServer:
         self._thread = threading.Thread(target=self._server.run, name=f"live-server-{self.port}", daemon=True)
         self._thread.start()
         self.workers: list[Any] = []
+        self.backend: Any = None  # the realtime backend session's runner, with realtime=True
 
     def __call__(self, path: str = "/") -> str:
         """The absolute URL of ``path``."""
@@ -183,7 +184,7 @@ def make_live_server(
             server.workers.append(_start_worker(worker_registry))
         if realtime:
             allow_origin(request.getfixturevalue("router"), server.url)
-            request.getfixturevalue("start_backend")(extra_plugins)
+            server.backend = request.getfixturevalue("start_backend")(extra_plugins)
         return server
 
     yield start

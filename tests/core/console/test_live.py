@@ -126,4 +126,8 @@ def test_a_live_page_receives_events_and_is_refused_others(
     server.registry.realtime.publish(user_topic("sample", ann.id, "news"), "the news of the day")
     wait_for(browser, lambda d: "the news of the day" in d.find_element(By.ID, "news").text)
     screenshot("live")
+    # Ann's right to read goes away: the backend ends her subscription, her page stays joined.
+    server.backend.session.unsubscribe(user_topic("sample", ann.id, "news"), f"user:{ann.id}", "no longer shared")
+    wait_for(browser, lambda d: d.find_element(By.ID, "mine-state").text.startswith("removed"))
+    assert browser.find_element(By.ID, "live-state").text.startswith("joined")
     assert browser_errors(browser) == []

@@ -9,7 +9,10 @@ document.addEventListener("DOMContentLoaded", function () {
       item.textContent = args[0];
       document.getElementById("news").appendChild(item);
     }).then(
-      function () { element.textContent = "subscribed"; },
+      function (subscription) {
+        element.textContent = "subscribed";
+        subscription.on_unsubscribe.then(function (reason) { element.textContent = "removed: " + reason; });
+      },
       function (error) { element.textContent = "refused: " + error.error; }
     );
   }
