@@ -52,3 +52,29 @@ def test_frames_of_a_deleted_robot_fail_alone_in_their_batch(registry, register_
     assert counts == {kept["id"]: 3, also_kept["id"]: 1}
     # Watchers hear only of what was stored.
     assert [[s.robot_id for s in stored] for stored in stored_batches] == [[kept["id"], also_kept["id"], kept["id"]]]
+
+
+def test_one_robots_unstorable_frames_fail_alone_in_their_batch(registry, register_robot, db):
+    """Rows the database refuses (here a state its CHECK does not allow) cost only their robot's call."""
+    good, bad = register_robot("UR-1"), register_robot("UR-2")
+    writer = FrameWriter(registry.db_engine, lambda stored: None)
+    loop = asyncio.new_event_loop()
+    try:
+        batch = [
+            Submission(good["id"], [frame(1)], loop.create_future()),
+            Submission(bad["id"], [frame(1).model_copy(update={"state": "flying"})], loop.create_future()),
+            Submission(good["id"], [frame(2)], loop.create_future()),
+        ]
+
+        writer.write(batch)
+
+        outcomes = loop.run_until_complete(
+            asyncio.gather(*(submission.stored for submission in batch), return_exceptions=True)
+        )
+    finally:
+        loop.close()
+    assert outcomes[0] is None and outcomes[2] is None
+    assert isinstance(outcomes[1], Exception) and not isinstance(outcomes[1], RobotGone)
+    db.rollback()
+    counts = dict(db.execute(select(Frame.robot_id, func.count()).group_by(Frame.robot_id)).all())
+    assert counts == {good["id"]: 2}
