@@ -181,7 +181,9 @@ class console_view:
     page with a form. The view returns a dict for its template, or a
     Response (a redirect after a successful POST). ``permission`` defaults to
     any logged-in user; :data:`pyramid.security.NO_PERMISSION_REQUIRED`
-    makes a page public. Other keywords go to ``config.add_view``.
+    makes a page public. ``max_body_size`` (bytes, or a callable of the
+    registry) lets the route take bodies larger than ``api.max_body_size``
+    (an upload form), as for ``api_view``. Other keywords go to ``config.add_view``.
     """
 
     def __init__(
@@ -190,9 +192,11 @@ class console_view:
         template: str | None = None,
         permission: str = AUTHENTICATED,
         request_method: str | Iterable[str] = "GET",
+        max_body_size: int | Callable[[Any], int] | None = None,
         **view_options: Any,
     ) -> None:
         self.route_name = route_name
+        self.max_body_size = max_body_size
         self.settings = {
             "renderer": template,
             "permission": permission,
@@ -201,10 +205,12 @@ class console_view:
         }
 
     def __call__(self, wrapped: Callable) -> Callable:
-        route_name, settings = self.route_name, self.settings
+        route_name, settings, max_body_size = self.route_name, self.settings, self.max_body_size
 
         def callback(context: Any, name: str, ob: Any) -> None:
             config = context.config.with_package(info.module)
+            if max_body_size is not None:
+                config.registry.api_body_limits[route_name] = max_body_size
             config.add_view(_checked(ob), route_name=route_name, **settings)
 
         info = venusian.attach(wrapped, callback, category="pyramid")

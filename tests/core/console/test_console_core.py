@@ -219,3 +219,15 @@ def test_console_pages_carry_no_inline_script(app, make_user):
         assert script.get("src") and not script.text.strip()
     assert not any(attr.startswith("on") for tag in page.html.find_all(True) for attr in tag.attrs)
     assert csrf_token_of(page)
+
+
+def test_a_page_may_take_a_larger_body_than_the_api(sample_app, make_user):
+    make_user("ann")
+    token = webtest_console_login(sample_app, "ann")
+    big = b"x" * (1536 * 1024)  # over api.max_body_size (1 MiB), under the page's 2 MiB
+    page = sample_app.post("/console/sample/upload", {"csrf_token": token}, upload_files=[("file", "a.bin", big)])
+    assert page.text == f"received {len(big)} bytes"
+    too_big = b"x" * (3 * 1024 * 1024)
+    sample_app.post(
+        "/console/sample/upload", {"csrf_token": token}, upload_files=[("file", "a.bin", too_big)], status=413
+    )

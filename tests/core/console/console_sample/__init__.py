@@ -36,6 +36,7 @@ def pyramidion_console(config):
     config.add_route("sample.console.notes", "/")
     config.add_route("sample.console.secret", "/secret")
     config.add_route("sample.console.live", "/live")
+    config.add_route("sample.console.upload", "/upload")
     config.add_console_menu("Notes", "sample.console.notes", order=40)
     config.add_console_menu("Secret notes", "sample.console.secret", permission="sample.write", order=41)
     config.add_console_static("console_sample:static")
@@ -69,3 +70,8 @@ def secret(request):
 def live(request):
     """Follows the user's own topic, and tries someone else's (user 0: nobody's)."""
     return {"mine": user_topic("sample", request.identity.user.id, "news"), "theirs": user_topic("sample", 0, "news")}
+
+
+@console_view("sample.console.upload", renderer="string", request_method="POST", max_body_size=2 * 1024 * 1024)
+def upload(request):
+    return f"received {len(request.POST['file'].value)} bytes"
