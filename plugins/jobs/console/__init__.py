@@ -54,6 +54,7 @@ def includeme(config: Any) -> None:
     config.add_route("jobs.console.schedules", "/schedules")
     config.add_route("jobs.console.schedule_enabled", r"/schedules/{id:\d+}/enabled")
     config.add_route("jobs.console.schedule_delete", r"/schedules/{id:\d+}/delete")
+    config.add_route("jobs.console.configuration", "/configuration")
     # Reading jobs needs a login, as in the API; the pages' buttons need jobs.run.
     config.add_console_menu("Jobs", "jobs.console.templates", order=20)
     config.add_console_static("pyramidion_jobs:console/static")
@@ -349,3 +350,27 @@ def delete_schedule(request: Request) -> HTTPSeeOther:
     services.delete_schedule(request.db, request.identity, schedule.id)
     flash(request, f"Schedule {name} deleted")
     return HTTPSeeOther(request.route_url("jobs.console.schedules"))
+
+
+# -- runner configuration ------------------------------------------------------------------
+
+
+@console_view("jobs.console.configuration", template=TEMPLATES + "configuration.jinja2", request_method=("GET", "POST"))
+def configuration_page(request: Request) -> Any:
+    """The Nornir runner every run uses: read by every member, changed by holders of jobs.configure."""
+    current = services.runner_configuration(request.db)
+    form = Form(request, s.ConfigurationIn, initial={"runner": current.runner, "num_workers": current.num_workers})
+    if form.submitted:
+        services.require(request.db, request.identity, services.CONFIGURE)
+        try:
+            changed = services.change_configuration(request.db, request.identity, form.validate())
+        except FORM_ERRORS as exc:
+            form.fail(exc)
+        else:
+            flash(request, f"Runs now use the {changed.runner} runner with {changed.num_workers} workers")
+            return HTTPSeeOther(request.route_url("jobs.console.configuration"))
+    return {
+        "configuration": current,
+        "form": form,
+        "may_configure": services.may(request.db, request.identity, services.CONFIGURE),
+    }

@@ -108,6 +108,7 @@ def page_urls(app, admin, login, inventory) -> list[str]:
         f"/console/jobs/inventories/{inventory}/hosts/r1",
         "/console/jobs/presets",
         "/console/jobs/schedules",
+        "/console/jobs/configuration",
     ]
 
 
@@ -388,3 +389,23 @@ def test_an_inventory_is_imported_from_yaml_with_the_apis_messages_beside_each_f
     assert [row.find("td").text for row in imported.html.find("tbody").find_all("tr")] == ["b1"]
     taken = app.post("/console/jobs/inventories", {"csrf_token": token, **form}, status=409)
     assert errors_beside_fields(taken)["name"] == "Already taken"
+
+
+def test_the_runner_configuration_is_read_by_members_and_changed_by_administrators(
+    app, admin, login, make_user, console_session
+):
+    token = console_session(make_user("netadmin", ["jobs.run"]))
+    page = app.get("/console/jobs/configuration")
+    assert "threaded" in page.text and "needs the permission" in page.text
+    assert "jobs.configure" in app.post("/console/jobs/configuration", {"csrf_token": token}, status=403).text
+    app = TestApp(app.app)
+    token = webtest_console_login(app, admin.username)
+    refused = app.post(
+        "/console/jobs/configuration", {"csrf_token": token, "runner": "fast", "num_workers": "0"}, status=422
+    )
+    assert set(errors_beside_fields(refused)) == {"runner", "num_workers"}
+    changed = app.post(
+        "/console/jobs/configuration", {"csrf_token": token, "runner": "serial", "num_workers": "4"}, status=303
+    ).follow()
+    assert "Runs now use the serial runner" in changed.text
+    assert app.get("/api/jobs/configuration", headers=login(admin)).json == {"runner": "serial", "num_workers": 4}

@@ -113,6 +113,7 @@ def test_every_jobs_page_fits_a_phone(live_server, phone_browser, console_login,
         ("host", f"/console/jobs/inventories/{inventory}/hosts/edge-router-1"),
         ("presets", "/console/jobs/presets"),
         ("schedules", "/console/jobs/schedules"),
+        ("runner", "/console/jobs/configuration"),
     ]:
         phone_browser.get(live_server(path))
         assert phone_browser.find_elements(By.TAG_NAME, "h1"), name
