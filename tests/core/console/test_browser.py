@@ -154,3 +154,16 @@ def test_account_pages_on_a_desktop(live_server, browser, console_login, make_us
     assert browser.switch_to.active_element.text == "Skip to content"
     screenshot("skip-link-focused")
     assert browser_errors(browser) == []
+
+
+def test_htmx_sends_the_csrf_token_by_itself(make_live_server, browser, console_login, make_user, screenshot):
+    import console_sample
+
+    make_user("ann")
+    server = make_live_server(extra_plugins=[("sample", console_sample)])
+    browser.get(server("/console/login"))
+    console_login(browser, "ann")
+    browser.get(server("/console/sample/"))
+    browser.find_element(By.XPATH, "//button[text()='Ping']").click()
+    wait_for(browser, lambda d: d.find_element(By.ID, "pong").text == "pong for ann", message="htmx got no answer")
+    assert browser_errors(browser) == []

@@ -6,6 +6,7 @@ import console_sample
 import pytest
 from sqlalchemy import select
 
+from pyramidion import hookimpl
 from pyramidion.auth.models import Session as AuthSession
 from pyramidion.auth.models import User
 from pyramidion.testing.browser import csrf_token_of, webtest_console_login
@@ -231,3 +232,42 @@ def test_a_page_may_take_a_larger_body_than_the_api(sample_app, make_user):
     sample_app.post(
         "/console/sample/upload", {"csrf_token": token}, upload_files=[("file", "a.bin", too_big)], status=413
     )
+
+
+def test_what_users_type_is_escaped_in_every_template(sample_app, make_user):
+    make_user("ann")
+    token = webtest_console_login(sample_app, "ann")
+    sample_app.post("/console/sample/", {"csrf_token": token, "title": "<script>alert(1)</script>"}, status=303)
+    page = sample_app.get("/console/sample/")
+    assert "<script>alert(1)</script>" not in page.text and "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
+
+
+def test_an_htmx_request_without_the_csrf_header_is_refused(sample_app, make_user):
+    make_user("ann")
+    token = webtest_console_login(sample_app, "ann")
+    sample_app.post("/console/sample/ping", headers={"HX-Request": "true"}, status=403)
+    fragment = sample_app.post("/console/sample/ping", headers={"HX-Request": "true", "X-CSRF-Token": token})
+    assert fragment.text.strip() == '<p id="pong">pong for ann</p>'
+
+
+class MemberDatabase:
+    """An identity source of a plugin, as the bar's member database is."""
+
+    @hookimpl
+    def pyramidion_authenticate(self, request, username, password):
+        if (username, password) != ("member-7", "card-secret"):
+            return None
+        user = request.db.scalar(select(User).where(User.username == "member-7"))
+        if user is None:
+            user = User(username="member-7", email="member-7@example.com", password_hash=None)
+            request.db.add(user)
+            request.db.flush()
+        return user
+
+
+def test_the_console_logs_in_through_a_plugins_identity_source(make_app):
+    app = make_app(extra_plugins=[("members", MemberDatabase())])
+    app.post("/console/login", {"username": "member-7", "password": "wrong"}, headers=ORIGIN, status=422)
+    response = app.post("/console/login", {"username": "member-7", "password": "card-secret"}, headers=ORIGIN)
+    assert response.status_int == 303
+    assert "Welcome, member-7." in app.get("/console/").text

@@ -37,6 +37,7 @@ def pyramidion_console(config):
     config.add_route("sample.console.secret", "/secret")
     config.add_route("sample.console.live", "/live")
     config.add_route("sample.console.upload", "/upload")
+    config.add_route("sample.console.ping", "/ping")
     config.add_console_menu("Notes", "sample.console.notes", order=40)
     config.add_console_menu("Secret notes", "sample.console.secret", permission="sample.write", order=41)
     config.add_console_static("console_sample:static")
@@ -75,3 +76,9 @@ def live(request):
 @console_view("sample.console.upload", renderer="string", request_method="POST", max_body_size=2 * 1024 * 1024)
 def upload(request):
     return f"received {len(request.POST['file'].value)} bytes"
+
+
+@console_view("sample.console.ping", template="console_sample:templates/pong.jinja2", request_method="POST")
+def ping(request):
+    """An htmx fragment: answered only with the CSRF header htmx sends by itself."""
+    return {"who": request.identity.user.username}
