@@ -25,11 +25,12 @@ from ..interfaces import IJobRunner
 from ..models import InventoryHost, RunStatus
 from ..realtime import run_topic
 from .launch import (
+    PRESET_FIELDS,
     checked_launch,
+    checked_preset,
     colliding_parameters,
     for_the_form,
     form_schema,
-    launch_body,
     parameter_inputs,
 )
 
@@ -115,18 +116,14 @@ def template_page(request: Request) -> Any:
         saving = request.POST.get("action") == "save"
         try:
             if saving:
-                launch = launch_body(template, form.values())
-                fields = {k: v for k, v in launch.items() if k not in ("name", "scheduled_at")}
-                if "preset_name" in form.values():
-                    fields["name"] = form.values()["preset_name"]
-                preset = s.PresetIn.model_validate(fields)
+                preset = checked_preset(template, form.values())
                 saved = services.create_preset(request.db, request.identity, templates, preset)
             else:
                 run = services.launch(
                     request.db, request.identity, templates, _runner(request), checked_launch(template, form.values())
                 )
         except FORM_ERRORS as exc:
-            form.fail(for_the_form(exc, {"name": "preset_name"} if saving else None))
+            form.fail(for_the_form(exc, PRESET_FIELDS if saving else None))
         else:
             if saving:
                 flash(request, f"Preset {saved.name} saved")

@@ -21,10 +21,12 @@ from pydantic import BaseModel, ValidationError, create_model
 from pyramidion.api import APIError, In, Invalid, validation_details
 
 from ..catalogue import JobTemplate
-from ..schemas import LaunchIn
+from ..schemas import LaunchIn, PresetIn
 
 # The inputs every launch form has besides the template's parameters.
 OPTION_FIELDS = ("inventory_id", "name", "hosts", "scheduled_at", "preset_name")
+# A preset's name is the form's preset_name (its name is the run's).
+PRESET_FIELDS = {"name": "preset_name"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -198,3 +200,18 @@ def checked_launch(template: JobTemplate, values: dict[str, Any]) -> LaunchIn:
     if details:
         raise for_the_form(Invalid("invalid input: " + ", ".join(d["field"] for d in details), details))
     return launch
+
+
+def checked_preset(template: JobTemplate, values: dict[str, Any]) -> PresetIn:
+    """The API's preset body from the form's values (named by ``preset_name``; no run name, no time).
+
+    :class:`Invalid` naming the form's inputs; the template's variables are
+    checked by the service, as for the API.
+    """
+    fields = {k: v for k, v in launch_body(template, values).items() if k not in ("name", "scheduled_at")}
+    if values.get("preset_name") is not None:
+        fields["name"] = values["preset_name"]
+    try:
+        return PresetIn.model_validate(fields)
+    except ValidationError as exc:
+        raise for_the_form(exc, PRESET_FIELDS) from None
