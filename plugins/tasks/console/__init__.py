@@ -15,7 +15,7 @@ from pyramidion.console import FORM_ERRORS, Form, console_view, flash
 from pyramidion.request import Request
 
 from .. import services
-from ..attachments import IAttachmentStore, uploaded_file
+from ..attachments import IAttachmentStore, upload_body_limit, uploaded_file
 from ..models import Status, Task
 from ..schemas import CommentIn, DelegateIn, TaskIn, TaskPatch
 from ..services import VIEW_ALL, mail_of
@@ -202,7 +202,12 @@ def delete(request: Request) -> HTTPSeeOther:
 # -- attachments --------------------------------------------------------------
 
 
-@console_view("tasks.console.upload", template=TEMPLATES + "task.jinja2", request_method="POST")
+@console_view(
+    "tasks.console.upload",
+    template=TEMPLATES + "task.jinja2",
+    request_method="POST",
+    max_body_size=upload_body_limit,
+)
 def upload(request: Request) -> Any:
     """Attach a file to the task (downloads go through the API's own URL)."""
     form = Form(request)

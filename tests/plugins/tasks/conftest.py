@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import email
-import socket
 import threading
 from collections.abc import Callable, Iterator
 from email.message import Message
@@ -13,6 +12,8 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from webtest import TestApp
+
+from pyramidion.testing import free_port
 
 
 class Mailbox:
@@ -48,16 +49,10 @@ class Mailbox:
         return [message["Subject"] for message in self.messages]
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
 def mailbox() -> Iterator[Mailbox]:
     box = Mailbox()
-    controller = Controller(box, hostname="127.0.0.1", port=_free_port())
+    controller = Controller(box, hostname="127.0.0.1", port=free_port())
     controller.start()
     box.port = controller.port  # type: ignore[attr-defined]
     yield box

@@ -346,3 +346,16 @@ def test_pages_carry_no_inline_script(console, create_task, make_user, login):
         page = browser.get(url)
         assert all(script.get("src") for script in page.html.find_all("script")), url
         assert not re.search(r"\son[a-z]+=", page.text), url
+
+
+def test_console_uploads_take_the_attachment_limit_not_the_api_default(
+    make_app, tasks_settings, create_task, make_user, login
+):
+    app = make_app(**{**tasks_settings, "tasks__attachments__max_size": str(2 * 1024 * 1024)})
+    alice = make_user("alice")
+    task = create_task(login(alice), [alice])
+    browser = Browser(app, "alice")
+    big = b"x" * (1024 * 1024 + 512 * 1024)  # over api.max_body_size (1 MiB), under the attachment limit
+    url = f"/console/tasks/{task['id']}/attachments"
+    done = browser.app.post(url, {"csrf_token": browser.csrf}, upload_files=[("file", "big.txt", big, "text/plain")])
+    assert done.status_int == 303 and "big.txt attached" in browser.get(done.location).text
