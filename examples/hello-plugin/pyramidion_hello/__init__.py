@@ -28,6 +28,18 @@ def pyramidion_includeme(config: Any) -> None:
 
 
 @hookimpl
+def pyramidion_console(config: Any) -> None:
+    config.add_route("hello.console.greetings", "/")
+    config.add_console_menu("Greetings", "hello.console.greetings", order=700)
+    config.scan(".console")
+
+
+@hookimpl
+def pyramidion_capabilities() -> dict[str, Any]:
+    return {"description": "Greetings, delivered in the background", "url": "/api/hello/greetings"}
+
+
+@hookimpl
 def pyramidion_background_tasks(huey: Any) -> list:
     return [tasks.deliver_greeting]
 

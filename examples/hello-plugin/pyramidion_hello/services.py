@@ -30,5 +30,5 @@ def greet(request: Request, caller: User, name: str) -> Greeting:
 
 
 def greetings_of(caller: User) -> Select[Any]:
-    """The query of the greetings ``caller`` wrote."""
+    """The query of the greetings ``caller`` wrote (unordered: the API's list orders it)."""
     return select(Greeting).where(Greeting.author_id == caller.id)
