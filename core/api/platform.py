@@ -19,6 +19,7 @@ from sqlalchemy import text
 
 from ..heartbeat import worker_status
 from ..plugins import describe
+from ..request import Request
 from .views import api_view
 
 
@@ -70,7 +71,7 @@ def _check(probe: Any) -> Check:
         return Check(ok=False, detail=f"{type(exc).__name__}: {exc}")
 
 
-def _database(request: Any) -> str:
+def _database(request: Request) -> str:
     # The read-only engine: on SQLite the other one takes the write lock, and
     # a health check must not queue behind (or hold up) writers.
     with request.registry.db_read_engine.connect() as conn:
@@ -78,14 +79,14 @@ def _database(request: Any) -> str:
     return "reachable"
 
 
-def _queue(request: Any) -> str:
+def _queue(request: Request) -> str:
     huey = request.registry.huey
     if huey.immediate:
         return "immediate (in process)"
     return f"{type(huey.storage).__name__}: {huey.pending_count()} pending"
 
 
-def _worker(request: Any) -> Check:
+def _worker(request: Request) -> Check:
     try:
         alive, detail = worker_status(request.registry.huey)
     except Exception as exc:  # the queue's storage is down: the queue check says so too
@@ -93,7 +94,7 @@ def _worker(request: Any) -> Check:
     return Check(ok=alive, detail=detail)
 
 
-def platform_checks(request: Any) -> dict[str, Check]:
+def platform_checks(request: Request) -> dict[str, Check]:
     """Database, queue, worker and router: reachable (``ok``) and what was seen (``detail``)."""
     return {
         "database": _check(lambda: _database(request)),
@@ -104,7 +105,7 @@ def platform_checks(request: Any) -> dict[str, Check]:
 
 
 @api_view("api.health", response=Health, permission=NO_PERMISSION_REQUIRED, tags=["platform"])
-def health(request: Any) -> dict[str, Any]:
+def health(request: Request) -> dict[str, Any]:
     """Database, queue, worker heartbeat and router reachability.
 
     Answers 503 when the database cannot be reached; the queue, the workers or
@@ -130,7 +131,7 @@ def plugin_capabilities(registry: Any) -> dict[str, dict[str, Any]]:
 
 
 @api_view("api.index", response=Index, permission=NO_PERMISSION_REQUIRED, tags=["platform"])
-def index(request: Any) -> dict[str, Any]:
+def index(request: Request) -> dict[str, Any]:
     """The platform: version, where its documentation is, and what each plugin offers."""
     console = getattr(request.registry, "console_settings", None) is not None
     return {
@@ -146,14 +147,14 @@ def index(request: Any) -> dict[str, Any]:
     }
 
 
-def home(request: Any) -> HTTPFound:
+def home(request: Request) -> HTTPFound:
     """``/``: people go to the console; without it, to the API's index."""
     console = getattr(request.registry, "console_settings", None) is not None
     return HTTPFound(request.route_url("console.home" if console else "api.index"))
 
 
 @api_view("api.plugins", response=list[PluginOut], tags=["platform"])
-def plugins(request: Any) -> list[Any]:
+def plugins(request: Request) -> list[Any]:
     """The loaded plugins with their versions and the hooks they implement."""
     return describe(request.registry.pm)
 

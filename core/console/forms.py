@@ -32,6 +32,7 @@ from pydantic import BaseModel, ValidationError
 
 from ..api.errors import APIError, RequestValidationError
 from ..auth.policy import CSRF_FIELD
+from ..request import Request
 
 #: What :meth:`Form.fail` turns into messages: catch these around validate-and-call.
 FORM_ERRORS = (ValidationError, APIError, RequestValidationError)
@@ -70,7 +71,7 @@ class Form:
     form before it is sent (an edit page).
     """
 
-    def __init__(self, request: Any, schema: type[BaseModel] | None = None, initial: dict[str, Any] | None = None):
+    def __init__(self, request: Request, schema: type[BaseModel] | None = None, initial: dict[str, Any] | None = None):
         self.request = request
         self.schema = schema
         self.errors: dict[str, list[str]] = {}

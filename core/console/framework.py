@@ -29,7 +29,8 @@ from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
 
 from ..api.errors import APIError
-from ..auth.policy import CSRF_FIELD, SAFE_METHODS, csrf_failed
+from ..auth.policy import CSRF_FIELD, SAFE_METHODS, Identity, csrf_failed
+from ..request import Request
 
 AUTHENTICATED = "authenticated"
 CONSOLE_PATHS = r"^/console(/|$)"
@@ -62,7 +63,7 @@ class _NoACL:
     """The context menu entries are checked in: permissions alone, whatever page is showing."""
 
 
-def visible_menu(request: Any) -> list[dict[str, Any]]:
+def visible_menu(request: Request) -> list[dict[str, Any]]:
     """The menu entries the user may open, with their URLs and whether they are the current page."""
     if request.identity is None:
         return []
@@ -76,7 +77,7 @@ def visible_menu(request: Any) -> list[dict[str, Any]]:
     ]
 
 
-def _may(request: Any, permission: str, context: Any) -> bool:
+def _may(request: Request, permission: str, context: Any) -> bool:
     if permission == NO_PERMISSION_REQUIRED:
         return True
     return bool(request.has_permission(permission, context))
@@ -105,14 +106,14 @@ def add_console_static(config: Any, spec: str, cache_max_age: int = 3600) -> Non
 FLASH_KINDS = ("success", "info", "error")
 
 
-def flash(request: Any, message: str, kind: str = "success") -> None:
+def flash(request: Request, message: str, kind: str = "success") -> None:
     """Show ``message`` on the next page this browser opens (after a redirect)."""
     if kind not in FLASH_KINDS:
         raise ValueError(f"kind must be one of {', '.join(FLASH_KINDS)}")
     request.session.flash(message, queue=kind)
 
 
-def _flashes(request: Any) -> list[dict[str, str]]:
+def _flashes(request: Request) -> list[dict[str, str]]:
     if "pyramidion_flash" not in request.cookies and "session" not in request.__dict__:
         return []  # no flash cookie and no session yet: do not create one
     return [{"kind": kind, "message": message} for kind in FLASH_KINDS for message in request.session.pop_flash(kind)]
@@ -121,12 +122,20 @@ def _flashes(request: Any) -> list[dict[str, str]]:
 # -- the view decorator ----------------------------------------------------------
 
 
-def login_url(request: Any, next_url: str | None = None) -> str:
+def logged_in(request: Request) -> Identity:
+    """The identity of a page that requires a login (its permission saw to it)."""
+    identity = request.identity
+    if identity is None:
+        raise HTTPForbidden("log in first")
+    return identity
+
+
+def login_url(request: Request, next_url: str | None = None) -> str:
     target = next_url if next_url is not None else request.path_qs
     return request.route_url("console.login", _query={"next": target}) if target else request.route_url("console.login")
 
 
-def safe_next(request: Any, target: str | None) -> str:
+def safe_next(request: Request, target: str | None) -> str:
     """``target`` when it is a path of this site, else the dashboard: never an open redirect."""
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         parts = urlsplit(target)
@@ -135,7 +144,7 @@ def safe_next(request: Any, target: str | None) -> str:
     return request.route_url("console.home")
 
 
-def same_origin(request: Any) -> bool:
+def same_origin(request: Request) -> bool:
     """Whether an unsafe request came from a page of this site (Origin, else Referer)."""
     origin = request.headers.get("Origin") or request.referer
     if not origin:
@@ -146,13 +155,13 @@ def same_origin(request: Any) -> bool:
 
 def _checked(view: Callable) -> Callable:
     @functools.wraps(view)
-    def console_page(request: Any) -> Any:
+    def console_page(request: Request) -> Any:
         return _console_checks(view, request)
 
     return console_page
 
 
-def _console_checks(view: Callable, request: Any) -> Any:
+def _console_checks(view: Callable, request: Request) -> Any:
     identity = request.identity
     if request.method not in SAFE_METHODS:
         if identity is None and not same_origin(request):
@@ -220,7 +229,7 @@ class console_view:
 # -- error pages -----------------------------------------------------------------
 
 
-def error_page(request: Any, status: int, title: str, message: str) -> Any:
+def error_page(request: Request, status: int, title: str, message: str) -> Any:
     response = render_to_response(
         ERROR_TEMPLATE, {"status": status, "title": title, "message": message}, request=request
     )
@@ -230,7 +239,7 @@ def error_page(request: Any, status: int, title: str, message: str) -> Any:
 
 
 @forbidden_view_config(path_info=CONSOLE_PATHS)
-def forbidden(exc: HTTPForbidden, request: Any) -> Any:
+def forbidden(exc: HTTPForbidden, request: Request) -> Any:
     if request.identity is None and getattr(exc, "result", None) is not None:
         return HTTPFound(login_url(request, request.path_qs if request.method in SAFE_METHODS else ""))
     denied = getattr(exc, "result", None)
@@ -241,7 +250,7 @@ def forbidden(exc: HTTPForbidden, request: Any) -> Any:
 
 
 @notfound_view_config(path_info=CONSOLE_PATHS)
-def not_found(exc: HTTPNotFound, request: Any) -> Any:
+def not_found(exc: HTTPNotFound, request: Request) -> Any:
     # A view's own "no such book" says more; Pyramid's default detail is only the path.
     raised_by_view = request.matched_route is not None and isinstance(exc.detail, str) and exc.detail
     message = exc.detail if raised_by_view else "There is no such page."
@@ -249,7 +258,7 @@ def not_found(exc: HTTPNotFound, request: Any) -> Any:
 
 
 @exception_view_config(APIError, path_info=CONSOLE_PATHS)
-def api_error(exc: APIError, request: Any) -> Any:
+def api_error(exc: APIError, request: Request) -> Any:
     # A service refused what a page asked outside of a form (a button): say why.
     return error_page(request, exc.status, "Could not do that", exc.message[:1].upper() + exc.message[1:])
 
@@ -257,7 +266,7 @@ def api_error(exc: APIError, request: Any) -> Any:
 # -- template globals --------------------------------------------------------------
 
 
-def _csrf_token(request: Any) -> str:
+def _csrf_token(request: Request) -> str:
     identity = request.identity
     if identity is None or identity.session_id is None or identity.via != "cookie":
         return ""
@@ -267,7 +276,7 @@ def _csrf_token(request: Any) -> str:
 class ConsoleRequest:
     """``request.console``: what the base template reads."""
 
-    def __init__(self, request: Any) -> None:
+    def __init__(self, request: Request) -> None:
         self.request = request
 
     @functools.cached_property

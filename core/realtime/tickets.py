@@ -12,19 +12,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..auth.policy import user_for_token
+from ..auth.policy import Identity, user_for_token
+from ..request import Request
 
 TICKET_KIND = "wamp-ticket"
 
 
-def console_ticket(request: Any, ttl: int) -> str:
-    """A ticket for the user of ``request``'s console session."""
-    identity = request.identity
+def console_ticket(request: Request, identity: Identity, ttl: int) -> str:
+    """A ticket for ``identity``, a console session's."""
     return request.registry.token_codec.encode(
         str(identity.user.id), TICKET_KIND, ttl=ttl, sid=identity.session_id, username=identity.user.username
     )
 
 
-def user_for_ticket(request: Any, ticket: str) -> Any:
+def user_for_ticket(request: Request, ticket: str) -> Any:
     """The active user of a valid console ticket whose session is not revoked, else None."""
     return user_for_token(request, ticket, TICKET_KIND)

@@ -16,6 +16,7 @@ from sqlalchemy.orm import selectinload
 
 from ...auth import views as auth_api
 from ...auth.models import Group, User
+from ...request import Request
 from ..forms import FORM_ERRORS, Form
 from ..framework import console_view, flash
 from . import ADMIN
@@ -23,16 +24,16 @@ from . import ADMIN
 TEMPLATES = "pyramidion:console/templates/"
 
 
-def _group_options(request: Any) -> list[tuple[str, str]]:
+def _group_options(request: Request) -> list[tuple[str, str]]:
     groups = request.db.scalars(select(Group).order_by(Group.name))
     return [(group.name, group.name) for group in groups]
 
 
-def _permission_options(request: Any) -> list[tuple[str, str]]:
+def _permission_options(request: Request) -> list[tuple[str, str]]:
     return [(name, f"{name}: {what}") for name, what in sorted(request.registry.permissions.items())]
 
 
-def _user(request: Any) -> User:
+def _user(request: Request) -> User:
     user = request.db.get(User, int(request.matchdict["id"]), options=[selectinload(User.groups)])
     if user is None:
         raise HTTPNotFound("no such user")
@@ -40,7 +41,7 @@ def _user(request: Any) -> User:
 
 
 @console_view("console.users", template=TEMPLATES + "users.jinja2", permission=ADMIN)
-def users(request: Any) -> dict[str, Any]:
+def users(request: Request) -> dict[str, Any]:
     """Every user, searchable by username, email or name, a page at a time."""
     query = auth_api.users_listing.parse(request)
     return {"page": auth_api.list_users(request, query), "search": request.GET.get("search", "")}
@@ -49,7 +50,7 @@ def users(request: Any) -> dict[str, Any]:
 @console_view(
     "console.user_new", template=TEMPLATES + "user_new.jinja2", permission=ADMIN, request_method=("GET", "POST")
 )
-def new_user(request: Any) -> Any:
+def new_user(request: Request) -> Any:
     form = Form(request, auth_api.UserCreate)
     if form.submitted:
         try:
@@ -75,7 +76,7 @@ def _user_initial(user: User) -> dict[str, Any]:
 
 
 @console_view("console.user", template=TEMPLATES + "user.jinja2", permission=ADMIN, request_method=("GET", "POST"))
-def user(request: Any) -> Any:
+def user(request: Request) -> Any:
     """One user: names, email, flags, groups, a new password."""
     target = _user(request)
     form = Form(request, auth_api.UserUpdate, initial=_user_initial(target))
@@ -91,7 +92,7 @@ def user(request: Any) -> Any:
 
 
 @console_view("console.user_active", permission=ADMIN, request_method="POST")
-def user_active(request: Any) -> Any:
+def user_active(request: Request) -> Any:
     """Deactivate (every session ends) or reactivate a user, with one button."""
     target = _user(request)
     active = request.POST.get("is_active") == "true"
@@ -101,7 +102,7 @@ def user_active(request: Any) -> Any:
 
 
 @console_view("console.groups", template=TEMPLATES + "groups.jinja2", permission=ADMIN, request_method=("GET", "POST"))
-def groups(request: Any) -> Any:
+def groups(request: Request) -> Any:
     """Every group with its permissions; a form to add one."""
     form = Form(request, auth_api.GroupIn)
     if form.submitted:
@@ -121,7 +122,7 @@ def groups(request: Any) -> Any:
 
 
 @console_view("console.group", template=TEMPLATES + "group.jinja2", permission=ADMIN, request_method=("GET", "POST"))
-def group(request: Any) -> Any:
+def group(request: Request) -> Any:
     """One group: rename it, describe it, choose its permissions."""
     target = auth_api.get_group(request)
     initial = {"name": target.name, "description": target.description, "permissions": target.permissions}
@@ -141,7 +142,7 @@ def group(request: Any) -> Any:
 
 
 @console_view("console.group_delete", permission=ADMIN, request_method="POST")
-def group_delete(request: Any) -> Any:
+def group_delete(request: Request) -> Any:
     target = auth_api.get_group(request)
     name = target.name
     auth_api.delete_group(request)

@@ -6,9 +6,10 @@ from typing import Any
 
 from ...api.platform import platform_checks
 from ...plugins import describe
+from ...request import Request
 from ..framework import console_view
 
 
 @console_view("console.home", template="pyramidion:console/templates/dashboard.jinja2")
-def dashboard(request: Any) -> dict[str, Any]:
+def dashboard(request: Request) -> dict[str, Any]:
     return {"checks": platform_checks(request), "plugins": describe(request.registry.pm)}

@@ -16,13 +16,14 @@ from ...auth import views as auth_api
 from ...auth.models import User
 from ...auth.service import WrongPassword, change_password
 from ...auth.throttle import TooManyAttempts
+from ...request import Request
 from ..forms import FORM_ERRORS, Form
-from ..framework import console_view, flash
+from ..framework import console_view, flash, logged_in
 
 TEMPLATES = "pyramidion:console/templates/"
 
 
-def _keys_page(request: Any, form: Form, created: dict[str, Any] | None = None) -> dict[str, Any]:
+def _keys_page(request: Request, form: Form, created: dict[str, Any] | None = None) -> dict[str, Any]:
     keys = auth_api.list_api_keys(request)
     owners = {
         user.id: user.username
@@ -32,7 +33,7 @@ def _keys_page(request: Any, form: Form, created: dict[str, Any] | None = None) 
 
 
 @console_view("console.api_keys", template=TEMPLATES + "api_keys.jinja2", request_method=("GET", "POST"))
-def api_keys(request: Any) -> Any:
+def api_keys(request: Request) -> Any:
     """My keys and a form for a new one; the new key's secret is on the answer, once."""
     form = Form(request, auth_api.APIKeyIn, initial={"paths": ["/api/*"]})
     created = None
@@ -48,14 +49,14 @@ def api_keys(request: Any) -> Any:
 
 
 @console_view("console.api_key_revoke", request_method="POST")
-def api_key_revoke(request: Any) -> Any:
+def api_key_revoke(request: Request) -> Any:
     auth_api.revoke_key(request)
     flash(request, "API key revoked: it works no more.")
     return HTTPSeeOther(request.route_url("console.api_keys"))
 
 
 @console_view("console.password", template=TEMPLATES + "password.jinja2", request_method=("GET", "POST"))
-def password(request: Any) -> Any:
+def password(request: Request) -> Any:
     """Change my password: the old one first; my other sessions end, this one stays."""
     form = Form(request, auth_api.PasswordChange)
     if not form.submitted:
@@ -66,13 +67,8 @@ def password(request: Any) -> Any:
             form.errors["confirm_password"] = ["The two new passwords differ."]
             request.response.status_int = 422
             return {"form": form}
-        change_password(
-            request,
-            request.identity.user,
-            body.old_password,
-            body.new_password,
-            keep_session=request.identity.session_id,
-        )
+        identity = logged_in(request)
+        change_password(request, identity.user, body.old_password, body.new_password, keep_session=identity.session_id)
     except WrongPassword as exc:
         form.fail(exc, doom=False)  # the failed attempt must be committed to count
     except TooManyAttempts as exc:

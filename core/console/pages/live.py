@@ -7,18 +7,25 @@ from typing import Any
 from pyramid.httpexceptions import HTTPForbidden
 
 from ...realtime.tickets import console_ticket
-from ..framework import console_view
+from ...request import Request
+from ..framework import console_view, logged_in
 
 
 @console_view("console.ticket", renderer="json", request_method="POST")
-def ticket(request: Any) -> dict[str, Any]:
+def ticket(request: Request) -> dict[str, Any]:
     """A ticket for this console session, good for ``console.ticket_ttl`` seconds, and where to join.
 
     A POST (so the CSRF token is required: another site cannot mint one) and
     only for the session cookie: a token or an API key has tickets of its own.
     """
-    if request.identity.via != "cookie":
+    identity = logged_in(request)
+    if identity.via != "cookie":
         raise HTTPForbidden("tickets are for console sessions; use your access token as the ticket")
     config = request.registry.realtime.config
     ttl = request.registry.console_settings.ticket_ttl
-    return {"ticket": console_ticket(request, ttl), "url": config.browser_url, "realm": config.realm, "expires_in": ttl}
+    return {
+        "ticket": console_ticket(request, identity, ttl),
+        "url": config.browser_url,
+        "realm": config.realm,
+        "expires_in": ttl,
+    }

@@ -19,13 +19,14 @@ from ...auth.service import authenticate, login_throttle, revoke_session
 from ...auth.throttle import TooManyAttempts
 from ...auth.views import Credentials
 from ...db import utcnow
+from ...request import Request
 from ..forms import FORM_ERRORS, Form
-from ..framework import console_view, flash, safe_next
+from ..framework import console_view, flash, logged_in, safe_next
 
 LOGIN_TEMPLATE = "pyramidion:console/templates/login.jinja2"
 
 
-def open_console_session(request: Any, user: Any) -> Session:
+def open_console_session(request: Request, user: Any) -> Session:
     """A new login of ``user``, a row of the sessions table the cookie will name."""
     session = Session(id=uuid.uuid4().hex, user_id=user.id)
     request.db.add(session)
@@ -37,7 +38,7 @@ def open_console_session(request: Any, user: Any) -> Session:
 @console_view(
     "console.login", template=LOGIN_TEMPLATE, permission=NO_PERMISSION_REQUIRED, request_method=("GET", "POST")
 )
-def login(request: Any) -> Any:
+def login(request: Request) -> Any:
     """The login form; on success, the page the visitor wanted (``next``) or the dashboard."""
     wanted = request.params.get("next", "")
     target = safe_next(request, wanted)
@@ -66,8 +67,9 @@ def login(request: Any) -> Any:
         form.messages.append("Wrong username or password.")
         request.response.status_int = 422
         return {"form": form, "next": wanted}
-    if request.identity is not None and request.identity.via == "cookie":
-        revoke_session(request.db, request.identity.session_id, "logout")  # one console login per browser
+    previous = request.identity
+    if previous is not None and previous.via == "cookie" and previous.session_id:
+        revoke_session(request.db, previous.session_id, "logout")  # one console login per browser
     session = open_console_session(request, user)
     response = HTTPSeeOther(target)
     request.registry.session_cookie.set(request, response, user.id, session.id)
@@ -75,10 +77,10 @@ def login(request: Any) -> Any:
 
 
 @console_view("console.logout", request_method="POST")
-def logout(request: Any) -> Any:
+def logout(request: Request) -> Any:
     """End the console login: its session row is revoked, so the cookie is worthless even if kept."""
-    identity = request.identity
-    if identity.via == "cookie":
+    identity = logged_in(request)
+    if identity.via == "cookie" and identity.session_id:
         revoke_session(request.db, identity.session_id, "logout")
     flash(request, "You are logged out.", "info")
     response = HTTPSeeOther(request.route_url("console.login"))
