@@ -351,7 +351,13 @@ def command_event(command: Command) -> dict[str, Any]:
     """A command's status as watchers receive it on the robot's status topic."""
     return {
         "robot_id": command.robot_id,
-        "command": {"id": command.id, "command": command.command.value, "status": command.status.value},
+        "command": {
+            "id": command.id,
+            "command": command.command.value,
+            "status": command.status.value,
+            "sent_by": {"username": command.sent_by.username} if command.sent_by else None,
+            "created_at": command.created_at,
+        },
     }
 
 

@@ -78,6 +78,7 @@ def _robot_page(request: Request, robot: Robot, **forms: Form) -> dict[str, Any]
         "trail": Trail.of(reversed(positions), TRAIL_LENGTH),
         "last_position": positions[0] if positions else None,
         "states": list(RobotState),
+        "commands_shown": COMMANDS_SHOWN,
         "shares": robot.shared_with,
         "may_manage": services.may_manage(db, caller, robot),
         "status_topic": services.status_topic(robot.id),

@@ -88,7 +88,9 @@
       if (empty) empty.remove();
       row = document.createElement("tr");
       row.dataset.commandId = command.id;
-      [String(command.id), command.command, "", "", ""].forEach(function (text, index) {
+      var sentBy = command.sent_by ? command.sent_by.username : "";
+      var sentAt = command.created_at ? String(command.created_at).replace("T", " ").slice(0, 19) + " UTC" : "";
+      [String(command.id), command.command, "", sentBy, sentAt].forEach(function (text, index) {
         var cell = document.createElement("td");
         cell.textContent = text;
         if (index === 2) cell.dataset.commandStatus = "";
@@ -107,6 +109,7 @@
     var robots = [];
     document.querySelectorAll("[data-robot-id][data-topic]").forEach(function (element) {
       robots.push({
+        id: parseInt(element.dataset.robotId, 10),
         topic: element.dataset.topic,
         connection: element.querySelector("[data-connection]"),
         position: element.querySelector("[data-position]"),
@@ -129,6 +132,34 @@
     };
   }
 
+  function getJSON(url) {
+    return fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } }).then(function (response) {
+      if (!response.ok) throw new Error("HTTP " + response.status);
+      return response.json();
+    });
+  }
+
+  // What changed between the page's rendering and its subscriptions (or while the
+  // connection was down) is read once more from the API, then events keep it current.
+  function catchUp(robots) {
+    var byId = {};
+    robots.forEach(function (robot) { byId[robot.id] = robot; });
+    var reads = [];
+    document.querySelectorAll("[data-robots-api]").forEach(function (element) {
+      reads.push(getJSON(element.dataset.robotsApi).then(function (answer) {
+        (answer.results || [answer]).forEach(function (found) {
+          if (byId[found.id]) showConnection(byId[found.id].connection, found.connected);
+        });
+      }));
+    });
+    document.querySelectorAll("table[data-commands][data-commands-api]").forEach(function (table) {
+      reads.push(getJSON(table.dataset.commandsApi).then(function (answer) {
+        answer.results.slice().reverse().forEach(function (command) { showCommand(table, command); });
+      }));
+    });
+    return Promise.all(reads);
+  }
+
   function liveState(text) {
     var element = document.querySelector("[data-live-state]");
     if (element) element.textContent = "Live updates: " + text;
@@ -149,10 +180,12 @@
         var subscribed = robots.map(function (robot) {
           return session.subscribe(robot.topic, handler(robot));
         });
-        Promise.all(subscribed).then(
-          function () { liveState("on"); document.body.dataset.robotsLive = "on"; },
-          function () { liveState("refused for some robots"); }
-        );
+        Promise.all(subscribed)
+          .then(function () { return catchUp(robots); })
+          .then(
+            function () { liveState("on"); document.body.dataset.robotsLive = "on"; },
+            function () { liveState("refused for some robots"); }
+          );
       },
       onclose: function (reason) {
         liveState(reason === "ended" ? "off: your console session has ended, log in again" : "reconnecting…");
