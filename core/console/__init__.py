@@ -10,6 +10,8 @@ What a plugin uses (``from pyramidion.console import ...``):
 * :class:`Form` and :data:`FORM_ERRORS`: a form checked by the API's pydantic
   schema, with the API's messages beside each field;
 * :func:`flash`: a message shown on the next page;
+* :func:`logged_in`: the identity of a page that requires a login;
+  :func:`error_page`: an HTML error page;
 * the directives ``config.add_console_menu(...)`` and
   ``config.add_console_static(...)``, in the plugin's ``pyramidion_console``
   hook.
@@ -32,7 +34,9 @@ from .framework import (
     AUTHENTICATED,
     MenuEntry,
     console_view,
+    error_page,
     flash,
+    logged_in,
     visible_menu,
 )
 
@@ -43,8 +47,10 @@ __all__ = [
     "Form",
     "MenuEntry",
     "console_view",
+    "error_page",
     "flash",
     "includeme",
+    "logged_in",
     "visible_menu",
 ]
 
