@@ -6,7 +6,7 @@ import datetime as dt
 import re
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field, HttpUrl, StringConstraints, TypeAdapter, WithJsonSchema
+from pydantic import AfterValidator, Field, HttpUrl, StringConstraints, TypeAdapter, ValidationError, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from pyramidion.api import In, Money, Out, Patch, Timestamp
@@ -16,24 +16,44 @@ from .models import BookType
 
 _WEB_ADDRESS = TypeAdapter(HttpUrl)
 
+
+def _web_address(text: str) -> str:
+    try:
+        return str(_WEB_ADDRESS.validate_python(text))
+    except ValidationError:
+        # A rule the document's "uri" cannot state in full: http or https, with a host.
+        raise ValueError("must be a web address starting with http:// or https://") from None
+
+
 # Checked as a web address, kept as the text to store (a str all the way, so
 # dumping the model for the database gives text, not a Url object).
 ImageURL = Annotated[
     str,
-    AfterValidator(lambda text: str(_WEB_ADDRESS.validate_python(text))),
+    AfterValidator(_web_address),
     WithJsonSchema({"type": "string", "format": "uri", "maxLength": 500}),
 ]
 
 
 def _filled(text: str) -> str:
+    # Python's strip() and the document's pattern (Python's \S) agree on what is blank.
+    text = text.strip()
     if not text:
         raise PydanticCustomError("blank", "must not be empty or blank")
     return text
 
 
 def filled_text(max_length: int) -> Any:
-    """Text that is required to say something: trimmed, then refused if empty."""
-    return Annotated[str, StringConstraints(strip_whitespace=True, max_length=max_length), AfterValidator(_filled)]
+    """Text that is required to say something: refused if empty or blank, stored trimmed.
+
+    The document says so too (``minLength`` 1 and a character that is not a
+    space), so a client generating data from it sends only what is accepted.
+    """
+    return Annotated[
+        str,
+        StringConstraints(max_length=max_length),
+        AfterValidator(_filled),
+        WithJsonSchema({"type": "string", "minLength": 1, "maxLength": max_length, "pattern": r"\S"}),
+    ]
 
 
 BookName = filled_text(200)
@@ -125,9 +145,9 @@ PHONE_PATTERN = r"^(\+?[0-9][0-9 ()./-]*)?$"
 
 
 def _phone(text: str) -> str:
-    if not re.match(PHONE_PATTERN, text):
+    if not re.search(PHONE_PATTERN, text):
         raise PydanticCustomError("phone", "may hold only digits, spaces and + ( ) . / -, starting with + or a digit")
-    return text
+    return text.strip()  # the pattern's $ lets a final new line through
 
 
 # A phone number as people write it; the message says what is allowed, not the pattern.
