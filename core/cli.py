@@ -169,6 +169,23 @@ def cmd_run(args: argparse.Namespace) -> None:
     raise SystemExit(Supervisor(children).run())
 
 
+# -- writing a plugin ----------------------------------------------------------
+
+
+def cmd_new_plugin(args: argparse.Namespace) -> None:
+    from .scaffold import ScaffoldError, write_plugin
+
+    try:
+        root = write_plugin(args.name, Path(args.directory) if args.directory else None)
+    except ScaffoldError as exc:
+        raise CommandError(str(exc)) from None
+    print(f"wrote the plugin {args.name} in {root}")
+    print("next:")
+    print(f"  pip install -e '{root}[test]'")
+    print(f"  (cd {root} && pytest)")
+    print("  pyramidion db upgrade        # creates its table; the next start serves /api/" + args.name)
+
+
 # -- the parser ----------------------------------------------------------------
 
 
@@ -219,6 +236,13 @@ def build_parser(plugin_commands: bool = True) -> argparse.ArgumentParser:
     ini_argument(plugins)
     plugins.add_argument("--all", action="store_true", help="list the core's own hook implementations too")
     plugins.set_defaults(func=cmd_plugins)
+
+    new_plugin = sub.add_parser(
+        "new-plugin", help="write a new plugin distribution (route, model, migration, task, console page, tests)"
+    )
+    new_plugin.add_argument("name", help="the plugin's name: lower case, e.g. library (package pyramidion_library)")
+    new_plugin.add_argument("--directory", help="where to write it (default ./pyramidion-<name>)")
+    new_plugin.set_defaults(func=cmd_new_plugin)
 
     _add_hook_commands(sub, plugin_commands)
     return parser

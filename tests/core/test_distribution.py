@@ -68,3 +68,9 @@ def test_the_alembic_environment_and_core_revisions_are_in_the_wheel(wheel_files
         if p.is_file() and "__pycache__" not in p.parts
     }
     assert expected <= shared
+
+
+def test_the_templates_of_new_plugin_are_in_the_wheel(wheel_files: set[str]) -> None:
+    templates = list((ROOT / "core" / "scaffold" / "template").rglob("*.tmpl"))
+    assert templates
+    assert sorted(_installed_name(path) for path in templates if _installed_name(path) not in wheel_files) == []
