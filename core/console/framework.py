@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import urlsplit
@@ -25,12 +26,15 @@ import venusian
 from markupsafe import Markup, escape
 from pyramid.httpexceptions import HTTPForbidden, HTTPFound, HTTPNotFound
 from pyramid.renderers import render_to_response
+from pyramid.response import Response
 from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
 
 from ..api.errors import APIError
 from ..auth.policy import CSRF_FIELD, SAFE_METHODS, Identity, csrf_failed
 from ..request import Request
+
+log = logging.getLogger(__name__)
 
 AUTHENTICATED = "authenticated"
 CONSOLE_PATHS = r"^/console(/|$)"
@@ -241,7 +245,13 @@ def error_page(request: Request, status: int, title: str, message: str) -> Any:
 @forbidden_view_config(path_info=CONSOLE_PATHS)
 def forbidden(exc: HTTPForbidden, request: Request) -> Any:
     if request.identity is None and getattr(exc, "result", None) is not None:
-        return HTTPFound(login_url(request, request.path_qs if request.method in SAFE_METHODS else ""))
+        target = login_url(request, request.path_qs if request.method in SAFE_METHODS else "")
+        if request.headers.get("HX-Request"):
+            # htmx would put the login page inside the fragment: have it load the page instead.
+            response = Response(status=401, headers={"HX-Redirect": target})
+            response.headers["Cache-Control"] = "no-store"
+            return response
+        return HTTPFound(target)
     denied = getattr(exc, "result", None)
     message = str(denied) if denied is not None else (exc.detail or "You may not open this page.")
     if message.startswith("requires the permission"):
@@ -261,6 +271,12 @@ def not_found(exc: HTTPNotFound, request: Request) -> Any:
 def api_error(exc: APIError, request: Request) -> Any:
     # A service refused what a page asked outside of a form (a button): say why.
     return error_page(request, exc.status, "Could not do that", exc.message[:1].upper() + exc.message[1:])
+
+
+@exception_view_config(Exception, path_info=CONSOLE_PATHS)
+def unexpected(exc: Exception, request: Request) -> Any:
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    return error_page(request, 500, "Something went wrong", "The platform logged what happened. Try again later.")
 
 
 # -- template globals --------------------------------------------------------------

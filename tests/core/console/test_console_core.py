@@ -271,3 +271,16 @@ def test_the_console_logs_in_through_a_plugins_identity_source(make_app):
     response = app.post("/console/login", {"username": "member-7", "password": "card-secret"}, headers=ORIGIN)
     assert response.status_int == 303
     assert "Welcome, member-7." in app.get("/console/").text
+
+
+def test_a_bug_in_a_page_is_a_500_page_not_a_traceback(sample_app, make_user):
+    make_user("ann")
+    webtest_console_login(sample_app, "ann")
+    page = sample_app.get("/console/sample/broken", status=500)
+    assert page.content_type == "text/html" and "Something went wrong" in page.text
+    assert "a bug in a page" not in page.text
+
+
+def test_an_anonymous_htmx_request_is_sent_to_the_login_page_whole(app):
+    response = app.post("/console/logout", headers={"HX-Request": "true"}, status=401)
+    assert response.headers["HX-Redirect"] == "http://localhost/console/login"

@@ -38,6 +38,7 @@ def pyramidion_console(config):
     config.add_route("sample.console.live", "/live")
     config.add_route("sample.console.upload", "/upload")
     config.add_route("sample.console.ping", "/ping")
+    config.add_route("sample.console.broken", "/broken")
     config.add_console_menu("Notes", "sample.console.notes", order=40)
     config.add_console_menu("Secret notes", "sample.console.secret", permission="sample.write", order=41)
     config.add_console_static("console_sample:static")
@@ -82,3 +83,8 @@ def upload(request):
 def ping(request):
     """An htmx fragment: answered only with the CSRF header htmx sends by itself."""
     return {"who": request.identity.user.username}
+
+
+@console_view("sample.console.broken")
+def broken(request):
+    raise RuntimeError("a bug in a page")
