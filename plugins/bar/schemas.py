@@ -4,16 +4,43 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, Field, ValidationInfo, WithJsonSchema, field_validator
 
 from pyramidion.api import In, Money, Out, Patch, Timestamp
 
 from .models import LedgerKind, PaymentMethod, RegistrationStatus, ReportAction, StockUnit
 
-PositiveMoney = Annotated[Money, Field(gt=0)]
-Quantity = Annotated[Decimal, Field(max_digits=12, decimal_places=3)]
+# The id of a row (an Integer primary key): what is larger is no id at all.
+RowId = Annotated[int, Field(ge=1, le=2**31 - 1)]
+QUANTITY_PATTERN = r"^-?[0-9]{1,9}(\.[0-9]{1,3})?$"
+
+
+def _quantity(ge: Decimal | None = None, gt: Decimal | None = None) -> Any:
+    """A decimal of at most 9 digits and 3 places (litres, kilograms), documented as the check is.
+
+    An unbounded one is documented as a number or a string of that pattern; a
+    bounded one as a number only (a pattern cannot say "above zero"), though a
+    string is still read, as money is (:data:`pyramidion.api.Money`).
+    """
+    number: dict[str, Any] = {"type": "number", "multipleOf": 0.001, "exclusiveMaximum": 1e9}
+    if ge is not None:
+        number["minimum"] = float(ge)
+    elif gt is not None:
+        number["exclusiveMinimum"] = float(gt)
+    else:
+        number["exclusiveMinimum"] = -1e9
+    bounded = ge is not None or gt is not None
+    documented = number if bounded else {"anyOf": [number, {"type": "string", "pattern": QUANTITY_PATTERN}]}
+    return Annotated[
+        Decimal, Field(ge=ge, gt=gt, max_digits=12, decimal_places=3), WithJsonSchema(documented, mode="validation")
+    ]
+
+
+Quantity = _quantity()
+Reading = _quantity(ge=Decimal("0"))  # a flow meter
+Units = _quantity(gt=Decimal("0"))  # how much of a stock one sale takes
 Colour = Annotated[str, Field(pattern=r"^#[0-9a-fA-F]{6}$", examples=["#ffcc00"])]
 
 
@@ -21,7 +48,7 @@ Colour = Annotated[str, Field(pattern=r"^#[0-9a-fA-F]{6}$", examples=["#ffcc00"]
 
 
 class HolderIn(In):
-    user_id: int
+    user_id: RowId
 
 
 class HolderOut(Out):
@@ -33,7 +60,7 @@ class HolderOut(Out):
 
 
 class PersonnelIn(In):
-    user_id: int
+    user_id: RowId
     nickname: str = Field(min_length=1, max_length=100)
     active: bool = True
 
@@ -53,7 +80,7 @@ class PersonnelOut(Out):
 
 class CardIn(In):
     card_id: str = Field(min_length=1, max_length=64, description="the NFC UID")
-    holder_id: int
+    holder_id: RowId
     name: str = Field("", max_length=100)
 
 
@@ -104,26 +131,26 @@ class MutationOut(Out):
 
 class ProductIn(In):
     name: str = Field(min_length=1, max_length=100)
-    price: Annotated[Money, Field(ge=0)]
+    price: Money = Field(ge=0)
     colour: Colour = "#ffffff"
     active: bool = True
     image: str | None = Field(None, max_length=500)
-    units: Quantity = Field(Decimal("1"), gt=0)
-    stock_id: int | None = None
+    units: Units = Decimal("1")
+    stock_id: RowId | None = None
     ledger_account: str = Field("", max_length=50)
-    category_ids: list[int] = []
+    category_ids: list[RowId] = []
 
 
 class ProductPatch(Patch):
     name: str = Field(min_length=1, max_length=100)
-    price: Annotated[Money, Field(ge=0)]
+    price: Money = Field(ge=0)
     colour: Colour
     active: bool
     image: str | None = Field(max_length=500)
-    units: Quantity = Field(gt=0)
-    stock_id: int | None
+    units: Units
+    stock_id: RowId | None
     ledger_account: str = Field(max_length=50)
-    category_ids: list[int]
+    category_ids: list[RowId]
 
 
 class CategoryRef(Out):
@@ -173,13 +200,13 @@ class CategoryOut(Out):
 
 
 class LineIn(In):
-    product_id: int
+    product_id: RowId
     quantity: int = Field(gt=0, le=1000)
 
 
 class PurchaseIn(In):
     payment_method: PaymentMethod
-    holder_id: int | None = Field(None, description="the paying wallet: required for wallet, optional otherwise")
+    holder_id: RowId | None = Field(None, description="the paying wallet: required for wallet, optional otherwise")
     lines: list[LineIn] = Field(min_length=1, max_length=100)
 
 
@@ -202,7 +229,7 @@ class PurchaseOut(Out):
 
 
 class TopUpIn(In):
-    amount: PositiveMoney
+    amount: Money = Field(gt=0)
     method: Literal[PaymentMethod.cash, PaymentMethod.pin]
     comment: str = Field("", max_length=500)
 
@@ -226,7 +253,7 @@ class LedgerOut(Out):
 
 
 class OnlineTopUpIn(In):
-    amount: Annotated[Money, Field(ge=Decimal("1.00"), le=Decimal("500.00"))]
+    amount: Money = Field(ge=Decimal("1.00"), le=Decimal("500.00"))
 
 
 class OnlineTopUpOut(Out):
@@ -251,9 +278,9 @@ class WebhookIn(BaseModel):
 
 class ReportIn(In):
     action: ReportAction = Field(description="open the bar, count the till while it is open (middle), or close it")
-    cash: Annotated[Money, Field(ge=0)]
-    flow_meter_1: Quantity = Field(ge=0)
-    flow_meter_2: Quantity = Field(ge=0)
+    cash: Money = Field(ge=0)
+    flow_meter_1: Reading
+    flow_meter_2: Reading
     comment: str = Field("", max_length=2000)
 
 
@@ -337,7 +364,7 @@ class EventIn(In):
     starts_at: Timestamp
     registration_opens_at: Timestamp
     registration_closes_at: Timestamp
-    cost: Annotated[Money, Field(ge=0)]
+    cost: Money = Field(ge=0)
     max_participants: int | None = Field(None, gt=0)
 
     @field_validator("registration_closes_at")

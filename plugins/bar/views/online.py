@@ -30,7 +30,7 @@ def _public_url(request: Request, route: str, **kw: Any) -> str:
     response=OnlineTopUpOut,
     status=201,
     permission=MEMBER,
-    responses={503: "The payment provider is unavailable or not configured"},
+    responses={404: "You have no bar wallet", 503: "The payment provider is unavailable or not configured"},
 )
 def start_online_top_up(request: Request, body: OnlineTopUpIn) -> OnlinePayment:
     """Top up your own wallet online: pay at ``checkout_url``; the wallet is credited once Mollie reports it paid."""
