@@ -142,7 +142,9 @@ class RunningBackend:
 
     async def _main(self) -> None:
         self._loop = asyncio.get_running_loop()
-        self._task = asyncio.current_task()
+        task = asyncio.current_task()
+        assert task is not None  # _main is the task asyncio.run runs
+        self._task = task
         with contextlib.suppress(asyncio.CancelledError):
             await self.session.run()
 
