@@ -46,6 +46,7 @@ from .models import Attachment, Comment, Status, Task, TaskPerformer
 from .schemas import DelegateIn, TaskIn
 
 VIEW_ALL = "tasks.view_all"
+MAX_ID = 2**31 - 1  # the largest value of an id column (32-bit on PostgreSQL)
 ADMIN = "tasks.admin"
 
 # The people of a task, as every task answer shows them.
@@ -162,7 +163,8 @@ def readable_task(db: Session, caller: Identity, task_id: int, *, discussion: bo
     """The task with its people (and its comments and attachments with
     ``discussion``), if it exists (else 404) and the caller may read it (else 403)."""
     options = (*WITH_PEOPLE, *WITH_DISCUSSION) if discussion else WITH_PEOPLE
-    task = db.scalar(select(Task).where(Task.id == task_id).options(*options))
+    # An id past the column's range names no task (rather than a database error).
+    task = db.scalar(select(Task).where(Task.id == task_id).options(*options)) if task_id <= MAX_ID else None
     if task is None:
         raise HTTPNotFound("no such task")
     _require(may_read(db, caller, task), "this task is neither yours nor one you perform")
@@ -379,7 +381,7 @@ def add_attachment(
 
 
 def _attachment_of(db: Session, task: Task, attachment_id: int) -> Attachment:
-    attachment = db.get(Attachment, attachment_id)
+    attachment = db.get(Attachment, attachment_id) if attachment_id <= MAX_ID else None
     if attachment is None or attachment.task_id != task.id:
         raise HTTPNotFound("no such attachment")
     return attachment

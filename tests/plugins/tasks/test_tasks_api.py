@@ -133,6 +133,11 @@ def test_strangers_cannot_read_or_comment_but_supervisors_can(create_task, tasks
     tasks_app.get(f"/api/tasks/{task['id']}", headers=login(stranger), status=403)
     tasks_app.post_json(f"/api/tasks/{task['id']}/comments", {"text": "hi"}, headers=login(stranger), status=403)
     tasks_app.get("/api/tasks/424242", headers=login(alice), status=404)
+    huge = 2**70  # past any id column's range: still no such task, not a database error
+    assert (
+        tasks_app.get(f"/api/tasks/{huge}", headers=login(alice), status=404).json["error"]["message"] == "no such task"
+    )
+    tasks_app.get(f"/api/tasks/{task['id']}/attachments/{huge}", headers=login(alice), status=404)
     tasks_app.post_json(f"/api/tasks/{task['id']}/comments", {"text": "on it?"}, headers=login(boss), status=201)
     assert tasks_app.get(f"/api/tasks/{task['id']}", headers=login(boss)).json["comments"][0]["text"] == "on it?"
 
