@@ -12,11 +12,12 @@ since HTML pages allow no inline script.
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from html import escape
 from typing import Any
 
 from pydantic import TypeAdapter
-from pydantic.json_schema import JsonSchemaMode
+from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode
 from pyramid.response import Response
 from pyramid.security import NO_PERMISSION_REQUIRED
 
@@ -80,6 +81,42 @@ def _error(status: int, description: str | None = None) -> dict[str, Any]:
     }
 
 
+class DocumentSchema(GenerateJsonSchema):
+    """The document's JSON Schema, saying of a decimal all a client needs to send one that is accepted.
+
+    pydantic documents a decimal input as any number or any string; here the
+    string gets the pattern of its digits and places, the number the bounds
+    and the step they imply, and a decimal with a lower or upper bound (a
+    positive amount) is a number only, as no pattern can say "above zero".
+    """
+
+    def get_decimal_pattern(self, schema: Any) -> str | None:
+        return self.build_decimal_pattern(schema)
+
+    def encode_default(self, dft: Any) -> Any:
+        # An input decimal's default is documented as the number it is, so it
+        # fits the number a bounded decimal is documented as.
+        if self.mode == "validation" and isinstance(dft, Decimal) and dft.is_finite():
+            return float(dft)
+        return super().encode_default(dft)
+
+    def decimal_schema(self, schema: Any) -> dict[str, Any]:
+        json_schema = super().decimal_schema(schema)
+        if self.mode != "validation" or "anyOf" not in json_schema:
+            return json_schema
+        number, string = json_schema["anyOf"]
+        digits, places = schema.get("max_digits"), schema.get("decimal_places")
+        if digits is not None:
+            bound = 10.0 ** (digits - (places or 0))
+            number.setdefault("exclusiveMaximum", bound)
+            number.setdefault("exclusiveMinimum", -bound)
+        if places is not None:
+            number.setdefault("multipleOf", 10.0**-places)
+        if any(schema.get(key) is not None for key in ("gt", "ge", "lt", "le")):
+            return {"anyOf": [number]}
+        return {"anyOf": [number, string]}
+
+
 def build_document(registry: Any) -> dict[str, Any]:
     operations = registry.api_operations
     inputs: list[tuple[tuple[int, str], JsonSchemaMode, TypeAdapter[Any]]] = []
@@ -90,7 +127,9 @@ def build_document(registry: Any) -> dict[str, Any]:
             inputs.append(((index, "query"), "validation", TypeAdapter(op.query)))
         if op.response is not None:
             inputs.append(((index, "response"), "serialization", TypeAdapter(op.response)))
-    generated, definitions = TypeAdapter.json_schemas(inputs, ref_template="#/components/schemas/{model}")
+    generated, definitions = TypeAdapter.json_schemas(
+        inputs, ref_template="#/components/schemas/{model}", schema_generator=DocumentSchema
+    )
     definitions = dict(definitions.get("$defs", {}))
     definitions["Error"] = ERROR_SCHEMA
     schemas = {key: schema for (key, _mode), schema in generated.items()}

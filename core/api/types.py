@@ -7,7 +7,8 @@ import zoneinfo
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BeforeValidator, PlainSerializer, WithJsonSchema
+from pydantic import AfterValidator, BeforeValidator, GetJsonSchemaHandler, PlainSerializer, WithJsonSchema
+from pydantic.json_schema import JsonSchemaValue
 
 CENT = Decimal("0.01")
 
@@ -38,12 +39,36 @@ def money(value: Decimal | int | str) -> Decimal:
         raise ValueError(f"{value!r} is not an amount") from None
 
 
+MONEY_PATTERN = r"^-?[0-9]{1,9}(\.[0-9]{1,2})?$"
+
+
+class _MoneyInputSchema:
+    """What the document says money input is: at most 9 digits and 2 places, as a string or a number."""
+
+    def __get_pydantic_json_schema__(self, core_schema: Any, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        schema = handler(core_schema)
+        if handler.mode != "validation":
+            return schema
+        branches = schema.get("anyOf", [schema])
+        numbers = [branch for branch in branches if branch.get("type") == "number"]
+        for number in numbers:
+            number["multipleOf"] = 0.01
+            number.setdefault("exclusiveMaximum", 1e9)
+            number.setdefault("exclusiveMinimum", -1e9)
+        bounded = any(key in number for number in numbers for key in ("minimum", "maximum"))
+        bounded = bounded or any(number["exclusiveMinimum"] != -1e9 for number in numbers)
+        strings = [] if bounded else [{"type": "string", "pattern": MONEY_PATTERN}]
+        # A bounded amount (gt=0) is documented as a number only: a pattern cannot say "above zero".
+        return {"anyOf": [*numbers, *strings]} if numbers else schema
+
+
 # Money is a decimal string with two places ("12.50") both ways; a number is
 # accepted on input too.
 Money = Annotated[
     Decimal,
     BeforeValidator(_to_decimal),
     AfterValidator(_two_places),
+    _MoneyInputSchema(),
     PlainSerializer(lambda d: f"{d.quantize(CENT):f}", return_type=str, when_used="json"),
     WithJsonSchema({"type": "string", "pattern": r"^-?\d+\.\d{2}$", "examples": ["12.50"]}, mode="serialization"),
 ]
