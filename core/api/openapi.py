@@ -100,6 +100,16 @@ class DocumentSchema(GenerateJsonSchema):
             return float(dft)
         return super().encode_default(dft)
 
+    def int_schema(self, schema: Any) -> dict[str, Any]:
+        json_schema = super().int_schema(schema)
+        if self.mode == "validation":
+            # pydantic refuses integers beyond 64 bits: say so.
+            if "minimum" not in json_schema and "exclusiveMinimum" not in json_schema:
+                json_schema["minimum"] = -(2**63)
+            if "maximum" not in json_schema and "exclusiveMaximum" not in json_schema:
+                json_schema["maximum"] = 2**63 - 1
+        return json_schema
+
     def decimal_schema(self, schema: Any) -> dict[str, Any]:
         json_schema = super().decimal_schema(schema)
         if self.mode != "validation" or "anyOf" not in json_schema:
