@@ -35,6 +35,7 @@ are the use cases of :mod:`.services`.
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import threading
 from typing import Any
@@ -72,6 +73,8 @@ NOT_STORED = "pyramidion.robots.not_stored"
 UNKNOWN_ROBOT = "pyramidion.robots.unknown_robot"
 INVALID_COMMAND_STATUS = "pyramidion.robots.invalid_command_status"
 INVALID_ARGUMENTS = "pyramidion.robots.invalid_arguments"
+
+log = logging.getLogger(__name__)
 
 STATUS_TOPIC = re.compile(r"^pyramidion\.robots\.robot\.(\d+)\.status$")
 
@@ -155,6 +158,7 @@ class RobotsBackend:
         session.on_session_join(self.robot_joined)
         session.on_session_leave(self.robot_left)
         session.on_backend_join(self.forget_stale_connections)
+        session.subscribe_topic(services.access_ended_topic(), self.access_ended)
 
     # -- joining ---------------------------------------------------------------------
 
@@ -168,6 +172,30 @@ class RobotsBackend:
         if match is None or action != "subscribe" or client.user_id is None:
             return None
         return services.may_watch(request.db, client.user_id, int(match.group(1)))
+
+    def access_ended(
+        self, request: Any, publisher: Caller | None, event: Any = None, *args: Any, **kwargs: Any
+    ) -> None:
+        """A robot was deleted or unshared (told by the platform after the commit): end what it let in.
+
+        A deleted robot's own sessions end, and every user's subscription to
+        its status (a new robot may get its id one day). After an unshare,
+        the user's subscription ends unless they may still use the robot.
+        """
+        if publisher is not None or not isinstance(event, dict) or not isinstance(event.get("robot_id"), int):
+            log.warning("ignored an access_ended event not from the platform: %r", event)
+            return
+        robot_id, user_id = event["robot_id"], event.get("user_id")
+        topic = status_topic(robot_id)
+        if user_id is None:
+            self.session.end_sessions(f"{ROBOT_ROLE}:{robot_id}", "the robot was deleted")
+            users = {client.authid for client in self.session.clients if client.user_id is not None}
+        elif isinstance(user_id, int) and not services.may_watch(request.db, user_id, robot_id):
+            users = {f"user:{user_id}"}
+        else:
+            return
+        for authid in sorted(users):
+            self.session.unsubscribe(topic, authid, "you may no longer follow this robot")
 
     # -- frames ----------------------------------------------------------------------
 

@@ -170,10 +170,21 @@ def rename_robot(db: Any, caller: Identity, robot_id: Any, name: str) -> Robot:
     return robot
 
 
-def delete_robot(db: Any, caller: Identity, robot_id: Any) -> None:
-    """Delete a robot with its history (managers). A connected robot's frames are refused from then on."""
+def access_ended_topic() -> str:
+    """Where the platform tells the robots backend that a right went away (only the platform publishes there)."""
+    return "pyramidion.robots.access_ended"
+
+
+def delete_robot(db: Any, caller: Identity, robot_id: Any, *, realtime: Any) -> None:
+    """Delete a robot with its history (managers).
+
+    Once committed, the backend ends the robot's WAMP sessions and its
+    watchers' subscriptions (``realtime`` is ``request.realtime``).
+    """
     _manager_only(db, caller)
-    db.delete(_robot(db, robot_id))
+    robot = _robot(db, robot_id)
+    db.delete(robot)
+    realtime.publish(access_ended_topic(), {"robot_id": robot.id, "user_id": None})
 
 
 def rotate_secret(db: Any, caller: Identity, robot_id: Any) -> str:
@@ -219,8 +230,12 @@ def share_robot(
     return user
 
 
-def unshare_robot(db: Any, caller: Identity, robot_id: Any, user_id: Any) -> None:
-    """Stop sharing the robot with a user (owner, managers); 404 when it was not shared with them."""
+def unshare_robot(db: Any, caller: Identity, robot_id: Any, user_id: Any, *, realtime: Any) -> None:
+    """Stop sharing the robot with a user (owner, managers); 404 when it was not shared with them.
+
+    Once committed, the backend ends the user's subscription to the robot's
+    status, unless they may still use it (a manager).
+    """
     robot = owned_robot_for(db, caller, robot_id)
     share = db.get(Share, (robot.id, int(user_id)))
     if share is None:
@@ -228,6 +243,7 @@ def unshare_robot(db: Any, caller: Identity, robot_id: Any, user_id: Any) -> Non
     db.delete(share)
     db.flush()
     db.expire(robot, ["shared_with"])
+    realtime.publish(access_ended_topic(), {"robot_id": robot.id, "user_id": share.user_id})
 
 
 def _user(db: Any, user_id: int | None, field: str) -> User:

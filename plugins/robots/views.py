@@ -86,8 +86,8 @@ def rename_robot(request: Request, body: RobotPatch) -> Robot:
 
 @api_view("robots.robot", request_method="DELETE", status=204, permission=MANAGE)
 def delete_robot(request: Request) -> None:
-    """Delete a robot with its history (managers). Frames it sends while still connected are refused."""
-    services.delete_robot(request.db, _caller(request), request.matchdict["id"])
+    """Delete a robot with its history (managers); its WAMP sessions and its watchers' subscriptions end."""
+    services.delete_robot(request.db, _caller(request), request.matchdict["id"], realtime=request.realtime)
 
 
 @api_view("robots.secret", request_method="POST", response=SecretOut)
@@ -123,8 +123,9 @@ def share_robot(request: Request, body: ShareIn) -> User:
 
 @api_view("robots.share", request_method="DELETE", status=204)
 def unshare_robot(request: Request) -> None:
-    """Stop sharing the robot with a user (owner, managers). Live status they watch stops at their next subscription."""
-    services.unshare_robot(request.db, _caller(request), request.matchdict["id"], request.matchdict["user_id"])
+    """Stop sharing the robot with a user (owner, managers); their live status subscription ends."""
+    robot_id, user_id = request.matchdict["id"], request.matchdict["user_id"]
+    services.unshare_robot(request.db, _caller(request), robot_id, user_id, realtime=request.realtime)
 
 
 # -- joining the router ------------------------------------------------------------

@@ -133,7 +133,7 @@ def share(request: Request) -> Any:
 def unshare(request: Request) -> Any:
     """Stop sharing the robot with a user (owner, managers)."""
     robot_id, user_id = request.matchdict["id"], request.matchdict["user_id"]
-    services.unshare_robot(request.db, request.identity, robot_id, user_id)
+    services.unshare_robot(request.db, request.identity, robot_id, user_id, realtime=request.realtime)
     flash(request, "No longer shared with that user")
     return HTTPSeeOther(request.route_url("robots.console.robot", id=robot_id))
 
@@ -158,7 +158,7 @@ def delete(request: Request) -> Any:
     """Delete the robot with its history (managers)."""
     robot = services.robot_for(request.db, request.identity, request.matchdict["id"])
     serial = robot.serial
-    services.delete_robot(request.db, request.identity, robot.id)
+    services.delete_robot(request.db, request.identity, robot.id, realtime=request.realtime)
     flash(request, f"{serial} is deleted, with its history")
     return HTTPSeeOther(request.route_url("robots.console.fleet"))
 

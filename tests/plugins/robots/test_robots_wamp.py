@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import queue
 import threading
 
@@ -272,6 +273,8 @@ def test_connection_state_is_right_after_the_backend_restarts(
 def test_a_robot_deleted_while_connected_costs_no_other_robot_a_frame(
     backend, app, register_robot, join_token, wamp_client, as_manager, db
 ):
+    # The `app` here publishes to no router, so the deleted robot's session is not ended for it
+    # (see the test below): its calls keep coming and get the frame writer's answer.
     doomed, other = register_robot("UR-1"), register_robot("UR-2")
     doomed_client, other_client = wamp_client(join_token(doomed)), wamp_client(join_token(other))
     answers: dict[str, list] = {"doomed": [], "other": []}
@@ -321,3 +324,51 @@ def next_connection_event(events: queue.Queue) -> bool:
         (event,), _ = events.get(timeout=TIMEOUT)
         if "connected" in event:
             return event["connected"]
+
+
+def wait_disconnected(client) -> None:
+    """Until the client's connection is gone (bounded): Autobahn for Python ends its session when the router
+    removes one of its subscriptions, Autobahn|JS only ends the subscription."""
+
+    async def disconnected():
+        await asyncio.wait_for(asyncio.shield(client.session.disconnected), TIMEOUT)
+
+    asyncio.run_coroutine_threadsafe(disconnected(), client._loop).result(TIMEOUT + 5)
+
+
+def test_an_unshared_watcher_stops_receiving_and_the_owner_does_not(
+    backend, realtime_app, register_robot, join_token, wamp_client, ticket, operator, make_user, login, as_operator
+):
+    app = realtime_app()
+    robot = register_robot("UR-1")
+    friend = make_user("friend")
+    app.post_json(f"/api/robots/{robot['id']}/shares", {"user_id": friend.id}, headers=as_operator, status=201)
+    friend_client = wamp_client(ticket(friend))
+    friends_view = friend_client.subscribe(status_topic(robot["id"]))
+    owners_view = wamp_client(ticket(operator)).subscribe(status_topic(robot["id"]))
+    robot_client = wamp_client(join_token(robot))
+    assert next_connection_event(friends_view) is True and next_connection_event(owners_view) is True
+
+    app.delete(f"/api/robots/{robot['id']}/shares/{friend.id}", headers=as_operator, status=204)
+
+    wait_disconnected(friend_client)  # its subscription was removed on the router
+    robot_client.call(FRAME, position(1, x=4.5))
+    (event,), _ = owners_view.get(timeout=TIMEOUT)
+    assert event["frame"]["data"]["position_x"] == 4.5  # the owner still follows it
+    with pytest.raises(ApplicationError):
+        wamp_client(ticket(friend)).subscribe(status_topic(robot["id"]))  # and the friend may not again
+
+
+def test_a_deleted_robots_session_and_its_watchers_subscriptions_end(
+    backend, realtime_app, register_robot, join_token, wamp_client, ticket, operator, as_manager
+):
+    app = realtime_app()
+    robot = register_robot("UR-1")
+    watcher = wamp_client(ticket(operator))
+    watcher.subscribe(status_topic(robot["id"]))
+    robot_client = wamp_client(join_token(robot))
+
+    app.delete(f"/api/robots/{robot['id']}", headers=as_manager, status=204)
+
+    wait_disconnected(robot_client)  # the robot's own session ended
+    wait_disconnected(watcher)  # and the owner's subscription to its status
