@@ -12,13 +12,14 @@ import time
 from typing import Any
 
 from .queue import crontab, periodic_task, register_tasks
+from .request import Request
 
 KEY = "pyramidion:worker-heartbeat"
 ALIVE_WITHIN = 150  # seconds: two missed beats and a half
 
 
 @periodic_task(crontab(minute="*"))
-def beat(request: Any) -> None:
+def beat(request: Request) -> None:
     """Record that a worker is taking tasks."""
     request.registry.huey.put(KEY, time.time())
 

@@ -31,6 +31,7 @@ from pydantic import Field
 from zope.interface import Interface, implementer
 
 from .queue import register_tasks, task
+from .request import Request
 from .settings import Section, section
 
 log = logging.getLogger(__name__)
@@ -98,7 +99,7 @@ class SMTPMailer:
 # context=True: Huey passes the running task as ``task``; ``task.retries``
 # says how many attempts are left.
 @task(context=True)
-def deliver_mail(request: Any, to: list[str], subject: str, body: str, task: Any) -> None:
+def deliver_mail(request: Request, to: list[str], subject: str, body: str, task: Any) -> None:
     """Hand one message to the mailer; on failure, retry later or give up, saying which."""
     mail = Mail(tuple(to), subject, body)
     try:

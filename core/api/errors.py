@@ -20,6 +20,7 @@ from pyramid.view import exception_view_config, forbidden_view_config, notfound_
 from sqlalchemy import select
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
+from ..request import Request
 from .render import dumps
 
 log = logging.getLogger(__name__)
@@ -105,17 +106,17 @@ class RequestValidationError(Exception):
 
 
 @exception_view_config(APIError)
-def api_error(exc: APIError, request: Any) -> Response:
+def api_error(exc: APIError, request: Request) -> Response:
     return error_response(exc.status, exc.message, exc.details)
 
 
 @exception_view_config(RequestValidationError)
-def request_invalid(exc: RequestValidationError, request: Any) -> Response:
+def request_invalid(exc: RequestValidationError, request: Request) -> Response:
     return error_response(422, str(exc), exc.details)
 
 
 @exception_view_config(IntegrityError)
-def integrity_error(exc: IntegrityError, request: Any) -> Response:
+def integrity_error(exc: IntegrityError, request: Request) -> Response:
     # Views check the uniqueness they know of; this catches the race between
     # their check and the insert, so a duplicate is never a 500. pyramid_tm
     # aborts the transaction because an exception view answered.
@@ -124,7 +125,7 @@ def integrity_error(exc: IntegrityError, request: Any) -> Response:
 
 @exception_view_config(DataError)
 @exception_view_config(OverflowError)
-def out_of_range(exc: Exception, request: Any) -> Response:
+def out_of_range(exc: Exception, request: Request) -> Response:
     # A value the database cannot store (an id of 30 digits, a string longer
     # than its column on PostgreSQL) is bad input, not a server fault.
     log.warning("value out of range on %s %s: %s", request.method, request.path, exc)
@@ -133,7 +134,7 @@ def out_of_range(exc: Exception, request: Any) -> Response:
 
 @exception_view_config(json.JSONDecodeError)  # orjson's is one too
 @exception_view_config(UnicodeDecodeError)
-def malformed_input(exc: Exception, request: Any) -> Response:
+def malformed_input(exc: Exception, request: Request) -> Response:
     # A body or query a view decoded itself (``request.json_body``, a
     # query string that is not UTF-8): the client's mistake, not ours.
     log.info("malformed input on %s %s: %s", request.method, request.path, exc)
@@ -141,7 +142,7 @@ def malformed_input(exc: Exception, request: Any) -> Response:
 
 
 @forbidden_view_config()
-def forbidden(exc: HTTPException, request: Any) -> Response:
+def forbidden(exc: HTTPException, request: Request) -> Response:
     # Pyramid's permission check attaches its verdict as ``result``; an
     # HTTPForbidden a view raises itself ("registration is closed") has none
     # and stays a 403 even for anonymous callers.
@@ -156,7 +157,7 @@ def forbidden(exc: HTTPException, request: Any) -> Response:
 
 
 @notfound_view_config()
-def not_found(exc: HTTPException, request: Any) -> Response:
+def not_found(exc: HTTPException, request: Request) -> Response:
     route = request.matched_route
     if isinstance(exc, PredicateMismatch) and route is not None:
         allowed = request.registry.api_methods.get(route.name)
@@ -168,7 +169,7 @@ def not_found(exc: HTTPException, request: Any) -> Response:
 
 
 @exception_view_config(HTTPException)
-def http_exception(exc: HTTPException, request: Any) -> Response:
+def http_exception(exc: HTTPException, request: Request) -> Response:
     if exc.code is not None and exc.code < 400:
         return exc
     message = exc.detail if isinstance(exc.detail, str) and exc.detail else exc.title.lower()
@@ -179,13 +180,13 @@ def http_exception(exc: HTTPException, request: Any) -> Response:
 
 
 @exception_view_config(OperationalError)
-def database_unavailable(exc: OperationalError, request: Any) -> Response:
+def database_unavailable(exc: OperationalError, request: Request) -> Response:
     log.error("database error on %s %s: %s", request.method, request.path, exc.orig)
     return error_response(503, "the database is unavailable; try again")
 
 
 @exception_view_config(Exception)
-def unexpected(exc: Exception, request: Any) -> Response:
+def unexpected(exc: Exception, request: Request) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.path)
     return error_response(500, "internal server error")
 

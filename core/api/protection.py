@@ -38,6 +38,7 @@ from pydantic import Field
 from pyramid.interfaces import IRoutesMapper
 from pyramid.tweens import INGRESS
 
+from ..request import Request
 from ..settings import Section, section
 from .errors import error_response
 
@@ -87,7 +88,7 @@ class BodyTooLarge(Exception):
     pass
 
 
-def route_body_limit(registry: Any, request: Any, default: int) -> int:
+def route_body_limit(registry: Any, request: Request, default: int) -> int:
     """The body limit of the route ``request`` goes to: its own (``max_body_size``) or ``default``."""
     limits = registry.api_body_limits
     if not limits:
@@ -114,7 +115,7 @@ def _read_at_most(stream: Any, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def _has_unsized_body(request: Any) -> bool:
+def _has_unsized_body(request: Request) -> bool:
     environ = request.environ
     return "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower() or bool(
         environ.get("wsgi.input_terminated")
@@ -123,7 +124,7 @@ def _has_unsized_body(request: Any) -> bool:
     )
 
 
-def check_body(request: Any, default_limit: int) -> Any:
+def check_body(request: Request, default_limit: int) -> Any:
     """A 413 or 400 response for a body too large or malformed, or None when it may go on."""
     registry = request.registry
     length = request.content_length
@@ -152,7 +153,7 @@ def check_body(request: Any, default_limit: int) -> Any:
 SLASH_TWIN = "pyramidion.slash_twin"  # set on the subrequest answering for a path's twin
 
 
-def slash_twin(request: Any) -> str | None:
+def slash_twin(request: Request) -> str | None:
     """The path with its trailing slash toggled, when a route matches that and not the path itself."""
     path = request.path_info
     if path in ("", "/") or request.environ.get(SLASH_TWIN):
@@ -167,7 +168,7 @@ def slash_twin(request: Any) -> str | None:
     return None
 
 
-def _answer_as_twin(request: Any, twin: str) -> Any:
+def _answer_as_twin(request: Request, twin: str) -> Any:
     subrequest = request.copy()
     subrequest.path_info = twin
     subrequest.environ[SLASH_TWIN] = True
@@ -182,7 +183,7 @@ def protection_tween_factory(handler: Callable[[Any], Any], registry: Any) -> Ca
     if security.hsts_max_age:
         hsts = f"max-age={security.hsts_max_age}" + ("; includeSubDomains" if security.hsts_include_subdomains else "")
 
-    def protection_tween(request: Any) -> Any:
+    def protection_tween(request: Request) -> Any:
         response = check_body(request, limits.max_body_size) or handler(request)
         if response.status_int == 404 and getattr(request, "matched_route", None) is None:
             twin = slash_twin(request)

@@ -48,6 +48,7 @@ from pydantic import BaseModel, TypeAdapter, ValidationError
 from pyramid.httpexceptions import HTTPBadRequest
 from pyramid.response import Response
 
+from ..request import Request
 from .errors import RequestValidationError
 from .listing import Listing
 
@@ -76,7 +77,7 @@ class Operation:
     upload: str | None
 
 
-def _parse_body(request: Any, model: type[BaseModel], form: bool) -> BaseModel:
+def _parse_body(request: Request, model: type[BaseModel], form: bool) -> BaseModel:
     content_type = request.content_type or ""
     if form and content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
         data: Any = dict(request.POST.items())
@@ -95,7 +96,7 @@ def _parse_body(request: Any, model: type[BaseModel], form: bool) -> BaseModel:
         raise RequestValidationError(exc, "body") from None
 
 
-def _parse_query(request: Any, query: Any) -> Any:
+def _parse_query(request: Request, query: Any) -> Any:
     if isinstance(query, Listing):
         return query.parse(request)
     try:
@@ -122,7 +123,7 @@ def _wrap(view: Callable, op: Operation) -> Callable:
     render = _renderer(op.response)
 
     @functools.wraps(view)
-    def api_view_wrapper(context: Any, request: Any) -> Any:
+    def api_view_wrapper(context: Any, request: Request) -> Any:
         kwargs: dict[str, Any] = {}
         if op.body is not None:
             kwargs["body"] = _parse_body(request, op.body, op.form)

@@ -43,6 +43,7 @@ from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..db import utcnow
+from ..request import Request
 from .models import APIKey, Group, GroupPermission, Session, User, UserGroup
 from .secrets import secret_matches
 from .tokens import InvalidToken
@@ -102,7 +103,7 @@ def _permissions_and_groups(db: Any, user: User) -> frozenset[str]:
     return frozenset(permission for _, permission in rows if permission is not None)
 
 
-def _bearer(request: Any) -> str | None:
+def _bearer(request: Request) -> str | None:
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -110,12 +111,12 @@ def _bearer(request: Any) -> str | None:
     return token.strip()
 
 
-def user_for_access_token(request: Any, token: str) -> User | None:
+def user_for_access_token(request: Request, token: str) -> User | None:
     """The active user of a valid access token whose session is not revoked."""
     return user_for_token(request, token, "access")
 
 
-def user_for_token(request: Any, token: str, kind: str) -> User | None:
+def user_for_token(request: Request, token: str, kind: str) -> User | None:
     """The active user of a valid token of ``kind`` (``typ``) whose session (``sid``) is not revoked."""
     try:
         claims = request.registry.token_codec.decode(token, kind)
@@ -126,7 +127,7 @@ def user_for_token(request: Any, token: str, kind: str) -> User | None:
     return found[0] if found is not None else None
 
 
-def _user_of_session(request: Any, user_id: int, session_id: str | None) -> tuple[User, dt.datetime] | None:
+def _user_of_session(request: Request, user_id: int, session_id: str | None) -> tuple[User, dt.datetime] | None:
     """The active user of a session that is not revoked, and when the session began."""
     row = request.db.execute(_USER_OF_SESSION, {"user_id": user_id, "session_id": session_id}).first()
     if row is None:
@@ -137,7 +138,7 @@ def _user_of_session(request: Any, user_id: int, session_id: str | None) -> tupl
     return user, started
 
 
-def _api_key_identity(request: Any, key: str) -> Identity | None:
+def _api_key_identity(request: Request, key: str) -> Identity | None:
     prefix, _, _ = key.partition(".")
     api_key = request.db.scalar(
         select(APIKey).options(selectinload(APIKey.user)).where(APIKey.prefix == prefix, APIKey.revoked_at.is_(None))
@@ -182,7 +183,7 @@ class SessionCookie:
     def value(self, user_id: int, session_id: str) -> str:
         return f"{user_id}.{session_id}.{self._sign('session', str(user_id), session_id)}"
 
-    def read(self, request: Any) -> tuple[int, str] | None:
+    def read(self, request: Request) -> tuple[int, str] | None:
         """``(user id, session id)`` of a well-signed cookie, else None."""
         user_id, _, rest = (request.cookies.get(self.name) or "").partition(".")
         session_id, _, signature = rest.partition(".")
@@ -195,14 +196,14 @@ class SessionCookie:
     def csrf_token(self, session_id: str) -> str:
         return self._sign("csrf", session_id)
 
-    def csrf_ok(self, request: Any, session_id: str) -> bool:
+    def csrf_ok(self, request: Request, session_id: str) -> bool:
         supplied = request.headers.get(CSRF_HEADER) or _form_field(request, CSRF_FIELD) or ""
         return hmac.compare_digest(supplied, self.csrf_token(session_id))
 
-    def _secure(self, request: Any) -> bool:
+    def _secure(self, request: Request) -> bool:
         return request.scheme == "https" if self.secure == "auto" else bool(self.secure)
 
-    def set(self, request: Any, response: Any, user_id: int, session_id: str) -> None:
+    def set(self, request: Request, response: Any, user_id: int, session_id: str) -> None:
         response.set_cookie(
             self.name,
             self.value(user_id, session_id),
@@ -213,10 +214,10 @@ class SessionCookie:
             samesite=self.samesite,
         )
 
-    def clear(self, request: Any, response: Any) -> None:
+    def clear(self, request: Request, response: Any) -> None:
         response.delete_cookie(self.name, path="/")
 
-    def identity(self, request: Any) -> Identity | None:
+    def identity(self, request: Request) -> Identity | None:
         found = self.read(request)
         if found is None:
             return None
@@ -230,14 +231,14 @@ class SessionCookie:
         return Identity(user=user, via="cookie", session_id=session_id)
 
 
-def _form_field(request: Any, name: str) -> str | None:
+def _form_field(request: Request, name: str) -> str | None:
     # Only a form body has fields; reading request.POST of a JSON body would not parse it anyway.
     if request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
         return request.POST.get(name)
     return None
 
 
-def csrf_failed(request: Any, identity: Identity) -> bool:
+def csrf_failed(request: Request, identity: Identity) -> bool:
     """Whether a cookie-authenticated unsafe request lacks its CSRF token."""
     if identity.via != "cookie" or request.method in SAFE_METHODS:
         return False
@@ -253,12 +254,12 @@ class SecurityPolicy:
         self.acl = ACLHelper()
         self._identities = RequestLocalCache()
 
-    def identity(self, request: Any) -> Identity | None:
+    def identity(self, request: Request) -> Identity | None:
         # Pyramid asks for the identity several times a request (the
         # permission check, pyramid_tm, the view): look it up once.
         return self._identities.get_or_create(request, self._load_identity)
 
-    def _load_identity(self, request: Any) -> Identity | None:
+    def _load_identity(self, request: Request) -> Identity | None:
         token = _bearer(request)
         if token is not None:
             user = user_for_access_token(request, token)
@@ -271,11 +272,11 @@ class SecurityPolicy:
             return cookie.identity(request)
         return None
 
-    def authenticated_userid(self, request: Any) -> str | None:
+    def authenticated_userid(self, request: Request) -> str | None:
         identity = request.identity
         return str(identity.user.id) if identity is not None else None
 
-    def principals(self, request: Any, identity: Identity) -> list[str]:
+    def principals(self, request: Request, identity: Identity) -> list[str]:
         user = identity.user
         permissions = identity.permissions(request.db)  # first: it loads the groups too
         principals = [Everyone, Authenticated, f"user:{user.id}"]
@@ -283,7 +284,7 @@ class SecurityPolicy:
         principals += [f"perm:{name}" for name in permissions]
         return principals
 
-    def permits(self, request: Any, context: Any, permission: str) -> Any:
+    def permits(self, request: Request, context: Any, permission: str) -> Any:
         identity = request.identity
         if identity is None:
             return Denied("authentication required")
@@ -301,8 +302,8 @@ class SecurityPolicy:
             return Allowed(f"holds {permission}")
         return Denied(f"requires the permission {permission!r}")
 
-    def remember(self, request: Any, userid: Any, **kw: Any) -> list:
+    def remember(self, request: Request, userid: Any, **kw: Any) -> list:
         return []  # tokens are handed out by the token endpoint, not by headers
 
-    def forget(self, request: Any, **kw: Any) -> list:
+    def forget(self, request: Request, **kw: Any) -> list:
         return []

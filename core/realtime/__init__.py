@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..request import Request
 from .backend import BackendSession, Caller, Principal
 from .publisher import Publisher
 from .settings import RealtimeSettings, realtime_settings
@@ -39,7 +40,7 @@ __all__ = [
 class RequestPublisher:
     """``request.realtime``: events leave only when the request's transaction commits."""
 
-    def __init__(self, request: Any) -> None:
+    def __init__(self, request: Request) -> None:
         self.request = request
 
     def publish(self, topic: str, *args: Any, **kwargs: Any) -> None:

@@ -47,6 +47,7 @@ from pydantic_core import to_jsonable_python
 from ..auth.policy import user_for_access_token
 from ..auth.service import SESSIONS_REVOKED_TOPIC
 from ..db import in_request_transaction
+from ..request import Request
 from .settings import RealtimeSettings, realtime_settings
 from .tickets import user_for_ticket
 from .uris import AUTHENTICATE, AUTHORIZE, BACKEND_ROLE, PUBLISHER_ROLE, USER_ROLE, owner_of
@@ -119,7 +120,7 @@ class Subscription:
     match: str
 
 
-def authenticate_user(request: Any, ticket: str) -> Principal | None:
+def authenticate_user(request: Request, ticket: str) -> Principal | None:
     """A user's JWT access token, or a console page's ticket (:mod:`.tickets`): valid
     signature and expiry, active user, session not revoked."""
     user = user_for_access_token(request, ticket) or user_for_ticket(request, ticket)
@@ -415,7 +416,7 @@ class BackendSession:
             raise ApplicationError(INVALID_TICKET, "the ticket is invalid, expired or revoked")
         return {"authid": principal.authid, "role": principal.role, "extra": principal.extra}
 
-    def _principal(self, request: Any, ticket: str) -> Principal | None:
+    def _principal(self, request: Request, ticket: str) -> Principal | None:
         for authenticate in self._authenticators:
             principal = authenticate(request, ticket)
             if principal is not None:
@@ -449,7 +450,7 @@ class BackendSession:
             return options.get("match", "exact") == "exact" and caller.owns(uri)
         return False
 
-    def _allowed_by_plugins(self, request: Any, caller: Caller, uri: str, action: str) -> bool:
+    def _allowed_by_plugins(self, request: Request, caller: Caller, uri: str, action: str) -> bool:
         for authorize in self._authorizers:
             verdict = authorize(request, caller, uri, action)
             if verdict is not None:
@@ -516,7 +517,7 @@ class BackendSession:
                 log.exception("session handler %s failed for %s", fn.__qualname__, caller.authid)
 
 
-def _checked_role(fn: Authenticator, role: str, request: Any, ticket: str) -> Principal | None:
+def _checked_role(fn: Authenticator, role: str, request: Request, ticket: str) -> Principal | None:
     principal = fn(request, ticket)
     if principal is not None and principal.role != role:
         raise ValueError(f"authenticator {fn.__qualname__} declared role {role!r} but answered {principal.role!r}")
