@@ -178,7 +178,15 @@
     window.PyramidionLive.connect({
       onopen: function (session) {
         var subscribed = robots.map(function (robot) {
-          return session.subscribe(robot.topic, handler(robot));
+          return session.subscribe(robot.topic, handler(robot)).then(function (subscription) {
+            // The platform ends a subscription when its right goes away (unshared, deleted).
+            if (subscription.on_unsubscribe) {
+              subscription.on_unsubscribe.then(function () {
+                if (robot.connection) robot.connection.textContent = "no longer shared with you";
+              });
+            }
+            return subscription;
+          });
         });
         Promise.all(subscribed)
           .then(function () { return catchUp(robots); })
