@@ -135,7 +135,8 @@ class ProductIn(In):
     colour: Colour = "#ffffff"
     active: bool = True
     image: str | None = Field(None, max_length=500)
-    units: Units = Decimal("1")
+    # The document gives the default as the number it is documented as.
+    units: Units = Field(Decimal("1"), json_schema_extra={"default": 1})
     stock_id: RowId | None = None
     ledger_account: str = Field("", max_length=50)
     category_ids: list[RowId] = []
