@@ -167,7 +167,8 @@ def test_tampered_token_is_refused(app, registry, alice, make_user):
     assert_unauthorized(app.get(ME, headers=bearer(genuine[:-4] + "AAAA"), status=401))
 
 
-@pytest.mark.filterwarnings("ignore:The HMAC key is:UserWarning")  # the forger's short key, on purpose (newer PyJWT warns)
+# The forger's short key, on purpose (newer PyJWT warns).
+@pytest.mark.filterwarnings("ignore:The HMAC key is:UserWarning")
 def test_wrong_algorithm_with_the_same_secret_is_refused(app, registry, alice):
     user, sid = alice
     token = jwt.encode(claims(registry, user.id, sid), registry.token_codec.config.secret, algorithm="HS512")
