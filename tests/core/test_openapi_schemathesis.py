@@ -51,14 +51,6 @@ STATEFUL = settings(
 )
 SHARDS = 4
 
-CORE_PATHS = ("/api/auth", "/api/users", "/api/groups", "/api/plugins", "/api/health", "/api/openapi")
-# Plugin operations that still break a check, with their owner's to-do. Their
-# failures are printed, not counted, until the owner fixes the operation and
-# drops its line; a core operation never belongs here.
-KNOWN_PLUGIN_FAILURES = {
-    "POST /api/bar/online-top-ups": "bar: document the 404 'you have no bar wallet' (responses={404: ...})",
-}
-
 
 def business_refusal(failure: Any, response: Any) -> bool:
     """Valid data refused by a rule the document names, not by the schema.
@@ -114,16 +106,8 @@ def run_shard(app: Any, shard: int, headers_for: Callable[[str], dict[str, str]]
         except Unsatisfiable:
             pass  # nothing invalid to send (no parameters, no body): no negative data to try
         except (Exception, BaseExceptionGroup) as exc:  # collect them all: one report for the whole shard
-            report = f"{operation.label} ({mode.value} data): {exc}"
-            if operation.label in KNOWN_PLUGIN_FAILURES:
-                print(f"known, for its owner ({KNOWN_PLUGIN_FAILURES[operation.label]}): {report}")
-            else:
-                failures.append(report)
+            failures.append(f"{operation.label} ({mode.value} data): {exc}")
     assert not failures, "\n\n".join(failures)
-
-
-def test_known_failures_are_plugin_operations_only():
-    assert all(not label.split()[1].startswith(CORE_PATHS) for label in KNOWN_PLUGIN_FAILURES)
 
 
 @pytest.mark.parametrize("shard", range(SHARDS))
