@@ -36,6 +36,7 @@ from .. import make_config, migrations
 from ..auth.models import Group, GroupPermission, User
 from ..auth.models import Session as AuthSession
 from ..db import Base, transactional_session
+from .mail import mailbox  # noqa: F401  (a fixture this plugin offers)
 
 JWT_SECRET = "test-secret-0123456789abcdef0123456789abcdef"
 TEST_PASSWORD = "password123"  # make_user's default

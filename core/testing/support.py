@@ -21,15 +21,25 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_for(condition: Callable[[], Any], timeout: float = TIMEOUT, message: str = "condition not met") -> Any:
+def wait_for(
+    condition: Callable[[], Any],
+    timeout: float = TIMEOUT,
+    message: str = "condition not met",
+    ignoring: tuple[type[BaseException], ...] = (),
+) -> Any:
     """Poll ``condition()`` until it is true (bounded by ``timeout`` seconds) and return its value.
 
     For what happens in another thread or process (a worker, the router);
-    the test fails with ``message`` when time runs out.
+    the test fails with ``message`` when time runs out. Exceptions of the
+    types in ``ignoring`` count as "not yet" (a server still starting refuses
+    connections).
     """
     deadline = time.monotonic() + timeout
     while True:
-        value = condition()
+        try:
+            value = condition()
+        except ignoring:
+            value = None
         if value:
             return value
         if time.monotonic() > deadline:

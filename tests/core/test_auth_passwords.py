@@ -7,66 +7,22 @@ retries go through a real (SQLite) Huey queue worked by a consumer thread.
 from __future__ import annotations
 
 import datetime as dt
-import email
 import logging
 import re
-import socket
 import threading
-from collections.abc import Callable, Iterator
 from email.message import Message
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import select, update
 
 from pyramidion.auth.models import PasswordReset, User
 from pyramidion.auth.models import Session as AuthSession
+from pyramidion.testing.mail import Mailbox
 
 ME = "/api/auth/me"
 GOOD = "correct-horse-9"
 NEWER = "battery-staple-7"
-
-
-class Mailbox:
-    """An aiosmtpd handler keeping what it received; it can refuse the first deliveries."""
-
-    def __init__(self) -> None:
-        self.messages: list[Message] = []
-        self.attempts = 0
-        self.fail_first = 0
-        self.changed = threading.Condition()
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        with self.changed:
-            self.attempts += 1
-            try:
-                if self.attempts <= self.fail_first:
-                    return "451 4.3.0 temporary failure, try again later"
-                self.messages.append(email.message_from_bytes(envelope.content))
-                return "250 OK"
-            finally:
-                self.changed.notify_all()
-
-    def wait_for(self, condition: Callable[[Mailbox], bool], timeout: float = 30.0) -> None:
-        with self.changed:
-            assert self.changed.wait_for(lambda: condition(self), timeout), "the SMTP server never saw it"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture
-def mailbox() -> Iterator[Mailbox]:
-    box = Mailbox()
-    controller = Controller(box, hostname="127.0.0.1", port=_free_port())
-    controller.start()
-    box.port = controller.port  # type: ignore[attr-defined]
-    yield box
-    controller.stop()
 
 
 @pytest.fixture

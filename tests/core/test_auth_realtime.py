@@ -6,9 +6,9 @@ import queue
 
 import pytest
 from autobahn.wamp.exception import ApplicationError
-from realtime_fixtures import TIMEOUT, JoinRefused
 
 from pyramidion.realtime import user_topic
+from pyramidion.testing import TIMEOUT, JoinRefused
 
 pytestmark = [pytest.mark.router, pytest.mark.slow]
 

@@ -5,13 +5,13 @@ stops everything with exit status 0.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,33 +19,15 @@ import pytest
 import requests
 
 from pyramidion.realtime.router import crossbar_venv, router_installed
+from pyramidion.testing import free_port, wait_for
+
+# Servers starting or restarting refuse connections for a while: that is "not yet".
+answered = functools.partial(wait_for, timeout=60, ignoring=(requests.RequestException,))
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 
 pytestmark = [pytest.mark.slow, pytest.mark.router]
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float = 60.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            value = predicate()
-        except requests.RequestException:
-            value = None
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(0.2)
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def children_of(pid: int) -> dict[str, int]:
@@ -103,21 +85,21 @@ def test_a_killed_part_is_restarted_while_the_web_keeps_serving(platform: Any) -
         health = requests.get(f"{url}/api/health", timeout=10).json()
         return health["status"] == "ok"
 
-    wait_for(healthy, timeout=120, what="the platform healthy, router included")
-    parts = wait_for(lambda: (p := children_of(run.pid)).keys() >= {"web", "worker", "router", "realtime"} and p)
+    answered(healthy, timeout=120, message="the platform healthy, router included")
+    parts = answered(lambda: (p := children_of(run.pid)).keys() >= {"web", "worker", "router", "realtime"} and p)
     web = parts["web"]
 
     for name in ("worker", "realtime", "router"):
         os.kill(parts[name], signal.SIGKILL)
         assert requests.get(f"{url}/api/", timeout=10).status_code == 200, f"the web stopped when {name} died"
-        wait_for(
+        answered(
             lambda name=name, old=parts[name]: children_of(run.pid).get(name) not in (None, old),
             timeout=60,
-            what=f"{name} started again",
+            message=f"{name} started again",
         )
         assert f"run: {name} exited with signal SIGKILL" in log.read_text()
         parts = children_of(run.pid)
-    wait_for(healthy, timeout=120, what="the router reachable again")
+    answered(healthy, timeout=120, message="the router reachable again")
     assert run.poll() is None
     assert children_of(run.pid)["web"] == web, "the web process served throughout, never restarted"
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -12,14 +11,10 @@ from pathlib import Path
 import pytest
 import requests
 
+from pyramidion.testing import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +37,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> dict:
         ],
         check=True,
     )
-    port = _free_port()
+    port = free_port()
     ini = tmp / "app.ini"
     ini.write_text(
         f"""[app:main]

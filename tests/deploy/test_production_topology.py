@@ -10,6 +10,7 @@ does) and the router is installed.
 from __future__ import annotations
 
 import collections
+import functools
 import os
 import re
 import signal
@@ -17,13 +18,18 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import requests
 from sqlalchemy import create_engine, make_url, text
+
+from pyramidion.testing import free_port, wait_for
+
+# Servers starting or restarting refuse connections for a while: that is "not yet".
+answered = functools.partial(wait_for, timeout=60, ignoring=(requests.RequestException,))
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -39,28 +45,6 @@ pytestmark = [
         reason="the production topology needs PostgreSQL and Redis (PYRAMIDION_TEST_DATABASE_URL, _REDIS_URL)",
     ),
 ]
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float = 60.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            value = predicate()
-        except requests.RequestException:
-            value = None
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(0.2)
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Topology:
@@ -156,9 +140,9 @@ def topology(tmp_path: Path) -> Iterator[Topology]:
         for web, path in inis.items():
             platform.start(web, str(BIN / "pserve"), str(path))
         for web in inis:
-            wait_for(
+            answered(
                 lambda web=web: platform.api(web, "GET", "/api/health").json().get("status") == "ok",
-                what=f"{web} healthy with the router reachable",
+                message=f"{web} healthy with the router reachable",
             )
         yield platform
     finally:
@@ -215,7 +199,7 @@ def test_production_topology(topology: Topology) -> None:
     token = _login(platform, "web-b")["access"]
     inventory_id = _inventory(platform, token)
     run_id = _launch(platform, "web-a", token, inventory_id)
-    wait_for(lambda: _finished(platform, "web-b", token, run_id), what="the run to finish on a worker")
+    answered(lambda: _finished(platform, "web-b", token, run_id), message="the run to finish on a worker")
 
     # A robot's frames go through the router and the backend into the database.
     me = platform.api("web-a", "GET", "/api/auth/me", token).json()
@@ -229,9 +213,9 @@ def test_production_topology(topology: Topology) -> None:
     )  # fmt: skip
     try:
         positions = f"/api/robots/{robot.json()['id']}/positions"
-        wait_for(
+        answered(
             lambda: platform.api("web-a", "GET", positions, token).json()["count"] >= 5,
-            what="five of the robot's frames stored",
+            message="five of the robot's frames stored",
         )
     finally:
         sim.terminate()
@@ -242,13 +226,13 @@ def test_production_topology(topology: Topology) -> None:
     platform.processes["worker-more"].wait(timeout=20)
     runs = [_launch(platform, "web-b", token, inventory_id) for _ in range(3)]
     for queued in runs:
-        wait_for(lambda queued=queued: _finished(platform, "web-a", token, queued), what=f"run {queued} to finish")
+        answered(lambda queued=queued: _finished(platform, "web-a", token, queued), message=f"run {queued} to finish")
 
     # Periodic tasks: only the periodic consumer enqueues them, each once per minute, and each runs once.
-    wait_for(
+    answered(
         lambda: re.search(ENQUEUED, platform.log("worker")) and time.monotonic() - started > 61,
         timeout=150,
-        what="a minute of both workers, with a periodic task enqueued",
+        message="a minute of both workers, with a periodic task enqueued",
     )
     enqueued = re.findall(ENQUEUED, platform.log("worker"))
     assert "Enqueueing periodic task" not in platform.log("worker-more")
@@ -256,8 +240,8 @@ def test_production_topology(topology: Topology) -> None:
     assert set(per_minute.values()) == {1}, per_minute
     for _, name, task_id in enqueued:
         executed = f"Executing {name}: {task_id}"
-        wait_for(
+        answered(
             lambda executed=executed: executed in platform.log("worker") + platform.log("worker-more"),
-            what=f"periodic {name} executed",
+            message=f"periodic {name} executed",
         )
         assert (platform.log("worker") + platform.log("worker-more")).count(executed) == 1

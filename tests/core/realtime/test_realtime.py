@@ -11,12 +11,12 @@ import uuid
 import pytest
 import requests
 from autobahn.wamp.exception import ApplicationError
-from realtime_fixtures import TIMEOUT, JoinRefused
 
 from pyramidion.auth.models import Session as AuthSession
 from pyramidion.realtime import BackendSession, Caller, Publisher, owned_uri, realtime_settings, user_topic
 from pyramidion.realtime.backend import INTERNAL_ERROR, INVALID_TICKET
 from pyramidion.realtime.publisher import event_body, signed_query
+from pyramidion.testing import TIMEOUT, JoinRefused
 
 pytestmark = [pytest.mark.router, pytest.mark.slow]
 

@@ -18,13 +18,9 @@ from typing import Any
 
 import pytest
 
+from pyramidion.testing import free_port
+
 SSHD = "/usr/sbin/sshd"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _wait_for_banner(port: int, process: subprocess.Popen) -> None:
@@ -49,7 +45,7 @@ def ssh_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, A
     for key in (host_key, client_key):
         subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(key)], check=True)
     shutil.copy(f"{client_key}.pub", folder / "authorized_keys")
-    port = _free_port()
+    port = free_port()
     config = folder / "sshd_config"
     config.write_text(
         f"Port {port}\nListenAddress 127.0.0.1\nHostKey {host_key}\nPidFile {folder / 'sshd.pid'}\n"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 from autobahn.wamp.exception import ApplicationError
-from realtime_fixtures import TIMEOUT
+
+from pyramidion.testing import TIMEOUT
 
 HOSTS = "".join(f"h{i}:\n  hostname: 10.0.0.{i}\n" for i in range(1, 4))
 

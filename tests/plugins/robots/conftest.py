@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from realtime_fixtures import TIMEOUT
+
+from pyramidion.testing import TIMEOUT
 
 PYRAMIDION = Path(sys.executable).parent / "pyramidion"
 

@@ -15,8 +15,9 @@ from typing import Any
 
 import pytest
 import requests
-from realtime_fixtures import TIMEOUT
 from waitress.server import create_server
+
+from pyramidion.testing import TIMEOUT
 
 pytestmark = [pytest.mark.router, pytest.mark.slow]
 

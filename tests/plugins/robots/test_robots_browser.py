@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import pytest
 import requests
-from realtime_fixtures import TIMEOUT
 from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.common.by import By
 
+from pyramidion.testing import TIMEOUT
 from pyramidion.testing.browser import browser_errors, wait_for
 
 pytestmark = [pytest.mark.router, pytest.mark.slow, pytest.mark.browser]

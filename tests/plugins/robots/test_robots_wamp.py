@@ -8,10 +8,10 @@ import threading
 
 import pytest
 from autobahn.wamp.exception import ApplicationError
-from realtime_fixtures import TIMEOUT, JoinRefused
 from sqlalchemy import func, select
 
 from pyramidion.realtime.backend import INVALID_TICKET
+from pyramidion.testing import TIMEOUT, JoinRefused
 from pyramidion_robots.models import Frame
 from pyramidion_robots.realtime import (
     COMMAND_STATUS,

@@ -3,60 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import email
-import threading
-from collections.abc import Callable, Iterator
-from email.message import Message
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from webtest import TestApp
 
-from pyramidion.testing import free_port
-
-
-class Mailbox:
-    """An aiosmtpd handler keeping what it received; it can refuse the first deliveries."""
-
-    def __init__(self) -> None:
-        self.messages: list[Message] = []
-        self.envelopes: list[Any] = []
-        self.attempts = 0
-        self.fail_first = 0
-        self.changed = threading.Condition()
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        with self.changed:
-            self.attempts += 1
-            try:
-                if self.attempts <= self.fail_first:
-                    return "451 4.3.0 temporary failure, try again later"
-                self.envelopes.append(envelope)
-                self.messages.append(email.message_from_bytes(envelope.content))
-                return "250 OK"
-            finally:
-                self.changed.notify_all()
-
-    def wait_for(self, condition: Callable[[Mailbox], bool], timeout: float = 15.0) -> None:
-        with self.changed:
-            assert self.changed.wait_for(lambda: condition(self), timeout), "the SMTP server never saw it"
-
-    def recipients(self) -> list[list[str]]:
-        return [sorted(envelope.rcpt_tos) for envelope in self.envelopes]
-
-    def subjects(self) -> list[str]:
-        return [message["Subject"] for message in self.messages]
-
-
-@pytest.fixture
-def mailbox() -> Iterator[Mailbox]:
-    box = Mailbox()
-    controller = Controller(box, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    box.port = controller.port  # type: ignore[attr-defined]
-    yield box
-    controller.stop()
+from pyramidion.testing.mail import Mailbox
 
 
 @pytest.fixture
