@@ -31,7 +31,7 @@ PATHS = {"list": "/api/tasks?limit=10", "detail": "/api/tasks/{task_id}", "me": 
 def seeded_app(database_url: str) -> tuple[TestApp, dict[str, str], int]:
     """The tasks app with figure 1's data: (app, headers of the caller, id of the task with comments)."""
     settings = app_settings(
-        database_url, **{"pyramidion.plugins.enabled": "tasks", "tasks.smtp.port": "1", "tasks.notify.retries": "0"}
+        database_url, **{"pyramidion.plugins.enabled": "tasks", "mail.port": "1", "mail.retries": "0"}
     )
     migrated(settings)
     app = TestApp(make_app(settings))

@@ -93,8 +93,8 @@ def _tasks_settings(url: str, folder: Path) -> dict[str, str]:
         **{
             "pyramidion.plugins.enabled": "tasks",
             "huey.url": f"sqlite:///{folder}/huey.sqlite",
-            "tasks.smtp.port": "1",
-            "tasks.notify.retries": "0",
+            "mail.port": "1",
+            "mail.retries": "0",
         },
     )
 
