@@ -69,6 +69,10 @@ class Identity:
             self._permissions = _permissions_and_groups(db, self.user)
         return self._permissions
 
+    def holds(self, db: Any, permission: str) -> bool:
+        """Whether the user holds ``permission`` through a group; a superuser holds every one."""
+        return self.user.is_superuser or permission in self.permissions(db)
+
 
 # Statements run on every request are built once: building one and deriving
 # its cache key cost about as much as running it.

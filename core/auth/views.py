@@ -679,8 +679,7 @@ def list_permissions(request: Any) -> dict[str, str]:
 
 
 def _is_admin(request: Any) -> bool:
-    user = request.identity.user
-    return user.is_superuser or ADMIN in request.identity.permissions(request.db)
+    return request.identity.holds(request.db, ADMIN)
 
 
 @api_view("auth.api_keys", response=list[APIKeyOut])

@@ -33,7 +33,7 @@ STAFF = "rentals.manage"
 
 def is_staff(db: Any, caller: Identity) -> bool:
     """Whether the caller may manage books and everyone's rentals."""
-    return caller.user.is_superuser or STAFF in caller.permissions(db)
+    return caller.holds(db, STAFF)
 
 
 def _require_staff(db: Any, caller: Identity, why: str) -> None:

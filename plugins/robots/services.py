@@ -54,7 +54,7 @@ REPORTABLE = {
 
 def is_manager(db: Any, caller: Identity) -> bool:
     """Managers see and manage every robot."""
-    return caller.user.is_superuser or MANAGE in caller.permissions(db)
+    return caller.holds(db, MANAGE)
 
 
 def robots_of(user_id: int) -> ColumnElement[bool]:

@@ -64,10 +64,6 @@ class SendMail(Protocol):
     def __call__(self, to: Sequence[str], subject: str, body: str) -> None: ...
 
 
-def holds(db: Session, caller: Identity, permission: str) -> bool:
-    return caller.user.is_superuser or permission in caller.permissions(db)
-
-
 def creates(caller: Identity, task: Task) -> bool:
     return task.creator_id == caller.user.id
 
@@ -77,7 +73,7 @@ def performs(caller: Identity, task: Task) -> bool:
 
 
 def may_read(db: Session, caller: Identity, task: Task) -> bool:
-    return creates(caller, task) or performs(caller, task) or holds(db, caller, VIEW_ALL) or holds(db, caller, ADMIN)
+    return creates(caller, task) or performs(caller, task) or caller.holds(db, VIEW_ALL) or caller.holds(db, ADMIN)
 
 
 def may_change(caller: Identity, task: Task) -> bool:
@@ -89,7 +85,7 @@ def may_change_performers(caller: Identity, task: Task) -> bool:
 
 
 def may_delete(db: Session, caller: Identity, task: Task) -> bool:
-    return creates(caller, task) or holds(db, caller, ADMIN)
+    return creates(caller, task) or caller.holds(db, ADMIN)
 
 
 def may_delegate(caller: Identity, task: Task) -> bool:
@@ -155,7 +151,7 @@ def tasks_visible(db: Session, caller: Identity, scope: str) -> Select[tuple[Tas
     stmt = select(Task).options(*WITH_PEOPLE)
     if scope == "mine":
         return stmt.where(_mine(caller.user.id))
-    _require(holds(db, caller, VIEW_ALL), f"listing every task requires the permission {VIEW_ALL!r}")
+    _require(caller.holds(db, VIEW_ALL), f"listing every task requires the permission {VIEW_ALL!r}")
     return stmt
 
 

@@ -24,7 +24,7 @@ from pyramidion.request import Request
 from ..models import Cycle, Event, Holder, LedgerEntry, PaymentMethod, Product, ReportAction
 from ..schemas import OverviewQuery, PurchaseIn, RegistrationIn, ReportIn, TopUpIn
 from ..services import catalogue, cycles, events, holders, overview, sales
-from ..services.access import MANAGE, MEMBER, SELL, TOP_UP, holds, own_holder, visible_holder
+from ..services.access import MANAGE, MEMBER, SELL, TOP_UP, own_holder, visible_holder
 from ..services.wallet import InsufficientBalance
 from ..settings import bar_settings
 from ..tasks import charge_event
@@ -320,6 +320,6 @@ def event(request: Request) -> Any:
             "registrations": registrations,
             "registered": mine is not None and any(r.holder_id == mine.id for r in registrations),
             "has_wallet": mine is not None,
-            "report": events.charge_report(request.db, caller, found.id) if holds(request.db, caller, MANAGE) else None,
+            "report": events.charge_report(request.db, caller, found.id) if caller.holds(request.db, MANAGE) else None,
         },
     )

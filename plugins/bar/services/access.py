@@ -24,20 +24,15 @@ TOP_UP = "bar.top_up"
 MANAGE = "bar.manage"
 
 
-def holds(db: Any, caller: Identity, permission: str) -> bool:
-    """Whether the caller holds ``permission`` (a superuser holds them all)."""
-    return caller.user.is_superuser or permission in caller.permissions(db)
-
-
 def require(db: Any, caller: Identity, permission: str) -> None:
     """403 unless the caller holds ``permission``."""
-    if not holds(db, caller, permission):
+    if not caller.holds(db, permission):
         raise HTTPForbidden(f"requires the permission {permission!r}")
 
 
 def is_staff(db: Any, caller: Identity) -> bool:
     """Staff (sellers, managers) see every wallet, purchase and card; members only their own."""
-    return holds(db, caller, SELL) or holds(db, caller, MANAGE)
+    return caller.holds(db, SELL) or caller.holds(db, MANAGE)
 
 
 def own_holder(db: Any, caller: Identity) -> Holder | None:

@@ -15,7 +15,7 @@ from pyramidion.auth import Identity, User
 from ..models import Card, Holder, LedgerEntry, LedgerKind, Personnel
 from ..schemas import CardIn, PersonnelIn, PersonnelPatch, TopUpIn
 from . import wallet
-from .access import MANAGE, SELL, TOP_UP, acting_personnel, holds, is_staff, require, visible_holder
+from .access import MANAGE, SELL, TOP_UP, acting_personnel, is_staff, require, visible_holder
 
 # -- wallets ----------------------------------------------------------------------
 
@@ -179,6 +179,6 @@ def look_up_card(db: Any, caller: Identity, card_id: str) -> Card:
 def unregister_card(db: Any, caller: Identity, card_id: str) -> None:
     """Unregister a card: your own, or any with ``bar.top_up``."""
     card = _card(db, card_id)
-    if card.holder.user_id != caller.user.id and not holds(db, caller, TOP_UP):
+    if card.holder.user_id != caller.user.id and not caller.holds(db, TOP_UP):
         raise HTTPForbidden("this is not your card")
     db.delete(card)

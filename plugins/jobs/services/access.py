@@ -26,7 +26,7 @@ def may(db: Session, caller: Identity | None, permission: str) -> bool:
     """Whether ``caller`` holds ``permission`` (superusers hold every one)."""
     if caller is None:
         return False
-    return caller.user.is_superuser or permission in caller.permissions(db)
+    return caller.holds(db, permission)
 
 
 def require(db: Session, caller: Identity | None, permission: str) -> None:

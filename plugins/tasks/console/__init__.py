@@ -63,7 +63,7 @@ def task_list(request: Request) -> dict[str, Any]:
         "ordering": request.GET.get("ordering", services.task_listing.default_ordering),
         "orderings": ORDERINGS,
         "scope": scope,
-        "may_see_all": services.holds(request.db, request.identity, VIEW_ALL),
+        "may_see_all": request.identity.holds(request.db, VIEW_ALL),
     }
 
 
