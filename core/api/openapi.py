@@ -21,6 +21,7 @@ from pydantic.json_schema import GenerateJsonSchema, JsonSchemaMode
 from pyramid.response import Response
 from pyramid.security import NO_PERMISSION_REQUIRED
 
+from ..request import Request
 from .listing import Listing
 
 _PARAM = re.compile(r"\{(\w+)(?::([^}]*))?\}")
@@ -231,7 +232,7 @@ def build_document(registry: Any) -> dict[str, Any]:
     }
 
 
-def openapi_view(request: Any) -> Any:
+def openapi_view(request: Request) -> Any:
     registry = request.registry
     if getattr(registry, "openapi_document", None) is None:
         registry.openapi_document = build_document(registry)
@@ -259,7 +260,7 @@ SWAGGER_PAGE = """<!doctype html>
 """
 
 
-def docs_view(request: Any) -> Response:
+def docs_view(request: Request) -> Response:
     page = SWAGGER_PAGE.format(
         title=escape(request.registry.settings.get("pyramidion.title", "Pyramidion")),
         icon=request.static_url("pyramidion:api/static/favicon.svg"),

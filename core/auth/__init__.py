@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from .models import Group, User
-from .policy import AUTHENTICATED, Identity, SecurityPolicy, user_permissions
+from .policy import AUTHENTICATED, Identity, SecurityPolicy, logged_in, user_permissions
 from .schemas import UserRef
 from .secrets import hash_secret, secret_matches
 from .service import users_by_username
@@ -27,6 +27,7 @@ __all__ = [
     "AUTHENTICATED",
     "Group",
     "Identity",
+    "logged_in",
     "InvalidToken",
     "SecurityPolicy",
     "Throttle",

@@ -36,6 +36,7 @@ import hmac
 from typing import Any
 
 from pyramid.authorization import ACLHelper, Authenticated, Everyone
+from pyramid.httpexceptions import HTTPForbidden
 from pyramid.request import RequestLocalCache
 from pyramid.security import Allowed, Denied
 from sqlalchemy import bindparam, inspect, select, update
@@ -72,6 +73,14 @@ class Identity:
     def holds(self, db: Any, permission: str) -> bool:
         """Whether the user holds ``permission`` through a group; a superuser holds every one."""
         return self.user.is_superuser or permission in self.permissions(db)
+
+
+def logged_in(request: Request) -> Identity:
+    """The identity of a request whose view requires a login (its permission saw to it)."""
+    identity: Identity | None = request.identity
+    if identity is None:
+        raise HTTPForbidden("log in first")
+    return identity
 
 
 # Statements run on every request are built once: building one and deriving

@@ -23,10 +23,12 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from pydantic import Field
 from sqlalchemy import select, update
+from sqlalchemy.engine import CursorResult
 
 from ..api.errors import Invalid
 from ..db import utcnow
 from ..mail import send_mail
+from ..request import Request
 from ..settings import Section, section
 from .models import APIKey, PasswordReset, RefreshToken, Session, User
 from .names import email_key, username_key
@@ -74,6 +76,12 @@ PASSWORD_MAX_LENGTH = 1024
 
 
 @functools.cache
+def _changed_rows(db: Any, statement: Any) -> int:
+    """How many rows an UPDATE changed: the conditional updates below tell a winner by it."""
+    result: CursorResult[Any] = db.execute(statement)
+    return result.rowcount
+
+
 def common_passwords() -> frozenset[str]:
     """The 20,000 most common passwords, lower-cased (``data/README.md`` names the source)."""
     data = resources.files(__package__).joinpath("data/common-passwords.txt.gz").read_bytes()
@@ -95,12 +103,12 @@ def check_password(password: str, username: str, field: str = "password") -> Non
         raise Invalid.field(field, "is one of the most common passwords; choose another")
 
 
-def login_throttle(request: Any) -> Throttle:
+def login_throttle(request: Request) -> Throttle:
     config: AuthSettings = request.registry.auth_settings
     return Throttle("login", config.login_max_failures, config.login_window)
 
 
-def authenticate(request: Any, username: str, password: str) -> User | None:
+def authenticate(request: Request, username: str, password: str) -> User | None:
     """The user for these credentials: plugin identity sources first, then the local password."""
     user = request.registry.pm.hook.pyramidion_authenticate(request=request, username=username, password=password)
     if user is None:
@@ -111,7 +119,7 @@ def authenticate(request: Any, username: str, password: str) -> User | None:
     return user
 
 
-def _new_refresh(request: Any, session_id: str) -> str:
+def _new_refresh(request: Request, session_id: str) -> str:
     token = secrets.token_urlsafe(32)
     ttl = request.registry.token_codec.config.refresh_ttl
     request.db.add(
@@ -122,7 +130,7 @@ def _new_refresh(request: Any, session_id: str) -> str:
     return token
 
 
-def token_pair(request: Any, user: User, session_id: str) -> dict[str, Any]:
+def token_pair(request: Request, user: User, session_id: str) -> dict[str, Any]:
     codec = request.registry.token_codec
     return {
         "access": codec.access_token(user.id, session_id, username=user.username),
@@ -132,7 +140,7 @@ def token_pair(request: Any, user: User, session_id: str) -> dict[str, Any]:
     }
 
 
-def start_session(request: Any, user: User) -> dict[str, Any]:
+def start_session(request: Request, user: User) -> dict[str, Any]:
     session = Session(id=uuid.uuid4().hex, user_id=user.id)
     request.db.add(session)
     user.last_login = utcnow()
@@ -152,7 +160,7 @@ def revoke_session(db: Any, session_id: str, reason: str) -> None:
     )
 
 
-def rotate(request: Any, refresh: str) -> dict[str, Any]:
+def rotate(request: Request, refresh: str) -> dict[str, Any]:
     """Exchange a refresh token for a new pair; a token used twice revokes its whole family.
 
     Raises :class:`RefreshRejected`; the caller must still commit, so that a
@@ -162,27 +170,27 @@ def rotate(request: Any, refresh: str) -> dict[str, Any]:
     row = db.scalar(select(RefreshToken).where(RefreshToken.token_hash == hash_secret(refresh)))
     if row is None:
         raise RefreshRejected("unknown refresh token")
-    session = db.get(Session, row.session_id)
+    session = row.session
     if session.revoked_at is not None:
         raise RefreshRejected("session revoked")
     now = utcnow()
     # Marking it used is a conditional update, so of two concurrent uses of
     # the same token exactly one wins and the other counts as reuse.
-    won = db.execute(
-        update(RefreshToken).where(RefreshToken.id == row.id, RefreshToken.used_at.is_(None)).values(used_at=now)
-    ).rowcount
+    won = _changed_rows(
+        db, update(RefreshToken).where(RefreshToken.id == row.id, RefreshToken.used_at.is_(None)).values(used_at=now)
+    )
     if not won:
         revoke_session(db, session.id, "refresh token reused")
         raise RefreshRejected("refresh token already used; the session is revoked")
     if row.expires_at <= now:
         raise RefreshRejected("refresh token expired")
     user = db.get(User, session.user_id)
-    if not user.is_active:
+    if user is None or not user.is_active:
         raise RefreshRejected("user disabled")
     return token_pair(request, user, session.id)
 
 
-def logout(request: Any, refresh: str) -> bool:
+def logout(request: Request, refresh: str) -> bool:
     row = request.db.scalar(select(RefreshToken).where(RefreshToken.token_hash == hash_secret(refresh)))
     if row is None:
         return False
@@ -195,7 +203,7 @@ def logout(request: Any, refresh: str) -> bool:
 SESSIONS_REVOKED_TOPIC = "pyramidion.realtime.sessions_revoked"
 
 
-def revoke_sessions(request: Any, user_id: int, reason: str, keep: str | None = None) -> int:
+def revoke_sessions(request: Request, user_id: int, reason: str, keep: str | None = None) -> int:
     """End every session of the user but ``keep`` (the caller's own, if any); returns how many.
 
     Refresh chains, the access tokens of them and console logins all end, at
@@ -206,12 +214,14 @@ def revoke_sessions(request: Any, user_id: int, reason: str, keep: str | None = 
     stmt = update(Session).where(Session.user_id == user_id, Session.revoked_at.is_(None))
     if keep is not None:
         stmt = stmt.where(Session.id != keep)
-    ended = request.db.execute(stmt.values(revoked_at=utcnow(), revoked_reason=reason)).rowcount
+    ended = _changed_rows(request.db, stmt.values(revoked_at=utcnow(), revoked_reason=reason))
     request.realtime.publish(SESSIONS_REVOKED_TOPIC, user_id, reason)
     return ended
 
 
-def set_password(request: Any, user: User, password: str, reason: str = "password changed by an administrator") -> None:
+def set_password(
+    request: Request, user: User, password: str, reason: str = "password changed by an administrator"
+) -> None:
     """Give ``user`` a new password (checked by :func:`check_password`) and end all their sessions."""
     check_password(password, user.username)
     user.password_hash = request.registry.passwords.hash(password)
@@ -219,7 +229,7 @@ def set_password(request: Any, user: User, password: str, reason: str = "passwor
     revoke_sessions(request, user.id, reason)
 
 
-def deactivate(request: Any, user: User) -> None:
+def deactivate(request: Request, user: User) -> None:
     """Deactivate ``user``: they can no longer log in, and every session of theirs ends."""
     user.is_active = False
     revoke_sessions(request, user.id, "user deactivated")
@@ -240,7 +250,7 @@ class WrongPassword(Invalid):
 
 
 def change_password(
-    request: Any, user: User, old_password: str, new_password: str, keep_session: str | None = None
+    request: Request, user: User, old_password: str, new_password: str, keep_session: str | None = None
 ) -> None:
     """The user's own change: the old password is required; their other sessions end.
 
@@ -259,12 +269,12 @@ def change_password(
     revoke_sessions(request, user.id, "password changed", keep=keep_session)
 
 
-def password_reset_throttle(request: Any) -> Throttle:
+def password_reset_throttle(request: Request) -> Throttle:
     config: AuthSettings = request.registry.auth_settings
     return Throttle("password-reset", config.password_reset_max_requests, config.login_window)
 
 
-def request_password_reset(request: Any, email: str) -> None:
+def request_password_reset(request: Request, email: str) -> None:
     """Mail a single-use, expiring reset token to the active user with this email, if any.
 
     The caller answers the same whether or not the address exists. Requests
@@ -314,7 +324,7 @@ class ResetRefused(Invalid):
         super().__init__(f"token: {message}", [{"field": "token", "location": "body", "message": message}])
 
 
-def reset_password(request: Any, token: str, password: str) -> User:
+def reset_password(request: Request, token: str, password: str) -> User:
     """Set a new password with a reset token; the token is spent and every session of the user ends."""
     db = request.db
     reset = db.scalar(select(PasswordReset).where(PasswordReset.token_hash == hash_secret(token)))
@@ -326,12 +336,13 @@ def reset_password(request: Any, token: str, password: str) -> User:
         raise ResetRefused()
     check_password(password, user.username)
     # Spent with a conditional update: of two concurrent uses exactly one wins.
-    won = db.execute(
+    won = _changed_rows(
+        db,
         update(PasswordReset)
         .where(PasswordReset.id == reset.id, PasswordReset.used_at.is_(None))
         .values(used_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+        .execution_options(synchronize_session=False),
+    )
     if not won:
         raise ResetRefused()
     user.password_hash = request.registry.passwords.hash(password)

@@ -15,8 +15,10 @@ from ..api import Invalid, Listing, Page, api_view, ensure_unique
 from ..api.errors import error_response
 from ..api.schemas import In, Out, Patch
 from ..db import utcnow
+from ..request import Request
 from .models import APIKey, Group, GroupPermission, User
 from .names import USERNAME_MAX_LENGTH, USERNAME_PATTERN, check_username, email_key, username_key
+from .policy import logged_in
 from .service import (
     PASSWORD_MAX_LENGTH,
     PASSWORD_MIN_LENGTH,
@@ -256,7 +258,7 @@ def ensure_new_account(db: Any, username: str, email: str, exclude: int | None =
     permission=NO_PERMISSION_REQUIRED,
     responses={403: "Registration is closed", 409: "Username or email taken"},
 )
-def register(request: Any, body: RegisterIn) -> User:
+def register(request: Request, body: RegisterIn) -> User:
     """Create an account.
 
     Usernames are compared without regard to case or Unicode form (``Admin``
@@ -287,7 +289,7 @@ def register(request: Any, body: RegisterIn) -> User:
     permission=NO_PERMISSION_REQUIRED,
     responses={401: "Wrong username or password", 429: "Too many failed logins"},
 )
-def token(request: Any, body: Credentials) -> Any:
+def token(request: Request, body: Credentials) -> Any:
     """Log in: exchange a username and password for an access and a refresh token."""
     throttle = login_throttle(request)
     try:
@@ -310,7 +312,7 @@ def token(request: Any, body: Credentials) -> Any:
     permission=NO_PERMISSION_REQUIRED,
     responses={401: "Refresh token unknown, used, expired or revoked"},
 )
-def refresh(request: Any, body: RefreshIn) -> Any:
+def refresh(request: Request, body: RefreshIn) -> Any:
     """Rotate a refresh token: the old one is spent; using it again revokes the session."""
     try:
         return rotate(request, body.refresh)
@@ -320,13 +322,13 @@ def refresh(request: Any, body: RefreshIn) -> Any:
 
 
 @api_view("auth.logout", request_method="POST", body=RefreshIn, status=204, permission=NO_PERMISSION_REQUIRED)
-def logout(request: Any, body: RefreshIn) -> None:
+def logout(request: Request, body: RefreshIn) -> None:
     """Revoke the session of a refresh token, and with it every token of that login."""
     logout_session(request, body.refresh)
 
 
-def _me(request: Any) -> dict[str, Any]:
-    identity = request.identity
+def _me(request: Request) -> dict[str, Any]:
+    identity = logged_in(request)
     user = identity.user
     permissions = (
         sorted(request.registry.permissions) if user.is_superuser else sorted(identity.permissions(request.db))
@@ -349,32 +351,32 @@ def _me(request: Any) -> dict[str, Any]:
 
 
 @api_view("auth.me", response=Me)
-def me(request: Any) -> dict[str, Any]:
+def me(request: Request) -> dict[str, Any]:
     """Who am I: the calling user with groups, permissions and what plugins add."""
     return _me(request)
 
 
 @api_view("auth.me", request_method="PATCH", body=MePatch, response=Me)
-def update_me(request: Any, body: MePatch) -> dict[str, Any]:
+def update_me(request: Request, body: MePatch) -> dict[str, Any]:
     """Change my display name (first and last name) and whether the directory shows my email."""
-    user = request.identity.user
+    user = logged_in(request).user
     for name, value in body.changes().items():
         setattr(user, name, value)
     request.db.flush()
     return _me(request)
 
 
-def _session_of(request: Any) -> str | None:
+def _session_of(request: Request) -> str | None:
     """The login (``auth_session`` id) the request is made in: its token's, or its console cookie's."""
     session_id = getattr(request.identity, "session_id", None)
-    if session_id is None and request.identity.via == "token":
+    if session_id is None and logged_in(request).via == "token":
         scheme, _, token = request.headers.get("Authorization", "").partition(" ")
         session_id = request.registry.token_codec.decode(token.strip(), "access").get("sid")
     return session_id
 
 
-def _refuse_api_keys(request: Any, what: str) -> None:
-    if request.identity.via == "api_key":
+def _refuse_api_keys(request: Request, what: str) -> None:
+    if logged_in(request).via == "api_key":
         raise HTTPForbidden(f"an API key cannot {what}")
 
 
@@ -385,7 +387,7 @@ def _refuse_api_keys(request: Any, what: str) -> None:
     status=204,
     responses={429: "Too many wrong passwords"},
 )
-def change_my_password(request: Any, body: PasswordChange) -> Any:
+def change_my_password(request: Request, body: PasswordChange) -> Any:
     """Change my password: the old one is required; every other session of mine ends.
 
     The session making the request stays logged in. A wrong old password is a
@@ -395,7 +397,7 @@ def change_my_password(request: Any, body: PasswordChange) -> Any:
     try:
         change_password(
             request,
-            request.identity.user,
+            logged_in(request).user,
             body.old_password,
             body.new_password,
             keep_session=_session_of(request),
@@ -417,7 +419,7 @@ def change_my_password(request: Any, body: PasswordChange) -> Any:
     permission=NO_PERMISSION_REQUIRED,
     responses={429: "Too many reset requests for this address or from this client"},
 )
-def ask_password_reset(request: Any, body: PasswordResetRequest) -> Any:
+def ask_password_reset(request: Request, body: PasswordResetRequest) -> Any:
     """Ask for a password reset by email: the same answer whether or not the address exists.
 
     If it is an active user's address, a single-use token that expires
@@ -437,7 +439,7 @@ def ask_password_reset(request: Any, body: PasswordResetRequest) -> Any:
     status=204,
     permission=NO_PERMISSION_REQUIRED,
 )
-def confirm_password_reset(request: Any, body: PasswordResetConfirm) -> None:
+def confirm_password_reset(request: Request, body: PasswordResetConfirm) -> None:
     """Set a new password with a mailed reset token; the token is spent and every session of the user ends."""
     reset_password(request, body.token, body.password)
 
@@ -480,7 +482,7 @@ def _directory_entry(user: User) -> dict[str, Any]:
 
 
 @api_view("users.directory", query=directory_listing, response=Page[DirectoryEntry])
-def user_directory(request: Any, query: Any) -> dict[str, Any]:
+def user_directory(request: Request, query: Any) -> dict[str, Any]:
     """The user directory: every active user, for any member.
 
     ``?search=`` matches the start of the username, first or last name.
@@ -498,7 +500,7 @@ def _groups_by_name(db: Any, names: list[str]) -> list[Group]:
     return groups
 
 
-def _user(request: Any) -> User:
+def _user(request: Request) -> User:
     user = request.db.get(User, int(request.matchdict["id"]), options=[selectinload(User.groups)])
     if user is None:
         raise HTTPNotFound("no such user")
@@ -506,7 +508,7 @@ def _user(request: Any) -> User:
 
 
 @api_view("users", query=users_listing, response=Page[UserDetail], permission=ADMIN)
-def list_users(request: Any, query: Any) -> dict[str, Any]:
+def list_users(request: Request, query: Any) -> dict[str, Any]:
     """All users (administrators)."""
     return query.page(select(User).options(selectinload(User.groups)))
 
@@ -520,7 +522,7 @@ def list_users(request: Any, query: Any) -> dict[str, Any]:
     permission=ADMIN,
     responses={409: "Username or email taken"},
 )
-def create_user(request: Any, body: UserCreate) -> User:
+def create_user(request: Request, body: UserCreate) -> User:
     """Create a user (administrators)."""
     ensure_new_account(request.db, body.username, str(body.email))
     check_password(body.password, body.username)
@@ -539,7 +541,7 @@ def create_user(request: Any, body: UserCreate) -> User:
 
 
 @api_view("user", response=UserDetail, permission=ADMIN)
-def get_user(request: Any) -> User:
+def get_user(request: Request) -> User:
     """One user (administrators)."""
     return _user(request)
 
@@ -552,7 +554,7 @@ def get_user(request: Any) -> User:
     permission=ADMIN,
     responses={409: "Email taken"},
 )
-def update_user(request: Any, body: UserUpdate) -> User:
+def update_user(request: Request, body: UserUpdate) -> User:
     """Change a user (administrators): email, password, names, flags, groups.
 
     A new password or a deactivation ends every session of the user.
@@ -579,10 +581,10 @@ def update_user(request: Any, body: UserUpdate) -> User:
 
 
 @api_view("user", request_method="DELETE", status=204, permission=ADMIN)
-def delete_user(request: Any) -> None:
+def delete_user(request: Request) -> None:
     """Delete a user (administrators). Prefer deactivating: records keep their author."""
     user = _user(request)
-    if user.id == request.identity.user.id:
+    if user.id == logged_in(request).user.id:
         raise Invalid("you cannot delete yourself")
     request.db.delete(user)
 
@@ -590,14 +592,14 @@ def delete_user(request: Any) -> None:
 # -- groups ------------------------------------------------------------------
 
 
-def _check_permissions(request: Any, names: list[str]) -> list[str]:
+def _check_permissions(request: Request, names: list[str]) -> list[str]:
     unknown = sorted(set(names) - set(request.registry.permissions))
     if unknown:
         raise Invalid.field("permissions", f"unknown permission(s): {', '.join(unknown)}")
     return sorted(set(names))
 
 
-def _group(request: Any) -> Group:
+def _group(request: Request) -> Group:
     group = request.db.get(Group, int(request.matchdict["id"]))
     if group is None:
         raise HTTPNotFound("no such group")
@@ -605,7 +607,7 @@ def _group(request: Any) -> Group:
 
 
 @api_view("groups", response=list[GroupOut], permission=ADMIN)
-def list_groups(request: Any) -> list[Group]:
+def list_groups(request: Request) -> list[Group]:
     """All groups with their permissions (administrators)."""
     return list(request.db.scalars(select(Group).options(selectinload(Group.grants)).order_by(Group.name)))
 
@@ -619,7 +621,7 @@ def list_groups(request: Any) -> list[Group]:
     permission=ADMIN,
     responses={409: "Name taken"},
 )
-def create_group(request: Any, body: GroupIn) -> Group:
+def create_group(request: Request, body: GroupIn) -> Group:
     """Create a group (administrators)."""
     ensure_unique(request.db, Group.name, body.name)
     group = Group(
@@ -633,7 +635,7 @@ def create_group(request: Any, body: GroupIn) -> Group:
 
 
 @api_view("group", response=GroupOut, permission=ADMIN)
-def get_group(request: Any) -> Group:
+def get_group(request: Request) -> Group:
     """One group (administrators)."""
     return _group(request)
 
@@ -646,7 +648,7 @@ def get_group(request: Any) -> Group:
     permission=ADMIN,
     responses={409: "Name taken"},
 )
-def update_group(request: Any, body: GroupUpdate) -> Group:
+def update_group(request: Request, body: GroupUpdate) -> Group:
     """Rename a group or replace its permissions (administrators)."""
     group = _group(request)
     if body.name is not None:
@@ -664,13 +666,13 @@ def update_group(request: Any, body: GroupUpdate) -> Group:
 
 
 @api_view("group", request_method="DELETE", status=204, permission=ADMIN)
-def delete_group(request: Any) -> None:
+def delete_group(request: Request) -> None:
     """Delete a group (administrators)."""
     request.db.delete(_group(request))
 
 
 @api_view("groups.permissions", response=dict[str, str], permission=ADMIN)
-def list_permissions(request: Any) -> dict[str, str]:
+def list_permissions(request: Request) -> dict[str, str]:
     """Every permission the core and the loaded plugins define, with what it allows."""
     return request.registry.permissions
 
@@ -678,43 +680,44 @@ def list_permissions(request: Any) -> dict[str, str]:
 # -- API keys ----------------------------------------------------------------
 
 
-def _is_admin(request: Any) -> bool:
-    return request.identity.holds(request.db, ADMIN)
+def _is_admin(request: Request) -> bool:
+    return logged_in(request).holds(request.db, ADMIN)
 
 
 @api_view("auth.api_keys", response=list[APIKeyOut])
-def list_api_keys(request: Any) -> list[APIKey]:
+def list_api_keys(request: Request) -> list[APIKey]:
     """Your API keys (administrators: everyone's)."""
     stmt = select(APIKey).order_by(APIKey.id)
     if not _is_admin(request):
-        stmt = stmt.where(APIKey.user_id == request.identity.user.id)
+        stmt = stmt.where(APIKey.user_id == logged_in(request).user.id)
     return list(request.db.scalars(stmt))
 
 
 @api_view("auth.api_keys", request_method="POST", body=APIKeyIn, response=APIKeyCreated, status=201)
-def create_key(request: Any, body: APIKeyIn) -> dict[str, Any]:
+def create_key(request: Request, body: APIKeyIn) -> dict[str, Any]:
     """Create an API key acting as you (or, for administrators, as another user).
 
     The key is in the answer once and never again: only its hash is stored.
     Send it as ``X-API-Key``; it works only on paths matching ``paths``.
     """
     _refuse_api_keys(request, "create API keys")
-    user = request.identity.user
+    user = logged_in(request).user
     if body.user_id is not None and body.user_id != user.id:
         if not _is_admin(request):
             raise HTTPForbidden("only administrators create keys for other users")
-        user = request.db.get(User, body.user_id)
-        if user is None:
+        owner = request.db.get(User, body.user_id)
+        if owner is None:
             raise Invalid.field("user_id", "no such user")
+        user = owner
     api_key, secret = create_api_key(request.db, user, body.name, body.paths)
     return {**APIKeyOut.model_validate(api_key).model_dump(), "key": secret}
 
 
 @api_view("auth.api_key", request_method="DELETE", status=204)
-def revoke_key(request: Any) -> None:
+def revoke_key(request: Request) -> None:
     """Revoke an API key (yours, or any for administrators)."""
     api_key = request.db.get(APIKey, int(request.matchdict["id"]))
-    if api_key is None or (api_key.user_id != request.identity.user.id and not _is_admin(request)):
+    if api_key is None or (api_key.user_id != logged_in(request).user.id and not _is_admin(request)):
         raise HTTPNotFound("no such API key")
     if api_key.revoked_at is None:
         api_key.revoked_at = utcnow()

@@ -27,7 +27,7 @@ from typing import Any
 from pydantic import Field
 from pyramid.session import SignedCookieSessionFactory
 
-from ..auth.policy import SessionCookie
+from ..auth.policy import SessionCookie, logged_in
 from ..settings import Section, SettingsError, section
 from .forms import FORM_ERRORS, Form
 from .framework import (
@@ -36,7 +36,6 @@ from .framework import (
     console_view,
     error_page,
     flash,
-    logged_in,
     visible_menu,
 )
 

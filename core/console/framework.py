@@ -31,7 +31,7 @@ from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
 
 from ..api.errors import APIError
-from ..auth.policy import CSRF_FIELD, SAFE_METHODS, Identity, csrf_failed
+from ..auth.policy import CSRF_FIELD, SAFE_METHODS, csrf_failed
 from ..request import Request
 
 log = logging.getLogger(__name__)
@@ -124,14 +124,6 @@ def _flashes(request: Request) -> list[dict[str, str]]:
 
 
 # -- the view decorator ----------------------------------------------------------
-
-
-def logged_in(request: Request) -> Identity:
-    """The identity of a page that requires a login (its permission saw to it)."""
-    identity = request.identity
-    if identity is None:
-        raise HTTPForbidden("log in first")
-    return identity
 
 
 def login_url(request: Request, next_url: str | None = None) -> str:

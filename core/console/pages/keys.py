@@ -14,11 +14,12 @@ from sqlalchemy import select
 
 from ...auth import views as auth_api
 from ...auth.models import User
+from ...auth.policy import logged_in
 from ...auth.service import WrongPassword, change_password
 from ...auth.throttle import TooManyAttempts
 from ...request import Request
 from ..forms import FORM_ERRORS, Form
-from ..framework import console_view, flash, logged_in
+from ..framework import console_view, flash
 
 TEMPLATES = "pyramidion:console/templates/"
 

@@ -6,9 +6,10 @@ from typing import Any
 
 from pyramid.httpexceptions import HTTPForbidden
 
+from ...auth.policy import logged_in
 from ...realtime.tickets import console_ticket
 from ...request import Request
-from ..framework import console_view, logged_in
+from ..framework import console_view
 
 
 @console_view("console.ticket", renderer="json", request_method="POST")

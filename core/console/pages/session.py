@@ -15,13 +15,14 @@ from pyramid.httpexceptions import HTTPSeeOther
 from pyramid.security import NO_PERMISSION_REQUIRED
 
 from ...auth.models import Session
+from ...auth.policy import logged_in
 from ...auth.service import authenticate, login_throttle, revoke_session
 from ...auth.throttle import TooManyAttempts
 from ...auth.views import Credentials
 from ...db import utcnow
 from ...request import Request
 from ..forms import FORM_ERRORS, Form
-from ..framework import console_view, flash, logged_in, safe_next
+from ..framework import console_view, flash, safe_next
 
 LOGIN_TEMPLATE = "pyramidion:console/templates/login.jinja2"
 
