@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from pyramidion import hookimpl
+from pyramidion.request import Request
 
 from .commands import add_commands
 from .demo import add_demo_data
@@ -119,13 +120,13 @@ def pyramidion_background_tasks(huey: Any) -> list[Any]:
 
 
 @hookimpl
-def pyramidion_authenticate(request: Any, username: str, password: str) -> Any:
+def pyramidion_authenticate(request: Request, username: str, password: str) -> Any:
     member = request.find_service(IMemberDatabase).authenticate(username, password)
     return link_member(request.db, member) if member is not None else None
 
 
 @hookimpl
-def pyramidion_me(request: Any, user: Any) -> dict[str, Any]:
+def pyramidion_me(request: Request, user: Any) -> dict[str, Any]:
     return {"bar": access.me(request.db, user)}
 
 

@@ -43,6 +43,7 @@ from typing import Any
 from autobahn.wamp.exception import ApplicationError
 
 from pyramidion.realtime import BackendSession, Caller, Principal
+from pyramidion.request import Request
 
 from . import services
 from .frames import FrameWriter, RobotGone, Submission
@@ -162,11 +163,11 @@ class RobotsBackend:
 
     # -- joining ---------------------------------------------------------------------
 
-    def principal(self, request: Any, ticket: str) -> Principal | None:
+    def principal(self, request: Request, ticket: str) -> Principal | None:
         robot = services.redeem_join_token(request.db, ticket)
         return Principal(ROBOT_ROLE, robot.id, {"serial": robot.serial, "name": robot.name}) if robot else None
 
-    def may_watch(self, request: Any, client: Caller, uri: str, action: str) -> bool | None:
+    def may_watch(self, request: Request, client: Caller, uri: str, action: str) -> bool | None:
         """Users may subscribe to the status of the robots they may use."""
         match = STATUS_TOPIC.match(uri)
         if match is None or action != "subscribe" or client.user_id is None:
@@ -174,7 +175,7 @@ class RobotsBackend:
         return services.may_watch(request.db, client.user_id, int(match.group(1)))
 
     def access_ended(
-        self, request: Any, publisher: Caller | None, event: Any = None, *args: Any, **kwargs: Any
+        self, request: Request, publisher: Caller | None, event: Any = None, *args: Any, **kwargs: Any
     ) -> None:
         """A robot was deleted or unshared (told by the platform after the commit): end what it let in.
 
@@ -248,12 +249,12 @@ class RobotsBackend:
 
     # -- commands --------------------------------------------------------------------
 
-    def pending_commands(self, request: Any, client: Caller, *args: Any, **kwargs: Any) -> list[dict[str, Any]]:
+    def pending_commands(self, request: Request, client: Caller, *args: Any, **kwargs: Any) -> list[dict[str, Any]]:
         if args or kwargs:
             raise ApplicationError(INVALID_ARGUMENTS, "pending_commands takes no arguments")
         return [command_message(command) for command in services.pending_commands(request.db, _robot_id(client))]
 
-    def command_status(self, request: Any, client: Caller, *args: Any, **kwargs: Any) -> dict[str, Any]:
+    def command_status(self, request: Request, client: Caller, *args: Any, **kwargs: Any) -> dict[str, Any]:
         """``command_status(command_id, status, message=None)``, by position or by name; nothing else."""
         names = ("command_id", "status", "message")
         unknown = sorted(set(kwargs) - set(names))
@@ -273,7 +274,7 @@ class RobotsBackend:
 
     # -- connection state ------------------------------------------------------------
 
-    def robot_joined(self, request: Any, client: Caller) -> None:
+    def robot_joined(self, request: Request, client: Caller) -> None:
         if client.role != ROBOT_ROLE:
             return
         services.robot_connected(request.db, _robot_id(client), client.session)
@@ -289,13 +290,13 @@ class RobotsBackend:
             if disconnected:
                 self.session.publish(status_topic(_robot_id(client)), _connection_event(_robot_id(client), False))
 
-    def robot_left(self, request: Any, client: Caller) -> None:
+    def robot_left(self, request: Request, client: Caller) -> None:
         if client.role != ROBOT_ROLE:
             return
         if services.robot_disconnected(request.db, _robot_id(client), client.session):
             request.realtime.publish(status_topic(_robot_id(client)), _connection_event(_robot_id(client), False))
 
-    def forget_stale_connections(self, request: Any, connected: list[Caller]) -> None:
+    def forget_stale_connections(self, request: Request, connected: list[Caller]) -> None:
         """After the backend (re)joins: robots not connected now left while it was away; their watchers hear it."""
         sessions = [client.session for client in connected if client.role == ROBOT_ROLE]
         for robot_id in services.forget_stale_connections(request.db, sessions):
