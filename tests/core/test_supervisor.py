@@ -11,11 +11,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+
+from pyramidion.testing import wait_for
 
 SLEEPER = "import os, pathlib, sys, time; pathlib.Path(sys.argv[1]).write_text(str(os.getpid())); time.sleep(600)"
 CRASHER = "raise SystemExit(3)"
@@ -24,16 +24,6 @@ DRIVER = (
     "sys.exit(Supervisor(json.loads(sys.argv[1]), min_backoff=0.1, max_backoff=0.4, "
     "stable_after=float(sys.argv[2]), max_restarts=3, grace=5, poll_interval=0.05).run())"
 )
-
-
-def wait_for(predicate: Callable[[], object], timeout: float = 20.0, what: str = "condition") -> object:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
 
 
 def alive(pid: int) -> bool:
@@ -66,11 +56,11 @@ def test_a_killed_child_is_restarted_while_the_others_keep_running(tmp_path: Pat
     web, worker = tmp_path / "web.pid", tmp_path / "worker.pid"
     supervisor = supervise(tmp_path, {"web": sleeper(web), "worker": sleeper(worker)})
     try:
-        first_web = wait_for(lambda: pid_in(web), what="web to start")
-        first_worker = wait_for(lambda: pid_in(worker), what="worker to start")
+        first_web = wait_for(lambda: pid_in(web), message="web to start")
+        first_worker = wait_for(lambda: pid_in(worker), message="worker to start")
 
         os.kill(first_worker, signal.SIGKILL)
-        second_worker = wait_for(lambda: (pid := pid_in(worker)) != first_worker and pid, what="worker restarted")
+        second_worker = wait_for(lambda: (pid := pid_in(worker)) != first_worker and pid, message="worker restarted")
 
         assert alive(second_worker)
         assert pid_in(web) == first_web and alive(first_web), "the web child must not be touched"
@@ -80,7 +70,7 @@ def test_a_killed_child_is_restarted_while_the_others_keep_running(tmp_path: Pat
     assert supervisor.returncode == 0
     assert "run: worker exited with signal SIGKILL" in log and "restarting in" in log
     assert "web exited" not in log
-    wait_for(lambda: not alive(first_web) and not alive(second_worker), what="children stopped with the supervisor")
+    wait_for(lambda: not alive(first_web) and not alive(second_worker), message="children stopped with the supervisor")
 
 
 def test_a_child_that_keeps_crashing_is_given_up_on_and_the_run_fails(tmp_path: Path) -> None:
@@ -93,7 +83,7 @@ def test_a_child_that_keeps_crashing_is_given_up_on_and_the_run_fails(tmp_path: 
     assert "giving up, stopping everything" in log
     web_pid = pid_in(web)
     assert web_pid is not None
-    wait_for(lambda: not alive(web_pid), what="the healthy child stopped too")
+    wait_for(lambda: not alive(web_pid), message="the healthy child stopped too")
 
 
 def test_a_child_that_ran_long_enough_starts_over_at_the_first_attempt(tmp_path: Path) -> None:
@@ -102,9 +92,9 @@ def test_a_child_that_ran_long_enough_starts_over_at_the_first_attempt(tmp_path:
     supervisor = supervise(tmp_path, {"worker": sleeper(worker)}, stable_after=0)
     try:
         for _ in range(5):  # more kills than max_restarts
-            pid = wait_for(lambda: pid_in(worker), what="worker running")
+            pid = wait_for(lambda: pid_in(worker), message="worker running")
             os.kill(pid, signal.SIGKILL)
-            wait_for(lambda p=pid: pid_in(worker) not in (None, p), what="worker restarted")
+            wait_for(lambda p=pid: pid_in(worker) not in (None, p), message="worker restarted")
     finally:
         supervisor.send_signal(signal.SIGTERM)
         _, log = supervisor.communicate(timeout=30)
@@ -116,7 +106,7 @@ def test_a_child_that_ran_long_enough_starts_over_at_the_first_attempt(tmp_path:
 def test_children_end_when_the_supervisor_is_killed(tmp_path: Path) -> None:
     web = tmp_path / "web.pid"
     supervisor = supervise(tmp_path, {"web": sleeper(web)})
-    child = wait_for(lambda: pid_in(web), what="web to start")
+    child = wait_for(lambda: pid_in(web), message="web to start")
     supervisor.kill()
     supervisor.communicate(timeout=30)
-    wait_for(lambda: not alive(child), what="the orphan to end")
+    wait_for(lambda: not alive(child), message="the orphan to end")
