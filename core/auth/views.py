@@ -246,6 +246,23 @@ def ensure_new_account(db: Any, username: str, email: str, exclude: int | None =
         ensure_unique(db, User.email_key, email_key(email), exclude=exclude, field="email")
 
 
+def _new_user(request: Request, body: RegisterIn, **fields: Any) -> User:
+    """A new account from ``body`` (registration's fields), checked as every account is, added to the session."""
+    ensure_new_account(request.db, body.username, str(body.email))
+    check_password(body.password, body.username)
+    user = User(
+        username=body.username,
+        email=str(body.email),
+        first_name=body.first_name,
+        last_name=body.last_name,
+        password_hash=request.registry.passwords.hash(body.password),
+        **fields,
+    )
+    request.db.add(user)
+    request.db.flush()
+    return user
+
+
 # -- login and tokens --------------------------------------------------------
 
 
@@ -266,18 +283,7 @@ def register(request: Request, body: RegisterIn) -> User:
     """
     if not request.registry.auth_settings.registration_open:
         raise HTTPForbidden("registration is closed")
-    ensure_new_account(request.db, body.username, str(body.email))
-    check_password(body.password, body.username)
-    user = User(
-        username=body.username,
-        email=str(body.email),
-        first_name=body.first_name,
-        last_name=body.last_name,
-        password_hash=request.registry.passwords.hash(body.password),
-    )
-    request.db.add(user)
-    request.db.flush()
-    return user
+    return _new_user(request, body)
 
 
 @api_view(
@@ -524,19 +530,8 @@ def list_users(request: Request, query: Any) -> dict[str, Any]:
 )
 def create_user(request: Request, body: UserCreate) -> User:
     """Create a user (administrators)."""
-    ensure_new_account(request.db, body.username, str(body.email))
-    check_password(body.password, body.username)
-    user = User(
-        username=body.username,
-        email=str(body.email),
-        first_name=body.first_name,
-        last_name=body.last_name,
-        password_hash=request.registry.passwords.hash(body.password),
-        is_superuser=body.is_superuser,
-        groups=_groups_by_name(request.db, body.groups),
-    )
-    request.db.add(user)
-    request.db.flush()
+    user = _new_user(request, body, is_superuser=body.is_superuser)
+    user.groups = _groups_by_name(request.db, body.groups)
     return user
 
 
