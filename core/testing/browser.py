@@ -268,10 +268,16 @@ def phone_browser(make_browser: Callable[[int, int], Any]) -> Any:
 
 
 def wait_for(driver: Any, condition: Callable[[Any], Any], timeout: float = WAIT, message: str = "") -> Any:
-    """Wait (bounded) until ``condition(driver)`` is truthy; returns its value."""
+    """Wait (bounded) until ``condition(driver)`` is truthy; returns its value.
+
+    An element missing, or replaced while the condition reads it (htmx swaps
+    and live pages redraw parts of the page), counts as "not yet".
+    """
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(driver, timeout).until(condition, message)
+    ignored = (NoSuchElementException, StaleElementReferenceException)
+    return WebDriverWait(driver, timeout, ignored_exceptions=ignored).until(condition, message)
 
 
 def browser_login(driver: Any, base_url: str, username: str, password: str = TEST_PASSWORD) -> None:
