@@ -36,6 +36,7 @@ lint: $(VENV)/.installed
 	$(BIN)/mypy
 
 bench: install
+	$(BIN)/pip install --quiet -e '.[bench]'
 	$(BIN)/python -m bench
 
 # Refresh the console's vendored browser assets from npm (versions in core/console/vendor.py).
