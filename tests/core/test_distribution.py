@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -18,7 +19,8 @@ FOLDERS = {
 
 
 @pytest.fixture(scope="module")
-def wheel_files(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
+def wheel_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[set[str], str]:
+    """The names in a wheel built from a copy of the checkout, and what the build printed."""
     # Built from a copy: setuptools would reuse what an earlier build left in build/.
     source = tmp_path_factory.mktemp("source") / "pyramidion"
     shutil.copytree(
@@ -27,13 +29,12 @@ def wheel_files(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
         ignore=shutil.ignore_patterns(".git", ".venv", "var", "build", "*.egg-info", "__pycache__", ".hypothesis"),
     )
     out = tmp_path_factory.mktemp("wheel")
-    subprocess.run(
+    build = subprocess.run(
         [
             sys.executable,
             "-m",
             "pip",
             "wheel",
-            "--quiet",
             "--no-deps",
             "--no-build-isolation",
             "-w",
@@ -41,9 +42,16 @@ def wheel_files(tmp_path_factory: pytest.TempPathFactory) -> set[str]:
             str(source),
         ],
         check=True,
+        capture_output=True,
+        text=True,
     )
     (wheel,) = out.glob("pyramidion-*.whl")
-    return set(zipfile.ZipFile(wheel).namelist())
+    return set(zipfile.ZipFile(wheel).namelist()), build.stdout + build.stderr
+
+
+@pytest.fixture(scope="module")
+def wheel_files(wheel_build: tuple[set[str], str]) -> set[str]:
+    return wheel_build[0]
 
 
 def _installed_name(source: Path) -> str:
@@ -74,3 +82,12 @@ def test_the_templates_of_new_plugin_are_in_the_wheel(wheel_files: set[str]) -> 
     templates = list((ROOT / "core" / "scaffold" / "template").rglob("*.tmpl"))
     assert templates
     assert sorted(_installed_name(path) for path in templates if _installed_name(path) not in wheel_files) == []
+
+
+def test_the_build_prints_no_warning(wheel_build: tuple[set[str], str]) -> None:
+    # A Python warning from the build backend (setuptools' "Package ... is absent
+    # from the `packages` configuration" for every data folder, deprecations).
+    # pip's own "WARNING:" lines are about this machine's package indexes.
+    output = wheel_build[1]
+    assert "absent from the `packages` configuration" not in output
+    assert re.findall(r"\w+Warning: .*", output) == []
