@@ -8,6 +8,8 @@ import contextlib
 import os
 import signal
 import subprocess
+import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -28,6 +30,8 @@ from .router import (
     write_node_config,
 )
 from .settings import RealtimeSettings
+
+PIP_LINES_SHOWN = 20  # of pip's output, when installing the router failed
 
 
 def backend_session(registry: Any) -> BackendSession:
@@ -53,11 +57,14 @@ def cmd_router_install(args: argparse.Namespace) -> None:
         print(f"router already installed in {venv}")
         return
     print(f"installing Crossbar {CROSSBAR_VERSION} in {venv}; this takes a minute or two", flush=True)
+    started = time.monotonic()
     try:
-        install_router(venv)
+        install_router(venv, report=lambda step: print(f"  {step}", flush=True))
     except subprocess.CalledProcessError as exc:
+        if exc.output:  # pip's account of what went wrong, its last lines
+            sys.stderr.write("".join(exc.output.splitlines(keepends=True)[-PIP_LINES_SHOWN:]))
         raise CommandError(f"could not install the router: {' '.join(exc.cmd)} exited with {exc.returncode}") from None
-    print(f"router installed in {venv}")
+    print(f"router installed in {venv} in {time.monotonic() - started:.0f} s")
 
 
 def server_origins(ini: str) -> list[str]:

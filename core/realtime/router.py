@@ -25,7 +25,7 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -66,12 +66,14 @@ def router_installed(venv: Path | None = None) -> bool:
     return crossbar_executable(venv).is_file() and any(installed)
 
 
-def install_router(venv: Path) -> bool:
+def install_router(venv: Path, report: Callable[[str], None] = lambda step: None) -> bool:
     """Create ``venv`` with the pinned Crossbar; False when it was there already.
 
-    Two installs at once (parallel CI jobs) take turns; after a failure the
-    next run picks up where this one stopped. Raises
-    :class:`subprocess.CalledProcessError` when venv or pip fails.
+    ``report`` hears each step as it starts (a minute's work in all). Two
+    installs at once (parallel CI jobs) take turns; after a failure the next
+    run picks up where this one stopped. Raises
+    :class:`subprocess.CalledProcessError` when venv or pip fails (pip's
+    output is its ``output``).
     """
     venv.parent.mkdir(parents=True, exist_ok=True)
     with open(venv.with_name(venv.name + ".lock"), "w") as lock:
@@ -80,12 +82,39 @@ def install_router(venv: Path) -> bool:
             return False
         python = venv / "bin" / "python"
         if not python.is_file():
+            report(f"creating the virtualenv {venv}")
             subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
-        subprocess.run([*pip, *ROUTER_REQUIREMENTS], check=True)
+        report(f"resolving {' and '.join(ROUTER_REQUIREMENTS)} with their dependencies")
+        _pip_install(python, ROUTER_REQUIREMENTS, report)
         # Crossbar imports a great deal at start: prove it can.
+        report("checking that Crossbar starts")
         subprocess.run([str(crossbar_executable(venv)), "version"], check=True, capture_output=True)
         return True
+
+
+PROGRESS_EVERY = 25  # packages found between two progress lines while pip resolves
+
+
+def _pip_install(python: Path, requirements: Iterable[str], report: Callable[[str], None]) -> None:
+    """``pip install`` with its output condensed to a few progress lines."""
+    command = [str(python), "-m", "pip", "install", "--disable-pip-version-check", "--progress-bar", "off"]
+    command += requirements
+    output: list[str] = []
+    found = 0
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as pip:
+        assert pip.stdout is not None  # stdout=PIPE
+        for line in pip.stdout:
+            output.append(line)
+            # pip's plain-text progress: one "Collecting" (or "Processing", for a
+            # local file) per distribution considered, then one line of what it installs.
+            if line.startswith(("Collecting ", "Processing ")):
+                found += 1
+                if found % PROGRESS_EVERY == 0:
+                    report(f"{found} packages found")
+            elif line.startswith("Installing collected packages:"):
+                report(f"installing {len(line.split(':', 1)[1].split(','))} packages")
+    if pip.returncode:
+        raise subprocess.CalledProcessError(pip.returncode, command, output="".join(output))
 
 
 # The development server's address (development.ini): the origin allowed when nothing says otherwise.
