@@ -10,7 +10,9 @@ previous call was on its way, as a robot sending faster than one round trip
 does. A frame stays in its outbox until it is acknowledged (or refused as
 invalid), so frames not stored, or sent when the connection dropped, go again
 after the next join. When the connection drops it fetches a new token and
-joins again. It prints what it does.
+joins again. After ``--tries`` failed attempts in a row (no token, no router,
+join refused; default 10) it gives up with one line and exit status 1, unless
+told ``--retry-forever``. It prints what it does.
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ from .realtime import COMMAND_STATUS, FRAME, FRAMES, INVALID_FRAME, PENDING_COMM
 
 SPEEDS = {"auto": 0.5, "manual": 0.1, "idle": 0.0, "error": 0.0}  # metres per second
 TURN = 0.2  # radians per second while driving
-RECONNECT_DELAY = 2.0
+RECONNECT_DELAY = 2.0  # seconds between two attempts to get a token and join
+DEFAULT_TRIES = 10  # failed attempts in a row before giving up (--tries); --retry-forever: no limit
 
 
 def say(message: str) -> None:
@@ -90,7 +93,8 @@ class SimulatedRobot(ApplicationSession):
         self.outbox = outbox  # frames taken and not yet acknowledged, oldest first; kept across joins
         self.rate = rate
         self.batch = batch
-        self.lost = lost
+        self.lost = lost  # set to whether the session had joined, once the connection is gone
+        self.joined = False
         self.taken = asyncio.Event()
 
     def onConnect(self) -> None:
@@ -100,6 +104,7 @@ class SimulatedRobot(ApplicationSession):
         return self.ticket
 
     async def onJoin(self, details: Any) -> None:
+        self.joined = True
         robot_id = int(details.authid.partition(":")[2])
         say(f"joined as {details.authid} ({details.authextra.get('serial')})")
         await self.subscribe(self.obey, command_topic(robot_id))
@@ -179,7 +184,7 @@ class SimulatedRobot(ApplicationSession):
 
     def onDisconnect(self) -> None:
         if not self.lost.done():
-            self.lost.set_result(None)
+            self.lost.set_result(self.joined)
 
 
 def join_token(url: str, serial: str, secret: str) -> dict[str, Any]:
@@ -196,38 +201,72 @@ def join_token(url: str, serial: str, secret: str) -> dict[str, Any]:
         return response.json()
 
 
-async def simulate(url: str, serial: str, secret: str, rate: float, batch: int, router: str | None) -> None:
+def failure(exc: Exception) -> str:
+    """Why a connection attempt failed, in a few words (not urllib3's retry story)."""
+    if isinstance(exc, requests.HTTPError):
+        return f"it answered {exc.response.status_code}"
+    if isinstance(exc, requests.Timeout):
+        return "no answer in time"
+    if isinstance(exc, requests.ConnectionError):
+        return "not reachable"
+    return getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+
+
+async def simulate(
+    url: str, serial: str, secret: str, rate: float, batch: int, router: str | None, tries: int | None
+) -> None:
+    """Run the robot until stopped; ``tries`` failed attempts in a row (None: no limit) end it with an error."""
     motion, outbox = Motion(), []
     loop = asyncio.get_running_loop()
+    failed = 0
     while True:
+        problem = None
         try:
             token = await asyncio.to_thread(join_token, url, serial, secret)
         except requests.RequestException as exc:
-            say(f"cannot get a token from {url}: {exc}")
-            await asyncio.sleep(RECONNECT_DELAY)
-            continue
-        websocket_url = router or token["url"]
-        say(f"got a token valid {token['expires_in']} s; joining {websocket_url}")
-        lost = loop.create_future()
-        robot = functools.partial(
-            SimulatedRobot, ComponentConfig(token["realm"]), token["token"], motion, outbox, rate, batch, lost
-        )
-        factory = WampWebSocketClientFactory(robot, url=websocket_url)
-        try:
-            transport, _ = await loop.create_connection(factory, factory.host, factory.port)
-        except OSError as exc:
-            say(f"cannot reach the router at {websocket_url}: {exc}")
+            problem = f"cannot get a token from {url}: {failure(exc)}"
         else:
-            await lost
-            transport.close()
+            websocket_url = router or token["url"]
+            say(f"got a token valid {token['expires_in']} s; joining {websocket_url}")
+            lost = loop.create_future()
+            robot = functools.partial(
+                SimulatedRobot, ComponentConfig(token["realm"]), token["token"], motion, outbox, rate, batch, lost
+            )
+            factory = WampWebSocketClientFactory(robot, url=websocket_url)
+            try:
+                transport, _ = await loop.create_connection(factory, factory.host, factory.port)
+            except OSError as exc:
+                problem = f"cannot reach the router at {websocket_url}: {failure(exc)}"
+            else:
+                joined = await lost
+                transport.close()
+                if not joined:
+                    problem = f"the router at {websocket_url} did not let the robot join"
+        if problem is None:
+            failed = 0  # it had joined: a dropped connection starts a fresh count
+            say(f"connection lost; joining again in {RECONNECT_DELAY:g} s")
+        else:
+            failed += 1
+            if tries is not None and failed >= tries:
+                raise SystemExit(f"robot-sim: gave up after {failed} failed tries: {problem}")
+            left = "retrying for ever" if tries is None else f"{tries - failed} attempt(s) left"
+            say(f"{problem}; trying again in {RECONNECT_DELAY:g} s ({left})")
         await asyncio.sleep(RECONNECT_DELAY)
 
 
 def run(args: argparse.Namespace) -> None:
+    tries = None if args.retry_forever else args.tries
     try:
-        asyncio.run(simulate(args.url.rstrip("/"), args.serial, args.secret, args.rate, args.batch, args.router))
+        asyncio.run(simulate(args.url.rstrip("/"), args.serial, args.secret, args.rate, args.batch, args.router, tries))
     except KeyboardInterrupt:
         say("stopped")
+
+
+def positive(text: str) -> int:
+    number = int(text)
+    if number < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return number
 
 
 def add_command(subparsers: Any) -> None:
@@ -247,4 +286,12 @@ def add_command(subparsers: Any) -> None:
         "--url", default="http://127.0.0.1:6543", help="the platform's web address (default http://127.0.0.1:6543)"
     )
     parser.add_argument("--router", help="the router's WebSocket address (default: as the platform says)")
+    giving_up = parser.add_mutually_exclusive_group()
+    giving_up.add_argument(
+        "--tries",
+        type=positive,
+        default=DEFAULT_TRIES,
+        help=f"failed attempts in a row to get a token and join before giving up with an error (default {DEFAULT_TRIES})",
+    )
+    giving_up.add_argument("--retry-forever", action="store_true", help="never give up")
     parser.set_defaults(func=run)
