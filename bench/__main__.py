@@ -2,7 +2,8 @@
 
 Each load runs for a fixed time against 127.0.0.1 only and stops by itself;
 a benchmark script that overruns its time limit is stopped.
-Figures are ratios against references measured in the same run, because the
+Figures are ratios against references measured in the same run (the FastAPI
+peer, bench/peer.py, and the bare ceiling, bench/bare.py), because the
 machines are shared and absolute figures drift; see bench/README.md.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -17,7 +19,7 @@ import tempfile
 import time
 
 from . import auth, web
-from .common import PRODUCTION, ROOT, SERVERS, load, machine
+from .common import PRODUCTION, ROOT, SERVERS, Abort, load, machine
 
 ALL = ("servers", "http", "auth", "jobs", "robots", "bar")
 # Benchmarks written by their plugins' owners as scripts; each prints its
@@ -70,25 +72,32 @@ def main() -> None:
         "--server",
         choices=[PRODUCTION, *SERVERS],
         default=PRODUCTION,
-        help="WSGI server of http and auth (default: production.ini's [server:main])",
+        help="WSGI server of http and auth (default: production.ini's [server:main], with 2 workers as the peer)",
     )
     args = parser.parse_args()
     unknown = sorted(set(args.names) - set(ALL))
     if unknown:  # not argparse's choices: with nargs="*" they refuse an empty list
         parser.error(f"unknown benchmark(s): {', '.join(unknown)}; choose from {', '.join(ALL)}")
     started = time.monotonic()
+    verdicts: list[str] = []
     print(f"machine: {machine()}", flush=True)
     for name in args.names or ALL:
-        if name == "servers":
-            lines = web.compare_servers(args.seconds)
-        elif name == "http":
-            lines = web.run(args.seconds, args.server)
-        elif name == "auth":
-            lines = auth.run(args.server, args.seconds)
-        else:
-            lines = run_script(name, args.seconds)
+        try:
+            if name == "servers":
+                lines = web.compare_servers(args.seconds)
+            elif name == "http":
+                lines = web.run(args.seconds, args.server)
+            elif name == "auth":
+                lines = auth.run(args.server, args.seconds)
+            else:
+                lines = run_script(name, args.seconds)
+        except Abort as exc:
+            sys.exit(f"{name}: STOPPED: {exc}")
         for line in lines:
             print(line, flush=True)
+        verdicts += re.findall(r"\(target [^)]*\) (?:ok|MISSED)", "\n".join(lines))
+    missed = sum(verdict.endswith("MISSED") for verdict in verdicts)
+    print(f"bench: {len(verdicts) - missed} of {len(verdicts)} targets met")
     print(f"bench: done in {time.monotonic() - started:.0f} s; {load()}")
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import configparser
 import contextlib
+import importlib.util
 import os
 import re
 import shutil
@@ -87,52 +88,59 @@ SERVERS: dict[str, dict[str, str]] = {
     "gunicorn-gthread-4x2": {"use": "egg:gunicorn#main", "worker_class": "gthread", "workers": "4", "threads": "2"},
 }
 PRODUCTION = "production"
+# Pyramidion's and the peer's worker processes: as many as the issue-17 comparison ran.
+WORKERS = 2
 WARM_UP = 2  # seconds of load before each measured one
 
 
 def server_section(kind: str) -> dict[str, str]:
-    """The [server:main] options of ``kind``, without an address."""
+    """The [server:main] options of ``kind``, without an address; production.ini's with :data:`WORKERS` workers."""
     if kind != PRODUCTION:
         return dict(SERVERS[kind])
     parser = configparser.RawConfigParser()
     parser.read(ROOT / "production.ini")
-    return {key: value for key, value in parser.items("server:main") if key not in ("bind", "listen", "host", "port")}
+    section = {
+        key: value for key, value in parser.items("server:main") if key not in ("bind", "listen", "host", "port")
+    }
+    if "workers" in section:
+        section["workers"] = str(WORKERS)
+    return section
 
 
-@dataclass
-class Server:
-    """``pserve`` serving an ini file's app on 127.0.0.1 with one of the server sections above.
+def server_label(kind: str) -> str:
+    """``kind`` as the figures name it: production's with its worker class and workers."""
+    if kind != PRODUCTION:
+        return kind
+    section = server_section(kind)
+    return f"production: gunicorn {section.get('worker_class', 'sync')}, {section.get('workers', 1)} workers"
 
-    pserve, as in production: it loads the app before the server starts (and
-    so before gunicorn forks its workers).
-    """
 
-    kind: str
-    ini: Path
-    port: int
-    process: subprocess.Popen | None = None
+class Served:
+    """A server process on 127.0.0.1:``port``, ready once it answers ``GET /``; stopped on exit."""
+
+    name = "server"
+
+    def __init__(self, port: int, folder: Path) -> None:
+        self.port = port
+        self.folder = folder
+        self.process: subprocess.Popen | None = None
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def _served_ini(self) -> Path:
-        section = server_section(self.kind)
-        address = "listen" if "waitress" in section["use"] else "bind"
-        section[address] = f"127.0.0.1:{self.port}"
-        served = self.ini.with_name(f"{self.ini.stem}-{self.port}.ini")
-        served.write_text(
-            self.ini.read_text() + "\n[server:main]\n" + "".join(f"{k} = {v}\n" for k, v in section.items())
-        )
-        return served
+    def command(self) -> list[str]:
+        raise NotImplementedError
 
-    def __enter__(self) -> Server:
-        # PYTHONPATH: the bare app is bench.bare, and pserve does not look in the working directory.
-        env = {**os.environ, "PYTHONWARNINGS": "ignore", "PYTHONPATH": str(ROOT)}
-        self.log = self.ini.with_name(f"server-{self.port}.log")
+    def environment(self) -> dict[str, str]:
+        # PYTHONPATH: bench.bare and bench.peer are served from the checkout, which servers do not look in.
+        return {**os.environ, "PYTHONWARNINGS": "ignore", "PYTHONPATH": str(ROOT)}
+
+    def __enter__(self) -> Served:
+        self.log = self.folder / f"server-{self.port}.log"
         with open(self.log, "wb") as log:
             self.process = subprocess.Popen(
-                [str(BIN / "pserve"), str(self._served_ini())], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=log
+                self.command(), cwd=ROOT, env=self.environment(), stdout=subprocess.DEVNULL, stderr=log
             )
         deadline = time.monotonic() + 60
         while True:
@@ -143,7 +151,7 @@ class Server:
                 if self.process.poll() is not None or time.monotonic() > deadline:
                     self.__exit__()
                     tail = self.log.read_text(errors="replace").strip().splitlines()[-5:]
-                    raise RuntimeError(f"{self.kind} server did not start: {' / '.join(tail)}") from None
+                    raise RuntimeError(f"{self.name} did not start: {' / '.join(tail)}") from None
                 time.sleep(0.1)
 
     def load(self, path: str, headers: dict[str, str] | None = None, seconds: int = 10) -> Load:
@@ -154,13 +162,26 @@ class Server:
         load.server_cpu_ms = (self.cpu_seconds() - before) / max(load.requests, 1) * 1000
         return load
 
+    def _pids(self) -> list[int]:
+        return [self.process.pid, *_children(self.process.pid)]
+
     def cpu_seconds(self) -> float:
         """User and system CPU time of the server and its workers so far."""
-        return sum(cpu_seconds(pid) for pid in [self.process.pid, *_children(self.process.pid)])
+        return sum(cpu_seconds(pid) for pid in self._pids())
 
     def peak_memory_mib(self) -> float:
         """Peak resident memory of the largest process: the server, or one of its workers."""
-        return max(peak_memory_mib(pid) for pid in [self.process.pid, *_children(self.process.pid)])
+        return max(peak_memory_mib(pid) for pid in self._pids())
+
+    def memory(self) -> str:
+        """Peak resident memory of the largest worker (the server itself if it has none), and of all processes."""
+        pids = self._pids()
+        total = sum(peak_memory_mib(pid) for pid in pids)
+        return f"largest worker {self.largest_worker_mib():.0f} MiB, {len(pids)} processes {total:.0f} MiB"
+
+    def largest_worker_mib(self) -> float:
+        """Peak resident memory (VmHWM) of the largest worker, or of the server if it has none."""
+        return max(peak_memory_mib(pid) for pid in _children(self.process.pid) or [self.process.pid])
 
     def __exit__(self, *exc: object) -> None:
         self.process.terminate()
@@ -169,6 +190,56 @@ class Server:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait()
+
+
+class Server(Served):
+    """``pserve`` serving an ini file's app on 127.0.0.1 with one of the server sections above.
+
+    pserve, as in production: it loads the app before the server starts (and
+    so before gunicorn forks its workers).
+    """
+
+    def __init__(self, kind: str, ini: Path, port: int) -> None:
+        super().__init__(port, ini.parent)
+        self.kind = kind
+        self.ini = ini
+        self.name = f"{kind} server"
+
+    def command(self) -> list[str]:
+        section = server_section(self.kind)
+        address = "listen" if "waitress" in section["use"] else "bind"
+        section[address] = f"127.0.0.1:{self.port}"
+        served = self.ini.with_name(f"{self.ini.stem}-{self.port}.ini")
+        served.write_text(
+            self.ini.read_text() + "\n[server:main]\n" + "".join(f"{k} = {v}\n" for k, v in section.items())
+        )
+        return [str(BIN / "pserve"), str(served)]
+
+
+class Peer(Served):
+    """The FastAPI peer (bench/peer.py) on ``database_url``: uvicorn with :data:`WORKERS` workers."""
+
+    name = "FastAPI peer"
+
+    def __init__(self, database_url: str, folder: Path, port: int) -> None:
+        super().__init__(port, folder)
+        self.database_url = database_url
+
+    def command(self) -> list[str]:
+        # No access log: gunicorn keeps none either, unless told to.
+        return [
+            *(str(BIN / "uvicorn"), "bench.peer:app", "--host", "127.0.0.1", "--port", str(self.port)),
+            *("--workers", str(WORKERS), "--no-access-log", "--log-level", "warning"),
+        ]
+
+    def environment(self) -> dict[str, str]:
+        return {**super().environment(), "PEER_DATABASE_URL": self.database_url, "PEER_JWT_SECRET": JWT_SECRET}
+
+
+def uvicorn_flavour() -> str:
+    """What uvicorn serves the peer with: httptools and uvloop when installed (``uvicorn[standard]``), else h11 and asyncio."""
+    found = {name: importlib.util.find_spec(name) is not None for name in ("httptools", "uvloop")}
+    return f"{'httptools' if found['httptools'] else 'h11'}, {'uvloop' if found['uvloop'] else 'asyncio'}"
 
 
 def _children(pid: int) -> list[int]:
@@ -243,3 +314,33 @@ def wrk(url: str, headers: dict[str, str] | None = None, seconds: int = 10, conn
     if socket_errors:
         total_errors += sum(int(g) for g in socket_errors.groups())
     return Load(rps, p50, p99, total_errors, requests_done)
+
+
+def figure(load: Load) -> str:
+    """A load's requests/s, latency and server CPU per request."""
+    text = (
+        f"{load.requests_per_second:.0f} req/s, p50 {load.p50_ms:.1f} ms, p99 {load.p99_ms:.1f} ms, "
+        f"server CPU {load.server_cpu_ms:.2f} ms/request"
+    )
+    return text + (f", {load.errors} ERRORS" if load.errors else "")
+
+
+def requests_ratio(load: Load, reference: Load) -> float:
+    return load.requests_per_second / reference.requests_per_second
+
+
+def cpu_ratio(load: Load, reference: Load) -> float:
+    return load.server_cpu_ms / reference.server_cpu_ms
+
+
+def versus(load: Load, reference: Load, whose: str) -> str:
+    """``load`` as multiples of the ``whose`` reference's requests/s and CPU per request."""
+    return f"{requests_ratio(load, reference):.2f}x the {whose}'s req/s at {cpu_ratio(load, reference):.2f}x its CPU/request"
+
+
+def verdict(met: bool, target: str) -> str:
+    return f"(target {target}) {'ok' if met else 'MISSED'}"
+
+
+class Abort(Exception):
+    """The run cannot measure what it says (the peer answers other data than Pyramidion): stop with this message."""

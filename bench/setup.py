@@ -1,10 +1,17 @@
-"""Preparing a benchmark database: migrations, users and tokens through the public API."""
+"""Preparing a benchmark database: migrations, users and tokens through the public API, issue 17's tasks."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import requests
+from sqlalchemy import create_engine, insert
+from sqlalchemy.orm import Session
 
 from pyramidion import make_config, migrations
+
+TASKS = 1000
+COMMENTS = 3  # on each task
 
 
 def migrated(settings: dict[str, str]) -> None:
@@ -22,3 +29,53 @@ def user_token(base_url: str, username: str = "bench", password: str = "bench-pa
     )
     response.raise_for_status()
     return response.json()["access"]
+
+
+def seed_tasks(base_url: str, headers: dict[str, str], database_url: str) -> None:
+    """Issue 17's data: :data:`TASKS` tasks of the caller, two performers and :data:`COMMENTS` comments each.
+
+    The first task and its comments go through the API (the queue worker gets
+    their notifications to send); the others are inserted in bulk with the
+    same columns the API stores, which takes a second instead of minutes.
+    """
+    from pyramidion_tasks.models import Comment, Task, TaskPerformer
+
+    people = [requests.get(f"{base_url}/api/auth/me", headers=headers, timeout=10).json()["id"]]
+    for name in ("pia", "per"):
+        token = user_token(base_url, name)
+        me = requests.get(f"{base_url}/api/auth/me", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+        people.append(me.json()["id"])
+    creator, performers = people[0], people[1:]
+    due = dt.date.today() + dt.timedelta(days=30)
+    body = {"name": "task 0", "specification": "benchmark", "due_date": due.isoformat(), "performer_ids": performers}
+    response = requests.post(f"{base_url}/api/tasks", json=body, headers=headers, timeout=10)
+    response.raise_for_status()
+    for number in range(COMMENTS):
+        requests.post(
+            f"{base_url}/api/tasks/{response.json()['id']}/comments",
+            json={"text": f"comment {number}"},
+            headers=headers,
+            timeout=10,
+        ).raise_for_status()
+    engine = create_engine(database_url)
+    with Session(engine) as db, db.begin():
+        tasks = [
+            {
+                "name": f"task {n}",
+                "specification": "benchmark",
+                "due_date": due + dt.timedelta(days=n),
+                "creator_id": creator,
+            }
+            for n in range(1, TASKS)
+        ]
+        ids = db.scalars(insert(Task).returning(Task.id, sort_by_parameter_order=True), tasks).all()
+        db.execute(
+            insert(TaskPerformer), [{"task_id": task_id, "user_id": user} for task_id in ids for user in performers]
+        )
+        comments = [
+            {"task_id": task_id, "author_id": people[n % len(people)], "text": f"comment {n}"}
+            for task_id in ids
+            for n in range(COMMENTS)
+        ]
+        db.execute(insert(Comment), comments)
+    engine.dispose()
