@@ -23,7 +23,7 @@ from webtest import TestApp
 from pyramidion import make_app
 
 from .common import app_settings, scratch_database
-from .setup import migrated
+from .setup import PASSWORD, migrated
 
 PATHS = {"list": "/api/tasks?limit=10", "detail": "/api/tasks/{task_id}", "me": "/api/auth/me", "health": "/api/health"}
 
@@ -37,10 +37,8 @@ def seeded_app(database_url: str) -> tuple[TestApp, dict[str, str], int]:
     app = TestApp(make_app(settings))
 
     def login(name: str) -> tuple[dict[str, str], int]:
-        app.post_json(
-            "/api/auth/register", {"username": name, "email": f"{name}@example.com", "password": "password123"}
-        )
-        token = app.post_json("/api/auth/token", {"username": name, "password": "password123"}).json["access"]
+        app.post_json("/api/auth/register", {"username": name, "email": f"{name}@example.com", "password": PASSWORD})
+        token = app.post_json("/api/auth/token", {"username": name, "password": PASSWORD}).json["access"]
         headers = {"Authorization": f"Bearer {token}"}
         return headers, app.get("/api/auth/me", headers=headers).json["id"]
 

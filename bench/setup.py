@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from pyramidion import make_config, migrations
 
+PASSWORD = "bench-password"  # of every user the benchmarks register
 TASKS = 1000
 COMMENTS = 3  # on each task
 
@@ -18,7 +19,7 @@ def migrated(settings: dict[str, str]) -> None:
     migrations.upgrade(make_config(dict(settings)).registry)
 
 
-def user_token(base_url: str, username: str = "bench", password: str = "bench-password") -> str:
+def user_token(base_url: str, username: str = "bench", password: str = PASSWORD) -> str:
     requests.post(
         f"{base_url}/api/auth/register",
         json={"username": username, "email": f"{username}@example.com", "password": password},
