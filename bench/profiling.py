@@ -1,9 +1,10 @@
 """Profile one endpoint in process, without a server or a load generator in the way.
 
     PYTHONWARNINGS=ignore .venv/bin/python -m bench.profiling [list|detail|me|health] [--requests 2000]
-                                                            [--database sqlite|postgresql] [--pyinstrument]
+                                                            [--database sqlite|postgresql] [--issue17] [--pyinstrument]
 
-Seeds the same data as figure 1 through the API (WebTest), then calls the
+Seeds 30 tasks with two performers, 20 comments on one, through the API
+(WebTest), or with ``--issue17`` the data of ``python -m bench http``, then calls the
 endpoint ``--requests`` times and prints the SQL statements one request runs,
 requests/s of one thread and CPU time per request (steadier than requests/s on
 a shared machine); ``--pyinstrument`` prints where the time went.
@@ -23,13 +24,14 @@ from webtest import TestApp
 from pyramidion import make_app
 
 from .common import app_settings, scratch_database
-from .setup import PASSWORD, migrated
+from .setup import COMMENTS, PASSWORD, bulk_tasks, migrated
 
 PATHS = {"list": "/api/tasks?limit=10", "detail": "/api/tasks/{task_id}", "me": "/api/auth/me", "health": "/api/health"}
 
 
-def seeded_app(database_url: str) -> tuple[TestApp, dict[str, str], int]:
-    """The tasks app with figure 1's data: (app, headers of the caller, id of the task with comments)."""
+def seeded_app(database_url: str, issue17: bool = False) -> tuple[TestApp, dict[str, str], int]:
+    """The tasks app with 30 tasks, 20 comments on the last, or (``issue17``) figure 1's data
+    (:func:`bench.setup.seed_tasks`): (app, headers of the caller, id of a task with comments)."""
     settings = app_settings(
         database_url, **{"pyramidion.plugins.enabled": "tasks", "mail.port": "1", "mail.retries": "0"}
     )
@@ -42,9 +44,16 @@ def seeded_app(database_url: str) -> tuple[TestApp, dict[str, str], int]:
         headers = {"Authorization": f"Bearer {token}"}
         return headers, app.get("/api/auth/me", headers=headers).json["id"]
 
-    headers, _ = login("bench")
+    headers, creator = login("bench")
     performers = [login(name)[1] for name in ("pia", "per")]
     due = dt.date.today() + dt.timedelta(days=30)
+    if issue17:
+        body = {"name": "task 0", "due_date": due.isoformat(), "performer_ids": performers}
+        task_id = app.post_json("/api/tasks", body, headers=headers).json["id"]
+        for number in range(COMMENTS):
+            app.post_json(f"/api/tasks/{task_id}/comments", {"text": f"comment {number}"}, headers=headers)
+        bulk_tasks(database_url, creator, performers, due)
+        return app, headers, app.get(PATHS["list"], headers=headers).json["results"][0]["id"]
     for number in range(30):
         body = {
             "name": f"task {number}",
@@ -78,12 +87,17 @@ def main() -> None:
     parser.add_argument("endpoint", choices=PATHS, nargs="?", default="list")
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--database", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument(
+        "--issue17",
+        action="store_true",
+        help="python -m bench http's data: 1,000 tasks, 3 comments each (default: 30 tasks, 20 comments on one)",
+    )
     parser.add_argument("--pyinstrument", action="store_true", help="print pyinstrument's profile of the calls")
     parser.add_argument("--all", action="store_true", help="show library frames in the profile too")
     args = parser.parse_args()
     logging.disable(logging.CRITICAL)  # the seeding's notifications fail for want of a mail server, by design
     with scratch_database(args.database) as url:
-        app, headers, task_id = seeded_app(url)
+        app, headers, task_id = seeded_app(url, args.issue17)
         path = PATHS[args.endpoint].format(task_id=task_id)
         if args.endpoint == "health":
             headers = {}
@@ -105,7 +119,7 @@ def main() -> None:
             profiler.stop()
             print(profiler.output_text(color=False, show_all=args.all))
         print(
-            f"profile {args.endpoint} ({args.database}): {args.requests / elapsed:.0f} requests/s in one thread, in process; "
+            f"profile {args.endpoint} ({args.database}{', issue 17 data' if args.issue17 else ''}): {args.requests / elapsed:.0f} requests/s in one thread, in process; "
             f"{cpu / args.requests * 1000:.2f} ms of this process's CPU per request"
         )
         app.app.registry.db_engine.dispose()

@@ -36,11 +36,9 @@ def seed_tasks(base_url: str, headers: dict[str, str], database_url: str) -> Non
     """Issue 17's data: :data:`TASKS` tasks of the caller, two performers and :data:`COMMENTS` comments each.
 
     The first task and its comments go through the API (the queue worker gets
-    their notifications to send); the others are inserted in bulk with the
-    same columns the API stores, which takes a second instead of minutes.
+    their notifications to send); the others are inserted in bulk
+    (:func:`bulk_tasks`), which takes a second instead of minutes.
     """
-    from pyramidion_tasks.models import Comment, Task, TaskPerformer
-
     people = [requests.get(f"{base_url}/api/auth/me", headers=headers, timeout=10).json()["id"]]
     for name in ("pia", "per"):
         token = user_token(base_url, name)
@@ -58,6 +56,15 @@ def seed_tasks(base_url: str, headers: dict[str, str], database_url: str) -> Non
             headers=headers,
             timeout=10,
         ).raise_for_status()
+    bulk_tasks(database_url, creator, performers, due)
+
+
+def bulk_tasks(database_url: str, creator: int, performers: list[int], due: dt.date) -> None:
+    """Tasks 1 to :data:`TASKS` - 1 of ``creator``, due a day apart after ``due``, with :data:`COMMENTS`
+    comments each by the creator and the performers in turn: inserted with the columns the API stores."""
+    from pyramidion_tasks.models import Comment, Task, TaskPerformer
+
+    people = [creator, *performers]
     engine = create_engine(database_url)
     with Session(engine) as db, db.begin():
         tasks = [
