@@ -6,7 +6,9 @@ A plugin writes a task as a plain function that takes a request first::
     def send_notification(request, task_id: int) -> None:
         ...  # request.db, request.registry.settings, request.realtime
 
-and returns it from its ``pyramidion_background_tasks`` hook. The worker calls it with a
+and returns it from its ``pyramidion_background_tasks`` hook (with those marked
+``@periodic_task(crontab(...))``, and ``@startup_task()`` for what each worker
+runs as it starts). The worker calls it with a
 request of its own, inside a transaction that commits when it returns (and
 rolls back when it raises, so Huey's retry starts from a clean state).
 
@@ -70,6 +72,21 @@ def periodic_task(schedule: Callable[[dt.datetime], bool], **options: Any) -> Ca
     return mark
 
 
+def startup_task() -> Callable[[Callable], Callable]:
+    """Mark ``fn(request)`` to run as each worker starts (Huey's ``on_startup``: once per worker thread).
+
+    For what must not wait for the first periodic run: taking stock of what
+    a worker that died left behind. It runs in a request and transaction of
+    its own, like a task; an exception is logged and the worker starts anyway.
+    """
+
+    def mark(fn: Callable) -> Callable:
+        setattr(fn, _OPTIONS, ("startup", None, {}))
+        return fn
+
+    return mark
+
+
 def make_huey(settings: dict[str, Any]) -> Huey:
     """The Huey instance ``huey.url`` names."""
     config = section(settings, "huey", QueueSettings)
@@ -93,13 +110,15 @@ def task_name(fn: Callable) -> str:
 
 
 def register_tasks(registry: Any, huey: Huey, functions: Iterable[Callable]) -> None:
-    """Register each marked function with ``huey``, run in a request and transaction of its own."""
+    """Register each marked function with ``huey`` (startup ones as hooks), run in a request and transaction of its own."""
     for fn in functions:
         kind, schedule, options = getattr(fn, _OPTIONS)
         wrapped = in_request_transaction(registry, fn)
         # Huey names a task "<module>.<name>"; the wrapper carries fn's module.
         name = fn.__qualname__
-        if kind == "periodic":
+        if kind == "startup":
+            huey.on_startup(task_name(fn))(wrapped)
+        elif kind == "periodic":
             registry.huey_tasks[fn] = huey.periodic_task(schedule, name=name, **options)(wrapped)
         else:
             registry.huey_tasks[fn] = huey.task(name=name, **options)(wrapped)

@@ -180,6 +180,12 @@ class Run(Base):
     schedule_id: Mapped[int | None] = mapped_column(ForeignKey("jobs_schedule.id", ondelete="SET NULL"))
     hosts_total: Mapped[int] = mapped_column(Integer, default=0)
     hosts_failed: Mapped[int] = mapped_column(Integer, default=0)
+    # While running: until when the worker holds the run. It renews the lease as it
+    # goes; once it has expired the worker is taken for gone (see services.mark_lost_runs).
+    lease_expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # The hosts the filters chose, known once the run started: those without a
+    # result are failed if its worker is lost.
+    selected_hosts: Mapped[list[str] | None] = mapped_column(JSON)
 
     inventory: Mapped[Inventory | None] = relationship()
 

@@ -11,17 +11,28 @@ write transaction would stop every other writer). It goes in steps:
 2. load the inventory (a short read);
 3. run Nornir with a :class:`RunRecorder`, which every ``jobs.flush_interval``
    seconds writes the finished hosts' results, publishes the progress events
-   gathered meanwhile and reads whether the run was aborted, all in one short
-   transaction; an aborted run stops before the next host or subtask starts;
+   gathered meanwhile, renews the run's lease and reads whether the run was
+   aborted, all in one short transaction; an aborted run stops before the next
+   host or subtask starts;
 4. write the outcome, unless the run was aborted meanwhile: its status stays.
+
+The lease (``jobs.lease_seconds``) is how a run outlives its worker: the claim
+takes it, every flush renews it, and a thread flushes every quarter of it
+while a host takes long. A run whose lease expired is failed as "worker lost"
+by :func:`~pyramidion_jobs.services.mark_lost_runs`. A worker that was only
+slow finds its run failed at its next flush (the renewal is conditional on the
+run still running) and stops, dropping what it did since: the lost run's
+outcome stands, and nothing runs twice.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any
 
 from nornir import InitNornir
@@ -45,7 +56,7 @@ log = logging.getLogger(__name__)
 
 
 class RunAborted(Exception):
-    """Raised before a host's task or a subtask starts once the run was aborted."""
+    """Raised before a host's task or a subtask starts once the run was aborted (or lost)."""
 
     def __init__(self) -> None:
         super().__init__("the run was aborted")
@@ -81,12 +92,14 @@ def result_node(result: Result, subtasks: list[dict[str, Any]]) -> dict[str, Any
 class RunRecorder:
     """A Nornir processor: results and progress of one run, and its abort flag."""
 
-    def __init__(self, run_id: int, session_factory: Any, publisher: Any, interval: float) -> None:
+    def __init__(self, run_id: int, session_factory: Any, publisher: Any, interval: float, lease: float) -> None:
         self.run_id = run_id
         self.session_factory = session_factory
         self.publisher = publisher
         self.interval = interval
-        self.aborted = threading.Event()
+        self.lease = dt.timedelta(seconds=lease)
+        self.aborted = threading.Event()  # set when the run was aborted, or lost: no new host or subtask starts
+        self.lost = False  # the run was failed as "worker lost" while this worker still ran it
         self.total = 0
         self.failed = 0
         self._buffer_lock = threading.Lock()
@@ -179,12 +192,27 @@ class RunRecorder:
             rows, self._rows = self._rows, []
             events, self._events = self._events, []
         with self.session_factory.begin() as db:
-            if rows:
+            # Renewing first, on the condition that the run still runs, is the
+            # compare-and-set with mark_lost_runs: whichever writes the row first wins.
+            renewed = db.execute(
+                update(Run)
+                .where(Run.id == self.run_id, Run.status == RunStatus.running)
+                .values(lease_expires_at=utcnow() + self.lease)
+            ).rowcount
+            status = RunStatus.running if renewed else db.scalar(select(Run.status).where(Run.id == self.run_id))
+            if status == RunStatus.aborted:
+                self.aborted.set()
+            elif status != RunStatus.running and not self.lost:
+                log.warning(
+                    "run %s was failed as 'worker lost' (its lease expired) while this worker ran it:"
+                    " stopping it, dropping its results since",
+                    self.run_id,
+                )
+                self.lost = True
+                self.aborted.set()
+            if rows and not self.lost:
                 db.execute(insert(RunHost), rows)
-            status = db.scalar(select(Run.status).where(Run.id == self.run_id))
-        if status == RunStatus.aborted:
-            self.aborted.set()
-        if events:
+        if events and not self.lost:
             self.publisher.publish(run_topic(self.run_id), {"run": self.run_id, "hosts": events})
         self._last_flush = time.monotonic()
 
@@ -209,12 +237,13 @@ def _select_hosts(nr: Any, filters: dict[str, Any]) -> Any:
     return nr
 
 
-def _claim(session_factory: Any, run_id: int) -> Run | None:
+def _claim(session_factory: Any, run_id: int, lease: float) -> Run | None:
     with session_factory.begin() as db:
+        now = utcnow()
         claimed = db.execute(
             update(Run)
             .where(Run.id == run_id, Run.status.in_([RunStatus.created, RunStatus.scheduled]))
-            .values(status=RunStatus.running, started_at=utcnow())
+            .values(status=RunStatus.running, started_at=now, lease_expires_at=now + dt.timedelta(seconds=lease))
         ).rowcount
         if not claimed:
             return None
@@ -224,26 +253,58 @@ def _claim(session_factory: Any, run_id: int) -> Run | None:
 def _finish(
     session_factory: Any, run_id: int, status: RunStatus, recorder: RunRecorder | None, error: str | None = None
 ) -> RunStatus:
-    """Record the outcome; a run aborted meanwhile keeps its status. Returns the status it has."""
+    """Record the outcome; a run aborted or lost meanwhile keeps its status. Returns the status it has."""
     with session_factory.begin() as db:
-        if recorder is not None:
-            # Counted either way: the hosts that ran did run.
+        if recorder is not None and not recorder.lost:
+            # Counted when aborted too: the hosts that ran did run. A lost run was counted as it was failed.
             db.execute(
-                update(Run).where(Run.id == run_id).values(hosts_total=recorder.total, hosts_failed=recorder.failed)
+                update(Run)
+                .where(Run.id == run_id, Run.status.in_([RunStatus.running, RunStatus.aborted]))
+                .values(hosts_total=recorder.total, hosts_failed=recorder.failed)
             )
         db.execute(
             update(Run)
             .where(Run.id == run_id, Run.status == RunStatus.running)
-            .values(status=status, finished_at=utcnow(), error=error)
+            .values(status=status, finished_at=utcnow(), error=error, lease_expires_at=None)
         )
         return db.scalar(select(Run.status).where(Run.id == run_id))
+
+
+def _record_selection(session_factory: Any, run_id: int, hosts: list[str]) -> None:
+    with session_factory.begin() as db:
+        db.execute(update(Run).where(Run.id == run_id, Run.status == RunStatus.running).values(selected_hosts=hosts))
+
+
+@contextlib.contextmanager
+def _keeping_lease(recorder: RunRecorder) -> Iterator[None]:
+    """Flush (so renew the lease) every quarter of it, also while no host starts or ends for long."""
+    every = recorder.lease.total_seconds() / 4
+    done = threading.Event()
+
+    def renew() -> None:
+        while not done.wait(every):
+            try:
+                recorder.flush()
+            except Exception as exc:  # the database away for a moment: the next renewal may do
+                log.warning(
+                    "run %s: could not renew its lease (%s); trying again in %.0f s", recorder.run_id, exc, every
+                )
+
+    thread = threading.Thread(target=renew, name=f"jobs-run-{recorder.run_id}-lease", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        thread.join()
 
 
 def execute_run(registry: Registry, run_id: int, sensitive_token: str | None = None) -> None:
     """Run ``run_id`` to its end (the body of the ``run_job`` task)."""
     session_factory = registry.db_session_factory
     settings = registry.settings
-    run = _claim(session_factory, run_id)
+    lease = settings["jobs.lease_seconds"]
+    run = _claim(session_factory, run_id, lease)
     if run is None:
         log.info("run %s is no longer waiting (aborted, or delivered twice); not running it", run_id)
         return
@@ -259,7 +320,25 @@ def execute_run(registry: Registry, run_id: int, sensitive_token: str | None = N
     variables = dict(run.variables)
     if sensitive_token is not None:
         variables.update(cipher.decrypt(sensitive_token))
-    recorder = RunRecorder(run_id, session_factory, publisher, settings["jobs.flush_interval"])
+    recorder = RunRecorder(run_id, session_factory, publisher, settings["jobs.flush_interval"], lease)
+    with _keeping_lease(recorder):
+        status = _run_nornir(session_factory, run, template, variables, cipher, recorder)
+    if recorder.lost:
+        log.info("run %s stopped: it stays failed as 'worker lost'", run_id)
+        return
+    publisher.publish(run_topic(run_id), {"run": run_id, "status": status.value})
+
+
+def _run_nornir(
+    session_factory: Any,
+    run: Run,
+    template: JobTemplate,
+    variables: dict[str, Any],
+    cipher: Cipher,
+    recorder: RunRecorder,
+) -> RunStatus:
+    """Run the template with Nornir on the run's hosts; returns the run's status after."""
+    run_id = run.id
     try:
         with session_factory() as db:
             runner = RunnerConfiguration.current(db)
@@ -281,6 +360,7 @@ def execute_run(registry: Registry, run_id: int, sensitive_token: str | None = N
             logging={"enabled": False},
         )
         nr = _select_hosts(nr, run.filters)
+        _record_selection(session_factory, run_id, list(nr.inventory.hosts))
         try:
             outcome = nr.with_processors([recorder]).run(
                 task=_guarded(template, recorder), name=template.name, **variables
@@ -289,12 +369,11 @@ def execute_run(registry: Registry, run_id: int, sensitive_token: str | None = N
             nr.close_connections(on_good=True, on_failed=True)  # without the recorder: not part of the results
         recorder.flush()
         status = RunStatus.failed if outcome.failed else RunStatus.finished
-        status = _finish(session_factory, run_id, status, recorder)
+        return _finish(session_factory, run_id, status, recorder)
     except Exception as exc:  # the run failed as a whole (inventory, runner); say why on the run
         log.exception("run %s failed", run_id)
         recorder.flush()
-        status = _finish(session_factory, run_id, RunStatus.failed, recorder, f"{type(exc).__name__}: {exc}")
-    publisher.publish(run_topic(run_id), {"run": run_id, "status": status.value})
+        return _finish(session_factory, run_id, RunStatus.failed, recorder, f"{type(exc).__name__}: {exc}")
 
 
 @implementer(IJobRunner)

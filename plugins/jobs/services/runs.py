@@ -1,13 +1,14 @@
-"""Templates, runs and presets: launching, aborting, relaunching failed hosts; the runner configuration."""
+"""Templates, runs and presets: launching, aborting, relaunching failed hosts, failing lost runs; the runner configuration."""
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from typing import Any
 from urllib.parse import urlencode
 
 from pyramid.httpexceptions import HTTPNotFound
-from sqlalchemy import select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from pyramidion.api import Conflict, Filter, Invalid, Listing, ensure_unique, get_or_404
@@ -21,6 +22,8 @@ from ..models import HostStatus, Preset, Run, RunHost, RunnerConfiguration, RunS
 from ..realtime import run_topic
 from .access import CONFIGURE, RUN, require
 from .inventories import check_hosts_exist, check_inventory
+
+log = logging.getLogger(__name__)
 
 # -- templates -------------------------------------------------------------------------
 
@@ -240,6 +243,73 @@ def relaunch_failed(
         created_by_id=caller.user.id,
         relaunch_of_id=run.id,
     )
+
+
+# -- lost runs: their worker is gone -----------------------------------------------------------
+
+WORKER_LOST = "worker lost: the worker running it stopped renewing its lease (killed, crashed or cut off)"
+
+
+def mark_lost_runs(db: Session, realtime: Any) -> list[int]:
+    """Fail every running run whose lease has expired, and its hosts without a result; returns their ids.
+
+    The run's ``error`` says "worker lost"; it can be relaunched on those
+    hosts like any failed run. Each run is failed by an update conditional on
+    it still running with an expired lease, the same row its worker's renewal
+    updates: a worker renewing meanwhile keeps its run, and one coming back
+    later finds it failed and stops (see :mod:`pyramidion_jobs.runner`).
+    A run without a lease (started before leases existed) counts as expired.
+    ``realtime``: ``request.realtime``; followers hear of it once this commits.
+    """
+    now = utcnow()
+    expired = and_(Run.status == RunStatus.running, or_(Run.lease_expires_at.is_(None), Run.lease_expires_at < now))
+    lost = []
+    for run_id in list(db.scalars(select(Run.id).where(expired))):
+        failed = db.execute(
+            update(Run)
+            .where(Run.id == run_id, expired)
+            .values(status=RunStatus.failed, error=WORKER_LOST, finished_at=now, lease_expires_at=None)
+        ).rowcount
+        if not failed:
+            continue
+        template, selected = db.execute(select(Run.template, Run.selected_hosts).where(Run.id == run_id)).one()
+        done = set(db.scalars(select(RunHost.host).where(RunHost.run_id == run_id)))
+        pending = [host for host in selected or [] if host not in done]
+        if pending:
+            node = {
+                "name": template,
+                "result": None,
+                "changed": False,
+                "diff": "",
+                "failed": True,
+                "exception": f"WorkerLost: {WORKER_LOST}",
+                "subtasks": [],
+            }
+            db.execute(
+                insert(RunHost),
+                [
+                    {"run_id": run_id, "host": host, "status": HostStatus.failed, "failed": True, "result": [node]}
+                    for host in pending
+                ],
+            )
+        total, failed_hosts = db.execute(
+            select(func.count(), func.count().filter(RunHost.failed.is_(True))).where(RunHost.run_id == run_id)
+        ).one()
+        db.execute(update(Run).where(Run.id == run_id).values(hosts_total=total, hosts_failed=failed_hosts))
+        log.warning(
+            "run %s failed: worker lost (its lease had expired); %d host(s) without a result marked failed",
+            run_id,
+            len(pending),
+        )
+        topic = run_topic(run_id)
+        if pending:
+            at = now.isoformat()
+            realtime.publish(
+                topic, {"run": run_id, "hosts": [{"host": h, "event": "failed", "at": at} for h in pending]}
+            )
+        realtime.publish(topic, {"run": run_id, "status": RunStatus.failed.value})
+        lost.append(run_id)
+    return lost
 
 
 # -- presets -----------------------------------------------------------------------------------
