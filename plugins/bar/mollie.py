@@ -9,11 +9,11 @@ decided in :mod:`pyramidion_bar.services.online`.
 from __future__ import annotations
 
 import dataclasses
+import threading
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from urllib.parse import urlsplit
 
-from mollie.api.client import Client
-from mollie.api.error import Error as MollieError
 from zope.interface import Interface
 
 CURRENCY = "EUR"
@@ -40,13 +40,29 @@ class RemotePayment:
 
 
 class MollieGateway:
-    """The Mollie client for the configured key and endpoint; an empty key means online top-ups are off."""
+    """The Mollie client for the configured key and endpoint; an empty key means online top-ups are off.
+
+    The client is built, and the library imported, at the first call: most
+    web processes never talk to Mollie, and the library costs each ~10 MiB.
+    """
 
     def __init__(self, api_key: str, api_url: str) -> None:
         self.enabled = bool(api_key)
-        self.client = Client(api_endpoint=api_url, timeout=(2, 10))
-        if api_key:
-            self.client.set_api_key(api_key)
+        self.api_key = api_key
+        self.api_url = api_url
+        self._lock = threading.Lock()
+        self._client: Any = None
+
+    @property
+    def client(self) -> Any:
+        with self._lock:  # one client for every thread
+            if self._client is None:
+                from mollie.api.client import Client
+
+                self._client = Client(api_endpoint=self.api_url, timeout=(2, 10))
+                if self.api_key:
+                    self._client.set_api_key(self.api_key)
+            return self._client
 
     @classmethod
     def from_settings(cls, settings: Any) -> MollieGateway:
@@ -63,6 +79,8 @@ class MollieGateway:
         idempotency_key: str,
     ) -> RemotePayment:
         """Open a payment at Mollie; the same ``idempotency_key`` never opens two."""
+        from mollie.api.error import Error as MollieError
+
         try:
             created = self.client.payments.create(
                 {
@@ -75,15 +93,17 @@ class MollieGateway:
                 idempotency_key=idempotency_key,
             )
         except MollieError as exc:
-            raise PaymentProviderError(str(exc)) from exc
+            raise self._failure(exc) from exc
         return RemotePayment(id=created.id, status=created.status, checkout_url=created.checkout_url)
 
     def get_payment(self, mollie_id: str) -> RemotePayment:
         """The payment as Mollie has it now."""
+        from mollie.api.error import Error as MollieError
+
         try:
             remote = self.client.payments.get(mollie_id)
         except MollieError as exc:
-            raise PaymentProviderError(str(exc)) from exc
+            raise self._failure(exc) from exc
         amount = remote.amount or {}
         try:
             value = Decimal(str(amount.get("value")))
@@ -92,3 +112,14 @@ class MollieGateway:
         return RemotePayment(
             id=remote.id, status=remote.status, paid=remote.is_paid(), currency=amount.get("currency"), value=value
         )
+
+    def _failure(self, exc: Exception) -> PaymentProviderError:
+        """What went wrong, in one short sentence (not urllib3's retry story)."""
+        from mollie.api.error import RequestError, ResponseError
+
+        where = urlsplit(self.api_url).netloc or self.api_url
+        if isinstance(exc, ResponseError):
+            return PaymentProviderError(f"Mollie at {where} answered {exc.status}: {exc}")
+        if isinstance(exc, RequestError) and "Unable to communicate" in str(exc):
+            return PaymentProviderError(f"Mollie at {where} is not reachable")
+        return PaymentProviderError(f"Mollie at {where}: {exc}")

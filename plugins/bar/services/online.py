@@ -75,7 +75,12 @@ def start_top_up(
             idempotency_key=identifier,
         )
     except PaymentProviderError as exc:
-        log.warning("Mollie refused or could not be reached creating online top-up %s: %s", payment_id, exc)
+        log.warning(
+            "%s: online top-up %s not opened (kept as %s, never credited); the member is told to try again later",
+            exc,
+            payment_id,
+            NOT_CREATED,
+        )
         db.execute(update(OnlinePayment).where(OnlinePayment.id == payment_id).values(status=NOT_CREATED))
         transaction.commit()
         transaction.begin()
@@ -114,7 +119,12 @@ def settle(db: Any, payment: OnlinePayment, gateway: Any) -> OnlinePayment:
     try:
         remote = gateway.get_payment(payment.mollie_id)
     except PaymentProviderError as exc:
-        log.warning("could not fetch Mollie payment %s: %s", payment.mollie_id, exc)
+        # Mollie sends a webhook again when it was not answered 200, and the member may come back.
+        log.warning(
+            "%s: payment %s not settled now; it is at Mollie's next webhook or the member's return",
+            exc,
+            payment.mollie_id,
+        )
         raise HTTPServiceUnavailable("the payment provider is unavailable; try again later") from None
     payment.status = remote.status
     if not remote.paid:

@@ -16,8 +16,6 @@ from collections import defaultdict
 from decimal import Decimal
 from typing import Any
 
-from openpyxl import Workbook
-from openpyxl.styles import Font
 from pyramid.response import Response
 from sqlalchemy import func, literal_column, select
 
@@ -112,6 +110,10 @@ def revenue_overview(db: Any, caller: Identity, query: OverviewQuery, zone_name:
 
 def overview_workbook(overview: dict[str, Any]) -> bytes:
     """The overview as an .xlsx file: one sheet of rows, one of totals."""
+    # Imported on the first download: openpyxl would cost every web process ~8 MiB.
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
     book = Workbook()
     sheet = book.active
     sheet.title = "Revenue"
