@@ -96,8 +96,9 @@ def main() -> None:
         for line in lines:
             print(line, flush=True)
         verdicts += re.findall(r"\(target [^)]*\) (?:ok|MISSED)", "\n".join(lines))
-    missed = sum(verdict.endswith("MISSED") for verdict in verdicts)
-    print(f"bench: {len(verdicts) - missed} of {len(verdicts)} targets met")
+    if verdicts:
+        missed = sum(verdict.endswith("MISSED") for verdict in verdicts)
+        print(f"bench: {len(verdicts) - missed} of {len(verdicts)} targets met")
     print(f"bench: done in {time.monotonic() - started:.0f} s; {load()}")
 
 
