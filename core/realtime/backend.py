@@ -332,32 +332,36 @@ class BackendSession:
         attempt = 0
         try:
             while True:
-                joined_before = await self._connect_once()
+                joined_before, why = await self._connect_once()
                 attempt = 0 if joined_before else attempt + 1
                 delay = RECONNECT_DELAYS[min(attempt, len(RECONNECT_DELAYS) - 1)]
-                log.info("not joined to the router at %s; trying again in %s s", self.config.websocket_url, delay)
+                # One line per attempt, no traceback: the router restarting is an ordinary event.
+                log.warning("%s; trying again in %s s", why, delay)
                 await asyncio.sleep(delay)
         finally:
             executor, self._executor = self._executor, None
             executor.shutdown(wait=False, cancel_futures=True)
 
-    async def _connect_once(self) -> bool:
-        """One connection, until it is lost; True if the session had joined."""
+    async def _connect_once(self) -> tuple[bool, str]:
+        """One connection, until it is lost: whether the session had joined, and why it ended."""
         loop = asyncio.get_running_loop()
         lost = loop.create_future()
+        url = self.config.websocket_url
         factory = WampWebSocketClientFactory(
-            lambda: _Connection(ComponentConfig(self.config.realm), self, lost), url=self.config.websocket_url
+            lambda: _Connection(ComponentConfig(self.config.realm), self, lost), url=url
         )
         try:
             transport, _ = await loop.create_connection(factory, self.config.host, self.config.port)
         except OSError as exc:
-            log.info("cannot reach the router at %s: %s", self.config.websocket_url, exc)
-            return False
+            return False, f"backend cannot reach the router at {url}: {exc.strerror or exc}"
         try:
-            return await lost
+            joined, refusal = await lost
         finally:
             transport.close()
             self._detach()
+        if joined:
+            return True, f"backend lost the router at {url}"
+        return False, f"backend not joined at {url}: {refusal or 'the connection closed'}"
 
     async def _attach(self, wamp: ApplicationSession) -> None:
         """Declare everything on a freshly joined session."""
@@ -530,8 +534,9 @@ class _Connection(ApplicationSession):
     def __init__(self, config: ComponentConfig, backend: BackendSession, lost: asyncio.Future) -> None:
         super().__init__(config)
         self.backend = backend
-        self.lost = lost
+        self.lost = lost  # set to (had joined, why the router refused the join) once disconnected
         self.had_joined = False
+        self.refusal = ""
 
     def onConnect(self) -> None:
         self.join(self.config.realm, authmethods=["wampcra"], authid=BACKEND_ROLE)
@@ -550,10 +555,10 @@ class _Connection(ApplicationSession):
 
     def onLeave(self, details: Any) -> None:
         if not self.had_joined:
-            log.warning("backend not joined: %s %s", details.reason, details.message or "")
+            self.refusal = f"{details.reason} {details.message or ''}".rstrip()
         self.backend._detach()
         self.disconnect()
 
     def onDisconnect(self) -> None:
         if not self.lost.done():
-            self.lost.set_result(self.had_joined)
+            self.lost.set_result((self.had_joined, self.refusal))

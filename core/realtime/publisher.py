@@ -46,6 +46,15 @@ def event_body(topic: str, args: tuple, kwargs: dict[str, Any]) -> bytes:
     return json.dumps(event, separators=(",", ":")).encode()
 
 
+def unreachable(exc: requests.RequestException) -> str:
+    """What went wrong talking to the router, in a few words (not urllib3's retry story)."""
+    if isinstance(exc, requests.HTTPError) and exc.response is not None:
+        return f"answered {exc.response.status_code}"
+    if isinstance(exc, requests.Timeout):
+        return "did not answer in time"
+    return "not reachable"
+
+
 class Publisher:
     """``registry.realtime``: publishes now, over the HTTP bridge; thread-safe.
 
@@ -78,14 +87,28 @@ class Publisher:
                 timeout=self.config.publish_timeout,
             )
             response.raise_for_status()
-        except Exception as exc:  # the data is committed already: an event is not worth a 500
-            with self._lock:
-                self.failures += 1
-            log.warning("could not publish to %s: %s: %s", topic, type(exc).__name__, exc)
+        except requests.RequestException as exc:  # the data is committed already: an event is not worth a 500
+            failures = self._lost()
+            log.warning(
+                "router %s at %s: event on %s dropped, not retried (%d lost by this process)",
+                unreachable(exc),
+                self.config.base_url,
+                topic,
+                failures,
+            )
+            return False
+        except Exception:  # a bug (an argument JSON cannot hold): its traceback, and still no 500
+            self._lost()
+            log.exception("could not publish to %s", topic)
             return False
         with self._lock:
             self.published += 1
         return True
+
+    def _lost(self) -> int:
+        with self._lock:
+            self.failures += 1
+            return self.failures
 
     def ping(self) -> str:
         """Describe the router; raises when it cannot be reached (``GET /api/health``)."""

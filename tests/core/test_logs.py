@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 import os
 import subprocess
 import sys
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
+import pytest
+
+from pyramidion.realtime import BackendSession, realtime_settings
+from pyramidion.realtime.publisher import Publisher
 from pyramidion.realtime.router import CROSSBAR_VERSION
+from pyramidion.testing import TIMEOUT, free_port, wait_for
 
 PYRAMIDION = Path(sys.executable).parent / "pyramidion"
 
@@ -32,3 +44,91 @@ def test_router_install_shows_its_steps_and_pips_reason_when_it_fails(tmp_path: 
     assert f"No matching distribution found for crossbar=={CROSSBAR_VERSION}" in result.stderr
     assert "could not install the router" in result.stderr.splitlines()[-1]
     assert "Traceback" not in result.stderr
+
+
+@pytest.fixture
+def failing_router() -> Iterator[str]:
+    """A loopback HTTP server answering every request 503, as a router in trouble would."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.send_response(503)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield str(server.server_address[1])
+    server.shutdown()
+    server.server_close()
+
+
+def warnings_of(caplog: pytest.LogCaptureFixture, logger: str) -> list[str]:
+    records = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert all(r.exc_info is None for r in records), "a traceback was logged"
+    assert {r.name for r in records} <= {logger}
+    return [r.getMessage() for r in records]
+
+
+@pytest.mark.parametrize("router", ["closed", "failing"])
+def test_publishing_while_the_router_is_down_logs_one_line(
+    router: str, failing_router: str, registry: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    port = failing_router if router == "failing" else str(free_port())
+    publisher = Publisher(realtime_settings({**registry.settings, "realtime.port": port}))
+
+    with caplog.at_level(logging.WARNING):
+        assert publisher.publish("pyramidion.tasks.changed", {"id": 1}) is False
+        assert publisher.publish("pyramidion.tasks.changed", {"id": 2}) is False
+
+    what = "answered 503" if router == "failing" else "not reachable"
+    assert warnings_of(caplog, "pyramidion.realtime.publisher") == [
+        f"router {what} at http://127.0.0.1:{port}: event on pyramidion.tasks.changed dropped, not retried "
+        f"({lost} lost by this process)"
+        for lost in (1, 2)
+    ]
+
+
+def test_the_realtime_backend_says_when_it_tries_the_router_again(
+    registry: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    port = free_port()
+    session = BackendSession(registry, realtime_settings({**registry.settings, "realtime.port": str(port)}))
+
+    async def two_attempts() -> None:
+        running = asyncio.ensure_future(session.run())
+        while len(caplog.records) < 2:
+            await asyncio.sleep(0.05)
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
+
+    with caplog.at_level(logging.WARNING):
+        asyncio.run(asyncio.wait_for(two_attempts(), TIMEOUT))
+
+    url = f"ws://127.0.0.1:{port}/ws"
+    assert warnings_of(caplog, "pyramidion.realtime.backend")[:2] == [
+        f"backend cannot reach the router at {url}: Connect call failed ('127.0.0.1', {port}); trying again in 1 s",
+        f"backend cannot reach the router at {url}: Connect call failed ('127.0.0.1', {port}); trying again in 2 s",
+    ]
+
+
+@pytest.mark.router
+@pytest.mark.slow
+def test_the_realtime_backend_rides_out_a_router_restart_in_one_line_per_attempt(
+    router: Any, start_backend: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    backend = start_backend()
+    backend.session.joined.clear()
+
+    with caplog.at_level(logging.WARNING):
+        router.restart()
+        wait_for(backend.session.joined.is_set, message="the backend joined again")
+
+    lines = warnings_of(caplog, "pyramidion.realtime.backend")
+    url = router.config.websocket_url
+    assert lines[0] == f"backend lost the router at {url}; trying again in 0.5 s"
+    assert all(line.startswith(f"backend cannot reach the router at {url}: ") for line in lines[1:])
