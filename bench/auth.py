@@ -2,7 +2,7 @@
 
 On SQLite and on PostgreSQL: ``GET /api/auth/me`` with a JWT against the
 anonymous ``GET /api/health`` on the same server, and health against the bare
-ceiling (``bench/bare.py``) on that server, measured in the same run. Twice:
+ceiling (``bench/bare.py``) on that server, measured just before. Twice:
 
 * on the core alone, where ``/api/auth/me`` is the identity (token checked,
   user and session looked up) and the caller's groups and permissions, next to
@@ -28,8 +28,8 @@ import requests
 
 from .common import (
     PRODUCTION,
-    Load,
     Peer,
+    Served,
     Server,
     app_settings,
     cpu_ratio,
@@ -50,7 +50,7 @@ HEALTH_CPU = 2  # times the ceiling's CPU per request, at most
 WORKER_MIB = 70
 
 
-def _measure(database: str, server_kind: str, seconds: int, ceiling: Load, plugins: str, **settings: str) -> list[str]:
+def _measure(database: str, server_kind: str, seconds: int, bare: Served, plugins: str, **settings: str) -> list[str]:
     with scratch_database(database) as url, tempfile.TemporaryDirectory() as tmp:
         app = app_settings(url, **settings)
         migrated(app)
@@ -58,6 +58,7 @@ def _measure(database: str, server_kind: str, seconds: int, ceiling: Load, plugi
         with Server(server_kind, write_ini(folder, app), free_port()) as server:
             headers = {"Authorization": f"Bearer {user_token(server.url)}"}
             assert requests.get(server.url + "/api/auth/me", headers=headers, timeout=10).status_code == 200
+            ceiling = bare.load("/", seconds=seconds)  # next to health: the machine's load drifts over a run
             health = server.load("/api/health", seconds=seconds)
             me = server.load("/api/auth/me", headers, seconds)
             memory, worker_mib = server.memory(), server.largest_worker_mib()
@@ -75,10 +76,10 @@ def _measure(database: str, server_kind: str, seconds: int, ceiling: Load, plugi
     if targeted:
         health_line += f" {verdict(health_cpu <= HEALTH_CPU, f'CPU <= {HEALTH_CPU}x')}"
         me_line += f" {verdict(me_share >= ME_SHARE, f'>= {ME_SHARE:.0%}')}"
-    lines = [health_line, me_line]
+    lines = [f"{name}: bare ceiling ({server_label(server_kind)}): {figure(ceiling)}", health_line, me_line]
     if peer_health is not None and peer_me is not None:
-        lines[0] += f"; {versus(health, peer_health, 'peer')}"
-        lines[1] += f"; {versus(me, peer_me, 'peer')}"
+        lines[1] += f"; {versus(health, peer_health, 'peer')}"
+        lines[2] += f"; {versus(me, peer_me, 'peer')}"
         lines += [
             f"{name}, FastAPI peer: GET /api/health (database ping only): {figure(peer_health)}; {versus(peer_health, ceiling, 'ceiling')}",
             f"{name}, FastAPI peer: GET /api/auth/me: {figure(peer_me)}; {versus(peer_me, ceiling, 'ceiling')}",
@@ -91,12 +92,10 @@ def _measure(database: str, server_kind: str, seconds: int, ceiling: Load, plugi
 
 def run(server_kind: str = PRODUCTION, seconds: int = 10) -> list[str]:
     every_plugin = " ".join(sorted(ep.name for ep in entry_points(group="pyramidion.plugins")))
+    lines = []
     with tempfile.TemporaryDirectory() as tmp, Server(server_kind, bare_ini(Path(tmp)), free_port()) as bare:
-        ceiling = bare.load("/", seconds=seconds)
-    lines = [f"auth: bare ceiling ({server_label(server_kind)}): {figure(ceiling)}"]
-    for database in ("sqlite", "postgresql"):
-        lines += _measure(
-            database, server_kind, seconds, ceiling, "core alone", **{"pyramidion.plugins.disabled": every_plugin}
-        )
-        lines += _measure(database, server_kind, seconds, ceiling, "every plugin")
+        for database in ("sqlite", "postgresql"):
+            core = {"pyramidion.plugins.disabled": every_plugin}
+            lines += _measure(database, server_kind, seconds, bare, "core alone", **core)
+            lines += _measure(database, server_kind, seconds, bare, "every plugin")
     return lines
