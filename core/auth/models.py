@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from ..db import Base, UTCDateTime, utcnow
@@ -170,3 +170,16 @@ class FailedAttempt(Base):
     name: Mapped[str] = mapped_column(String(150))
     address: Mapped[str] = mapped_column(String(64))
     at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Revision(Base):
+    """One row whose value changes with every write that may change someone's access.
+
+    Web processes cache identities and read it, at most once a second, to know
+    when to forget them (see :mod:`pyramidion.auth.cache`).
+    """
+
+    __tablename__ = "auth_revision"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger)

@@ -28,11 +28,11 @@ its patterns.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import fnmatch
 import hashlib
 import hmac
+import time
 from typing import Any
 
 from pyramid.authorization import ACLHelper, Authenticated, Everyone
@@ -45,6 +45,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from ..db import utcnow
 from ..request import Request
+from .cache import REVISION_NEUTRAL, IdentityCache, Known
 from .models import APIKey, Group, GroupPermission, Session, User, UserGroup
 from .secrets import secret_matches
 from .tokens import InvalidToken
@@ -57,22 +58,70 @@ CSRF_FIELD = "csrf_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-@dataclasses.dataclass
 class Identity:
-    user: User
-    via: str  # "token", "api_key" or "cookie"
-    api_key: APIKey | None = None
-    session_id: str | None = None  # the auth_session row of a token or cookie login
-    _permissions: frozenset[str] | None = None
+    """``request.identity``: the user calling, and how (``via``: ``"token"``, ``"api_key"`` or ``"cookie"``).
+
+    ``user_id`` and ``is_superuser`` cost nothing. ``user`` is the user's row
+    in the request's session; an identity from the process's cache
+    (:mod:`.cache`) attaches it there on first use, without a query.
+    ``session_id`` is the login (``auth_session``) of a token or a cookie,
+    ``login_started`` when that login began.
+    """
+
+    def __init__(
+        self,
+        user: User | None = None,
+        via: str = "token",
+        api_key: APIKey | None = None,
+        session_id: str | None = None,
+        *,
+        known: Known | None = None,
+        db: Any = None,
+    ) -> None:
+        source = user if user is not None else known.user  # type: ignore[union-attr]
+        self.user_id: int = source.id
+        self.is_superuser: bool = source.is_superuser
+        self.via = via
+        self.api_key = api_key
+        self.session_id = session_id
+        self.login_started = known.started if known is not None else None
+        self._user = user
+        self._known = known
+        self._db = db
+        self._permissions = known.permissions if known is not None else None
+        self._groups = known.groups if known is not None else None
+
+    def __repr__(self) -> str:
+        return f"<Identity user {self.user_id} via {self.via}>"
+
+    @property
+    def user(self) -> User:
+        if self._user is None:
+            assert self._known is not None
+            self._user = _attached(self._db, self._known.user)
+        return self._user
 
     def permissions(self, db: Any) -> frozenset[str]:
         if self._permissions is None:
-            self._permissions = _permissions_and_groups(db, self.user)
+            self._permissions, self._groups = _permissions_and_groups(db, self.user)
         return self._permissions
+
+    def group_names(self, db: Any) -> tuple[str, ...]:
+        """The names of the user's groups, in order."""
+        if self._groups is None:
+            self.permissions(db)
+        assert self._groups is not None
+        return self._groups
 
     def holds(self, db: Any, permission: str) -> bool:
         """Whether the user holds ``permission`` through a group; a superuser holds every one."""
-        return self.user.is_superuser or permission in self.permissions(db)
+        return self.is_superuser or permission in self.permissions(db)
+
+
+def _attached(db: Any, snapshot: User) -> User:
+    """The user of a cached identity in ``db``: the instance already there, or the snapshot merged in."""
+    existing = db.identity_map.get(inspect(snapshot).key)
+    return existing if existing is not None else db.merge(snapshot, load=False)
 
 
 def logged_in(request: Request) -> Identity:
@@ -108,12 +157,14 @@ def user_permissions(db: Any, user_id: int) -> frozenset[str]:
     return frozenset(db.scalars(_PERMISSIONS_OF_USER, {"user_id": user_id}))
 
 
-def _permissions_and_groups(db: Any, user: User) -> frozenset[str]:
-    """The permissions of ``user``; ``user.groups`` comes with them, in the same query, if not loaded yet."""
+def _permissions_and_groups(db: Any, user: User) -> tuple[frozenset[str], tuple[str, ...]]:
+    """The permissions and group names of ``user``; ``user.groups`` comes with them, in the same query, if not loaded yet."""
     rows = db.execute(_GROUPS_OF_USER_WITH_PERMISSIONS, {"user_id": user.id}).all()
+    groups = list(dict.fromkeys(group for group, _ in rows))
     if "groups" in inspect(user).unloaded:
-        set_committed_value(user, "groups", list(dict.fromkeys(group for group, _ in rows)))
-    return frozenset(permission for _, permission in rows if permission is not None)
+        set_committed_value(user, "groups", groups)
+    permissions = frozenset(permission for _, permission in rows if permission is not None)
+    return permissions, tuple(group.name for group in groups)
 
 
 def _bearer(request: Request) -> str | None:
@@ -151,21 +202,81 @@ def _user_of_session(request: Request, user_id: int, session_id: str | None) -> 
     return user, started
 
 
+def _access_claims(request: Request, token: str) -> tuple[int, str | None] | None:
+    """``(user id, session id)`` of a valid access token; its signature is checked once per process."""
+    cache: IdentityCache = request.registry.identity_cache
+    known = cache.claims(token)
+    if known is not None and time.time() < known[2]:
+        return known[0], known[1]
+    codec = request.registry.token_codec
+    try:
+        claims = codec.decode(token, "access")
+        user_id = int(claims["sub"])
+    except (InvalidToken, ValueError):
+        return None
+    session_id = claims.get("sid")
+    cache.remember_claims(token, user_id, session_id, claims["exp"] + codec.config.leeway)
+    return user_id, session_id
+
+
+def _login_identity(request: Request, user_id: int, session_id: str | None, via: str) -> Identity | None:
+    """The identity of a login (token or cookie) that is not revoked, of an active user."""
+    cache: IdentityCache = request.registry.identity_cache
+    key = ("login", user_id, session_id)
+    known = cache.known(key)
+    if known is not None:
+        return Identity(via=via, session_id=session_id, known=known, db=request.db)
+    cacheable = not request.db.in_transaction()  # else its snapshot may predate the revision just read
+    found = _user_of_session(request, user_id, session_id)
+    if found is None:
+        return None
+    user, started = found
+    known = _known(request.db, user, started)
+    if cacheable:
+        cache.remember(key, known)
+    return Identity(user=user, via=via, session_id=session_id, known=known)
+
+
+def _known(db: Any, user: User, started: dt.datetime | None = None, api_key: APIKey | None = None) -> Known:
+    permissions, groups = _permissions_and_groups(db, user)
+    return Known(user, groups, permissions, started, api_key)
+
+
 def _api_key_identity(request: Request, key: str) -> Identity | None:
-    prefix, _, _ = key.partition(".")
-    api_key = request.db.scalar(
-        select(APIKey).options(selectinload(APIKey.user)).where(APIKey.prefix == prefix, APIKey.revoked_at.is_(None))
-    )
-    if api_key is None or not secret_matches(key, api_key.key_hash):
-        return None
-    if not api_key.user.is_active:
-        return None
+    cache: IdentityCache = request.registry.identity_cache
+    cache_key = ("api_key", key)
+    known = cache.known(cache_key)
+    if known is not None:
+        identity = Identity(via="api_key", api_key=known.api_key, known=known, db=request.db)
+    else:
+        cacheable = not request.db.in_transaction()
+        prefix, _, _ = key.partition(".")
+        api_key = request.db.scalar(
+            select(APIKey)
+            .options(selectinload(APIKey.user))
+            .where(APIKey.prefix == prefix, APIKey.revoked_at.is_(None))
+        )
+        if api_key is None or not secret_matches(key, api_key.key_hash):
+            return None
+        if not api_key.user.is_active:
+            return None
+        known = _known(request.db, api_key.user, api_key=api_key)
+        if cacheable:
+            cache.remember(cache_key, known)
+        identity = Identity(user=api_key.user, via="api_key", api_key=api_key, known=known)
     now = utcnow()
     # Recorded at most once a minute: a write on every request would make
     # reads contend for the database's write lock.
-    if api_key.last_used_at is None or now - api_key.last_used_at > LAST_USED_PRECISION:
-        request.db.execute(update(APIKey).where(APIKey.id == api_key.id).values(last_used_at=now))
-    return Identity(user=api_key.user, via="api_key", api_key=api_key)
+    if known.last_used_at is None or now - known.last_used_at > LAST_USED_PRECISION:
+        assert known.api_key is not None
+        request.db.execute(
+            update(APIKey)
+            .where(APIKey.id == known.api_key.id)
+            .values(last_used_at=now)
+            .execution_options(**REVISION_NEUTRAL)
+        )
+        known.last_used_at = now
+    return identity
 
 
 class SessionCookie:
@@ -235,13 +346,12 @@ class SessionCookie:
         if found is None:
             return None
         user_id, session_id = found
-        session = _user_of_session(request, user_id, session_id)
-        if session is None:
+        identity = _login_identity(request, user_id, session_id, "cookie")
+        if identity is None or identity.login_started is None:
             return None
-        user, started = session
-        if utcnow() - started > dt.timedelta(seconds=self.max_age):
+        if utcnow() - identity.login_started > dt.timedelta(seconds=self.max_age):
             return None
-        return Identity(user=user, via="cookie", session_id=session_id)
+        return identity
 
 
 def _form_field(request: Request, name: str) -> str | None:
@@ -275,8 +385,8 @@ class SecurityPolicy:
     def _load_identity(self, request: Request) -> Identity | None:
         token = _bearer(request)
         if token is not None:
-            user = user_for_access_token(request, token)
-            return Identity(user=user, via="token") if user is not None else None
+            claims = _access_claims(request, token)
+            return _login_identity(request, *claims, "token") if claims is not None else None
         key = request.headers.get(API_KEY_HEADER)
         if key:
             return _api_key_identity(request, key)
@@ -287,13 +397,12 @@ class SecurityPolicy:
 
     def authenticated_userid(self, request: Request) -> str | None:
         identity = request.identity
-        return str(identity.user.id) if identity is not None else None
+        return str(identity.user_id) if identity is not None else None
 
     def principals(self, request: Request, identity: Identity) -> list[str]:
-        user = identity.user
         permissions = identity.permissions(request.db)  # first: it loads the groups too
-        principals = [Everyone, Authenticated, f"user:{user.id}"]
-        principals += [f"group:{group.name}" for group in user.groups]
+        principals = [Everyone, Authenticated, f"user:{identity.user_id}"]
+        principals += [f"group:{name}" for name in identity.group_names(request.db)]
         principals += [f"perm:{name}" for name in permissions]
         return principals
 
@@ -305,7 +414,7 @@ class SecurityPolicy:
             return Denied("this API key is not valid for this path")
         if csrf_failed(request, identity):
             return Denied("the CSRF token is missing or wrong; reload the page and try again")
-        if identity.user.is_superuser:
+        if identity.is_superuser:
             return Allowed("superuser")
         if permission == AUTHENTICATED:
             return Allowed("authenticated")

@@ -10,7 +10,6 @@ deactivation do), :func:`request_password_reset` and :func:`reset_password`.
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import gzip
 import logging
 import secrets
@@ -24,12 +23,14 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from pydantic import Field
 from sqlalchemy import select, update
 from sqlalchemy.engine import CursorResult
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..api.errors import Invalid
 from ..db import utcnow
 from ..mail import send_mail
 from ..request import Request
 from ..settings import Section, section
+from .cache import REVISION_NEUTRAL, IdentityCache
 from .models import APIKey, PasswordReset, RefreshToken, Session, User
 from .names import email_key, username_key
 from .secrets import hash_secret
@@ -50,6 +51,9 @@ class AuthSettings(Section):
     )
     password_reset_max_requests: int = Field(
         5, gt=0, description="reset requests per email address or client address per window"
+    )
+    identity_cache_seconds: float = Field(
+        1.0, ge=0, description="how stale a process's cached identities may be; 0: no cache"
     )
 
 
@@ -75,7 +79,6 @@ PASSWORD_MIN_LENGTH = 8
 PASSWORD_MAX_LENGTH = 1024
 
 
-@functools.cache
 def _changed_rows(db: Any, statement: Any) -> int:
     """How many rows an UPDATE changed: the conditional updates below tell a winner by it."""
     result: CursorResult[Any] = db.execute(statement)
@@ -143,9 +146,16 @@ def token_pair(request: Request, user: User, session_id: str) -> dict[str, Any]:
 def start_session(request: Request, user: User) -> dict[str, Any]:
     session = Session(id=uuid.uuid4().hex, user_id=user.id)
     request.db.add(session)
-    user.last_login = utcnow()
+    record_login(request.db, user)
     request.db.flush()
     return token_pair(request, user, session.id)
+
+
+def record_login(db: Any, user: User) -> None:
+    """Stamp ``user.last_login``; no cached identity holds it, so it leaves them all valid."""
+    now = utcnow()
+    db.execute(update(User).where(User.id == user.id).values(last_login=now).execution_options(**REVISION_NEUTRAL))
+    set_committed_value(user, "last_login", now)
 
 
 class RefreshRejected(Exception):
@@ -375,6 +385,7 @@ def includeme(config: Any) -> None:
     settings = section(config.get_settings(), "auth", AuthSettings)
     config.registry.auth_settings = settings
     config.registry.passwords = Passwords(settings)
+    config.registry.identity_cache = IdentityCache(config.registry.db_engine, settings.identity_cache_seconds)
 
 
 def users_by_username(db: Any, usernames: Iterable[str]) -> dict[str, User]:

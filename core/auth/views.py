@@ -337,7 +337,7 @@ def _me(request: Request) -> dict[str, Any]:
     identity = logged_in(request)
     user = identity.user
     permissions = (
-        sorted(request.registry.permissions) if user.is_superuser else sorted(identity.permissions(request.db))
+        sorted(request.registry.permissions) if identity.is_superuser else sorted(identity.permissions(request.db))
     )
     result: dict[str, Any] = {
         "id": user.id,
@@ -348,7 +348,7 @@ def _me(request: Request) -> dict[str, Any]:
         "display_name": user.display_name,
         "email_visible": user.email_visible,
         "is_superuser": user.is_superuser,
-        "groups": [group.name for group in user.groups],
+        "groups": list(identity.group_names(request.db)),
         "permissions": permissions,
     }
     for extra in request.registry.pm.hook.pyramidion_me(request=request, user=user):

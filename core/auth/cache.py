@@ -1,0 +1,183 @@
+"""Identities cached per process, kept right across processes by one shared revision.
+
+Checking a JWT's signature and reading the user, the login (``auth_session``)
+and the permissions from the database cost more than the rest of a small
+request together. So each web process keeps what it verified, per credential:
+
+* a token's claims (``sub``, ``sid``, ``exp``), so its signature is checked
+  once; its expiry is still checked on every request;
+* per login (user id and session id) or API key, a :class:`Known`: a detached
+  copy of the user's row (without the password hash and last login, which load
+  from the database when read), their groups and permissions, when the login
+  began, and the key.
+
+**How stale it may be: ``auth.identity_cache_seconds`` (default 1 s).** Every
+write that changes who may do what changes the single row of
+``auth_revision`` in the same transaction (:func:`watch`): an UPDATE or DELETE
+of a user, group, login or API key, a user joining or leaving a group, a
+group's permissions. A process reads that row at most once per interval,
+before using anything it cached, and forgets everything when it changed. So a
+logout, deactivation, password change, group or permission change or key
+revocation committed in one process is refused by every other process within
+the interval (plus the time of one read), and at once by every app of the
+process that made it (its commit clears their caches). ``0`` turns the cache off: every
+request reads the database, as before.
+
+What does not change the revision: a new login or user (nothing cached names
+it yet), the last-login stamp and an API key's last use (written with
+:data:`REVISION_NEUTRAL`). The revision is a random number rather than a
+counter, so a deleted row (a wiped test database) can never come back with a
+value a process already knows. Writes made around the app's engine (raw SQL
+through another engine) are seen after the next change or a restart.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+import threading
+import time
+import weakref
+from typing import Any
+
+from sqlalchemy import Delete, Insert, Update, event, inspect, select, text
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import make_transient_to_detached
+
+from .models import APIKey, Revision, User
+
+# The execution option of a write to a watched table that changes nothing a cached identity holds.
+NEUTRAL = "pyramidion.auth.revision_neutral"
+REVISION_NEUTRAL = {NEUTRAL: True}
+
+# Tables whose UPDATE or DELETE may end or narrow someone's access.
+WATCHED = frozenset(
+    {"auth_user", "auth_group", "auth_user_group", "auth_group_permission", "auth_session", "auth_api_key"}
+)
+# Tables whose INSERT may widen someone's access (a membership, a grant).
+WATCHED_INSERTS = frozenset({"auth_user_group", "auth_group_permission"})
+# Read from the database when needed, never kept: secret, or changed by every login.
+NOT_KEPT = ("password_hash", "last_login")
+MAX_ENTRIES = 10_000  # past this the cache starts over: a bound on memory, not a policy
+
+_CHANGED = "pyramidion.auth.revision_changed"  # on a connection whose transaction changed the revision
+_BUMP = text("INSERT INTO auth_revision (id, value) VALUES (1, :value) ON CONFLICT (id) DO UPDATE SET value = :value")
+_READ = select(Revision.value).where(Revision.id == 1)
+_CACHES: weakref.WeakSet[IdentityCache] = weakref.WeakSet()  # every app's in this process
+
+
+class Known:
+    """What a process verified about a credential: the user's row, groups, permissions, the login's start."""
+
+    __slots__ = ("api_key", "groups", "last_used_at", "permissions", "started", "user")
+
+    def __init__(
+        self,
+        user: User,
+        groups: tuple[str, ...],
+        permissions: frozenset[str],
+        started: dt.datetime | None = None,
+        api_key: APIKey | None = None,
+    ) -> None:
+        self.user = detached_copy(user)
+        self.groups = groups
+        self.permissions = permissions
+        self.started = started
+        self.api_key = detached_copy(api_key) if api_key is not None else None
+        self.last_used_at = api_key.last_used_at if api_key is not None else None
+
+
+def detached_copy(obj: Any) -> Any:
+    """A detached instance with ``obj``'s column values (but :data:`NOT_KEPT`), belonging to no session."""
+    mapper = inspect(obj).mapper
+    values = {attr.key: getattr(obj, attr.key) for attr in mapper.column_attrs if attr.key not in NOT_KEPT}
+    copy = mapper.class_(**values)
+    make_transient_to_detached(copy)  # the attributes left out load from the database when read
+    return copy
+
+
+class IdentityCache:
+    """Verified tokens and :class:`Known` identities of one app, valid while the revision stays the same."""
+
+    def __init__(self, engine: Engine, interval: float) -> None:
+        self.engine = engine
+        self.interval = interval
+        self.enabled = interval > 0
+        self._claims: dict[str, tuple[int, str | None, float]] = {}
+        self._known: dict[Any, Known] = {}
+        self._revision: int | None = None
+        self._next_check = 0.0  # time.monotonic() when the revision is read again
+        self._lock = threading.Lock()
+        _CACHES.add(self)
+        watch(engine)
+
+    def claims(self, token: str) -> tuple[int, str | None, float] | None:
+        """``(user id, session id, expiry)`` of a token verified before, or None."""
+        return self._claims.get(token) if self.enabled else None
+
+    def remember_claims(self, token: str, user_id: int, session_id: str | None, expires: float) -> None:
+        if self.enabled:
+            self._bounded(self._claims)[token] = (user_id, session_id, expires)
+
+    def known(self, key: Any) -> Known | None:
+        if not self.enabled:
+            return None
+        self._check_revision()
+        return self._known.get(key)
+
+    def remember(self, key: Any, known: Known) -> None:
+        # Stamped by the revision read before the database was: a change
+        # committed in between is seen at the next read, which forgets this.
+        if self.enabled:
+            self._bounded(self._known)[key] = known
+
+    def forget(self) -> None:
+        """Drop every identity and read the revision again before the next use."""
+        self._known.clear()
+        self._next_check = 0.0
+
+    def _bounded(self, entries: dict[Any, Any]) -> dict[Any, Any]:
+        if len(entries) >= MAX_ENTRIES:
+            entries.clear()
+        return entries
+
+    def _check_revision(self) -> None:
+        if time.monotonic() < self._next_check:
+            return
+        with self._lock:
+            started = time.monotonic()
+            if started < self._next_check:
+                return  # another thread just read it
+            with self.engine.connect() as conn:
+                revision = conn.execute(_READ).scalar()
+            if revision != self._revision:
+                self._known.clear()
+                self._revision = revision
+            self._next_check = started + self.interval
+
+
+def watch(engine: Engine) -> None:
+    """Change the revision with every write to ``engine`` that may change someone's access."""
+
+    def after_execute(conn: Any, statement: Any, *args: Any) -> None:
+        if not isinstance(statement, (Update, Delete, Insert)):
+            return
+        table = getattr(statement.table, "name", None)
+        watched = WATCHED_INSERTS if isinstance(statement, Insert) else WATCHED
+        if table not in watched or statement.get_execution_options().get(NEUTRAL):
+            return
+        conn.execute(_BUMP, {"value": secrets.randbits(62)})
+        conn.info[_CHANGED] = True
+
+    def commit(conn: Any) -> None:
+        if conn.info.pop(_CHANGED, False):
+            # Every app of this process knows at once; other processes at their next read.
+            for cache in list(_CACHES):
+                cache.forget()
+
+    def rollback(conn: Any) -> None:
+        conn.info.pop(_CHANGED, None)
+
+    event.listen(engine, "after_execute", after_execute)
+    event.listen(engine, "commit", commit)
+    event.listen(engine, "rollback", rollback)
