@@ -117,6 +117,21 @@ def cmd_plugins(args: argparse.Namespace) -> None:
         print(f"{info.name} {info.version or '?'} ({info.module}): {', '.join(info.hooks)}")
 
 
+def cmd_health(args: argparse.Namespace) -> None:
+    """The checks of ``GET /api/health``, run now; exit status 0 when ready, 1 when not."""
+    from .health import run_checks
+
+    report = run_checks(load(args.ini))
+    width = max(len(name) for name in report.checks)
+    for name, check in report.checks.items():
+        state = "ok" if check.ok else ("FAILING" if check.required else "failing")
+        print(f"{name:<{width}}  {state:<7}  {check.detail}")
+    if not report.ready:
+        print(f"not ready: {', '.join(report.failing)} (required by health.required)")
+        raise SystemExit(1)
+    print(f"ready, degraded: {', '.join(report.degraded_by)}" if report.degraded_by else "ready")
+
+
 # -- processes -----------------------------------------------------------------
 
 
@@ -231,6 +246,12 @@ def build_parser(plugin_commands: bool = True) -> argparse.ArgumentParser:
     run.add_argument("--demo-data", action="store_true", help="add demo data first")
     run.add_argument("--no-router", action="store_true", help="do not start the WAMP router")
     run.set_defaults(func=cmd_run)
+
+    health = sub.add_parser(
+        "health", help="check the database, migrations, queue, worker and router; exit 1 when not ready"
+    )
+    ini_argument(health)
+    health.set_defaults(func=cmd_health)
 
     plugins = sub.add_parser("plugins", help="list the loaded plugins with versions and hooks")
     ini_argument(plugins)

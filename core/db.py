@@ -12,24 +12,28 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import logging
 import os
 import weakref
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import zope.sqlalchemy
 from pyramid.request import Request
 from pyramid.scripting import prepare
 from sqlalchemy import DateTime, MetaData, create_engine, event, types
 from sqlalchemy.engine import Engine, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
 from .settings import Section, SettingsError, section
 
 if TYPE_CHECKING:
     from .request import Request as PlatformRequest
+
+log = logging.getLogger(__name__)
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -97,6 +101,105 @@ def _sqlite_begin(conn: Any) -> None:
     conn.exec_driver_sql(f"BEGIN {conn.get_execution_options().get('sqlite_begin', 'IMMEDIATE')}")
 
 
+class DatabaseGone(Exception):
+    """The database file this process opened was deleted or replaced under it.
+
+    Raised as the ``orig`` of an :class:`~sqlalchemy.exc.OperationalError`,
+    so that it is answered (503) and reported wherever an unreachable
+    database is.
+    """
+
+
+class SqliteFile:
+    """Keeps a running process on the SQLite file it opened, and alive.
+
+    Checked as each connection is taken for a request (a few ``stat`` calls):
+
+    * the file deleted or replaced since it was first opened: the pool's
+      connections would go on reading and writing the unlinked file (answers
+      201 for writes nobody will ever see) and a new connection would create
+      an empty database. Every use is refused with :class:`DatabaseGone`
+      (a 503) until a restart; an empty file is only ever created by the
+      first connection of a process (``pyramidion db upgrade`` on a new
+      platform).
+    * the ``-shm`` file (SQLite's shared index of the WAL, which every
+      connection maps into memory) truncated: touching a mapped page past
+      the end of a file kills the process with SIGBUS, even to close the
+      connection. This process keeps a descriptor of the file it mapped,
+      opened while it could write it, and gives the file back its size
+      (zeroed pages, from which SQLite rebuilds the index out of the WAL).
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.shm = Path(f"{path}-shm")
+        self.identity: tuple[int, int] | None = None
+        self.shm_fd: int | None = None
+        self.shm_size = 0
+
+    def gone(self) -> str | None:
+        """Why the file is not the one this process opened, or None."""
+        try:
+            found = os.stat(self.path)
+        except FileNotFoundError:
+            return f"the database file {self.path} was deleted while the platform ran"
+        if self.identity is None:
+            self.identity = (found.st_dev, found.st_ino)
+        elif (found.st_dev, found.st_ino) != self.identity:
+            return f"the database file {self.path} was replaced while the platform ran"
+        return None
+
+    def before_use(self, _connection: Any = None) -> None:
+        problem = self.gone()
+        if problem is not None:
+            gone = DatabaseGone(f"{problem}; restore it and restart the platform's processes")
+            raise OperationalError(None, None, gone)
+        self._keep_shm_size()
+
+    def _keep_shm_size(self) -> None:
+        try:
+            named = os.stat(self.shm)
+        except FileNotFoundError:
+            return  # none yet: no connection has read since the last one closed
+        fd = self.shm_fd
+        held = os.fstat(fd) if fd is not None else None
+        if fd is None or held is None or (held.st_dev, held.st_ino) != (named.st_dev, named.st_ino):
+            # The first, or a new one (the last connection closing deletes it).
+            if fd is not None:
+                os.close(fd)
+            self.shm_fd, self.shm_size = None, 0
+            try:
+                fd = self.shm_fd = os.open(self.shm, os.O_RDWR | os.O_CLOEXEC)
+            except OSError:
+                return  # not ours to write: SQLite opens it read-only itself, and writes are refused
+            held = os.fstat(fd)
+        if held.st_size >= self.shm_size:
+            self.shm_size = held.st_size
+            return
+        log.warning("%s was truncated under the running process: given back its %d bytes", self.shm, self.shm_size)
+        os.ftruncate(fd, self.shm_size)
+
+    def before_connect(self, *_args: Any) -> None:
+        if self.identity is not None:
+            self.before_use()
+
+
+def unavailable_reason(exc: Exception) -> str:
+    """What a caller is told when the database refused work (``exc`` a SQLAlchemy error): gone, read-only or down.
+
+    No file name or address: those are for the log, which has ``exc`` itself.
+    """
+    orig = getattr(exc, "orig", exc)
+    if isinstance(orig, DatabaseGone):
+        return "the database is gone (deleted or replaced under the running platform); an operator must restore it"
+    if "readonly database" in str(orig) or getattr(orig, "sqlstate", None) == READ_ONLY_SQLSTATE:
+        return "the database is read-only: nothing can be saved until an operator makes it writable"
+    return "the database is unavailable; try again"
+
+
+READ_ONLY_SQLSTATE = "25006"  # PostgreSQL's read_only_sql_transaction: a standby, or default_transaction_read_only
+
+
 def read_only(engine: Engine) -> Engine:
     """The same engine for transactions that only read (deferred BEGIN on SQLite)."""
     return engine.execution_options(sqlite_begin="DEFERRED")
@@ -129,6 +232,16 @@ def make_engine(settings: dict[str, Any]) -> Engine:
     return engine
 
 
+def sqlite_file(url: Any) -> Path | None:
+    """The file a SQLite URL opens (``sqlite:///path`` or ``sqlite:///file:path?uri=true``), or None in memory."""
+    database = url.database
+    if not database or database == ":memory:" or url.query.get("mode") == "memory":
+        return None
+    if url.query.get("uri") == "true" and database.startswith("file:"):
+        database = urlsplit(database).path
+    return Path(database).resolve()
+
+
 def _make_engine(settings: dict[str, Any]) -> Engine:
     config = section(settings, "sqlalchemy", DatabaseSettings)
     try:
@@ -136,9 +249,13 @@ def _make_engine(settings: dict[str, Any]) -> Engine:
     except ArgumentError:
         raise SettingsError(f"sqlalchemy.url: {config.url!r} is not a database URL") from None
     if url.get_backend_name() == "sqlite":
-        if url.database and url.database != ":memory:":
-            Path(url.database).parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, echo=config.echo)
+        file = sqlite_file(url)
+        if file is not None:
+            file.parent.mkdir(parents=True, exist_ok=True)
+            guard = SqliteFile(file)
+            event.listen(engine, "do_connect", guard.before_connect)
+            event.listen(engine, "engine_connect", guard.before_use)
         event.listen(engine, "connect", _sqlite_pragmas)
         # Hand transaction control to SQLAlchemy so BEGIN IMMEDIATE is ours.
         event.listen(engine, "connect", lambda dbapi_conn, _: setattr(dbapi_conn, "isolation_level", None))

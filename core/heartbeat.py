@@ -1,52 +1,81 @@
-"""The workers' heartbeat: proof that background work is being done, for the dashboard and health.
+"""The workers' heartbeat: proof that background work is being taken, for health and the dashboard.
 
-A periodic task runs every minute (and each worker beats once as it starts);
-whichever worker picks it up records the time in Huey's own storage (Redis or the SQLite file), which every web
-process reads. No beat for :data:`ALIVE_WITHIN` seconds means no worker is
-taking tasks (none running, or all stuck), whatever the queue says.
+A worker thread asks the queue for its next task right after each task and,
+while idle, at least every 10 seconds (Huey's polling backs off to its
+``max_delay``, 10 s; on Redis each ask blocks for a second). Each ask
+records the time in Huey's own storage (Redis or the SQLite file), which
+every web process reads, at most once per :data:`BEAT_EVERY` seconds per
+worker process. So a heartbeat older than ``health.worker_within`` seconds
+means that no worker took work for that long: none runs, or every thread is
+stuck in a task, whatever the queue says.
 """
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import time
 from typing import Any
 
-from .queue import crontab, periodic_task, register_tasks
-from .request import Request
-
 KEY = "pyramidion:worker-heartbeat"
-ALIVE_WITHIN = 150  # seconds: two missed beats and a half
+BEAT_EVERY = 5.0  # seconds between two writes of one worker process: a Redis or SQLite write, not per ask
 
 
-@periodic_task(crontab(minute="*"))
-def beat(request: Request) -> None:
-    """Record that a worker is taking tasks."""
-    request.registry.huey.put(KEY, time.time())
+class Heartbeat:
+    """Records, at most every :data:`BEAT_EVERY` seconds, that a worker of this process asked for work."""
+
+    def __init__(self, huey: Any) -> None:
+        self.huey = huey
+        self.last = 0.0
+        self.lock = threading.Lock()
+
+    def beat(self) -> None:
+        now = time.monotonic()
+        if now - self.last < BEAT_EVERY or not self.lock.acquire(blocking=False):
+            return
+        try:
+            self.huey.put(KEY, time.time())
+            self.last = now
+        finally:
+            self.lock.release()
+
+
+def install(huey: Any) -> None:
+    """Beat whenever a worker thread of this process asks ``huey`` for a task.
+
+    Huey has no hook for the ask itself (its signals fire only around tasks),
+    so the instance's ``dequeue`` is wrapped; web processes never call it.
+    """
+    heartbeat = Heartbeat(huey)
+    dequeue = huey.dequeue
+
+    def dequeue_and_beat() -> Any:
+        task = dequeue()
+        # The storage failing just after the ask: the next ask beats again.
+        with contextlib.suppress(Exception):
+            heartbeat.beat()
+        return task
+
+    huey.dequeue = dequeue_and_beat
 
 
 def last_beat(huey: Any) -> float | None:
-    """When a worker last beat (seconds since the epoch), or None if never."""
+    """When a worker last asked for work (seconds since the epoch), or None if never."""
     return huey.get(KEY, peek=True)
 
 
-def worker_status(huey: Any, now: float | None = None) -> tuple[bool, str]:
-    """Whether a worker is alive, and a sentence saying so."""
+def worker_status(huey: Any, within: float, now: float | None = None) -> tuple[bool, str]:
+    """Whether a worker asked for work in the last ``within`` seconds, and a sentence saying so."""
     if huey.immediate:
         return True, "tasks run in the web process (huey.url = immediate)"
     beaten = last_beat(huey)
     if beaten is None:
-        return False, "no worker has beaten yet (none started, or started less than a minute ago)"
-    age = int((now or time.time()) - beaten)
-    if age > ALIVE_WITHIN:
-        return False, f"last heartbeat {age} s ago: no worker is taking tasks"
-    return True, f"alive, last heartbeat {age} s ago"
+        return False, "no worker has taken work yet (none started)"
+    age = max(0, int((now or time.time()) - beaten))
+    if age > within:
+        return False, f"no worker took work for {age} s (more than health.worker_within = {within:g} s)"
+    return True, f"alive: a worker took work {age} s ago"
 
 
 def includeme(config: Any) -> None:
-    huey = config.registry.huey
-    register_tasks(config.registry, huey, [beat])
-
-    # Also at each worker's start, so a fresh worker shows as alive at once, not a minute later.
-    @huey.on_startup("pyramidion-heartbeat")
-    def beat_at_start() -> None:
-        huey.put(KEY, time.time())
+    install(config.registry.huey)

@@ -18,8 +18,9 @@ from pyramid.httpexceptions import HTTPException
 from pyramid.response import Response
 from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
 from sqlalchemy import select
-from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError, InternalError, OperationalError
 
+from ..db import READ_ONLY_SQLSTATE, unavailable_reason
 from ..request import Request
 from .render import dumps
 
@@ -180,9 +181,18 @@ def http_exception(exc: HTTPException, request: Request) -> Response:
 
 
 @exception_view_config(OperationalError)
-def database_unavailable(exc: OperationalError, request: Request) -> Response:
+def database_unavailable(exc: DBAPIError, request: Request) -> Response:
+    # Down, gone or read-only: the platform cannot serve this now, and says which.
     log.error("database error on %s %s: %s", request.method, request.path, exc.orig)
-    return error_response(503, "the database is unavailable; try again")
+    return error_response(503, unavailable_reason(exc), headers={"Retry-After": "5"})
+
+
+@exception_view_config(InternalError)
+def database_internal(exc: InternalError, request: Request) -> Response:
+    # PostgreSQL files a write refused by a read-only server under InternalError.
+    if getattr(exc.orig, "sqlstate", None) == READ_ONLY_SQLSTATE:
+        return database_unavailable(exc, request)
+    return unexpected(exc, request)
 
 
 @exception_view_config(Exception)

@@ -4,37 +4,64 @@
 disabled); ``GET /api/`` is the public index for programs: version, links and
 what each plugin offers (its ``pyramidion_capabilities`` hook), as Kinto's root.
 
-:func:`platform_checks` is what both ``GET /api/health`` and the console's
-dashboard show.
+``GET /api/health`` (readiness) and ``GET /api/health/live`` (liveness) answer
+from :mod:`pyramidion.health`, whose checks the console's dashboard shows too.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import datetime as dt
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 from pyramid.httpexceptions import HTTPFound
+from pyramid.response import Response
 from pyramid.security import NO_PERMISSION_REQUIRED
-from sqlalchemy import text
 
-from ..heartbeat import worker_status
+from .. import health
 from ..plugins import describe
 from ..request import Request
+from ..settings import section
+from .render import dumps
 from .views import api_view
+
+
+class SourceRevision(BaseModel):
+    source: str = Field(description="core, or a plugin's name")
+    revision: str | None = Field(description="the revision the database is at; null: none applied")
+    head: str | None = Field(description="the head revision this code ships")
+    at_head: bool
 
 
 class Check(BaseModel):
     ok: bool
-    detail: str
+    detail: str = Field(description="what was seen, in a sentence")
+    required: bool = Field(description="whether the process is ready only when this check is ok (health.required)")
+
+
+class MigrationsCheck(Check):
+    sources: list[SourceRevision] | None = Field(description="each source's revision; null: the database is unreadable")
 
 
 class Health(BaseModel):
-    status: str
+    status: Literal["ok", "degraded", "not ready"] = Field(
+        description="ok: every check ok; degraded: ready, but a check not required is failing; not ready: see failing"
+    )
+    ready: bool
+    failing: list[str] = Field(description="the required checks that failed (empty when ready)")
     version: str
+    checked_at: dt.datetime = Field(
+        description="when the checks ran (each process reruns them every health.cache_seconds)"
+    )
     database: Check
+    migrations: MigrationsCheck
     queue: Check
     worker: Check
     router: Check
+
+
+class Live(BaseModel):
+    status: Literal["ok"]
 
 
 class Links(BaseModel):
@@ -64,61 +91,77 @@ class PluginOut(BaseModel):
     hooks: list[str]
 
 
-def _check(probe: Any) -> Check:
-    try:
-        return Check(ok=True, detail=probe() or "reachable")
-    except Exception as exc:  # a health check reports failures, it does not raise them
-        return Check(ok=False, detail=f"{type(exc).__name__}: {exc}")
+_HEALTH_ADAPTER = TypeAdapter(Health)
 
 
-def _database(request: Request) -> str:
-    # The read-only engine: on SQLite the other one takes the write lock, and
-    # a health check must not queue behind (or hold up) writers.
-    with request.registry.db_read_engine.connect() as conn:
-        conn.execute(text("SELECT 1"))
-    return "reachable"
+NOT_STORED = (("Cache-Control", "no-store"),)
 
 
-def _queue(request: Request) -> str:
-    huey = request.registry.huey
-    if huey.immediate:
-        return "immediate (in process)"
-    return f"{type(huey.storage).__name__}: {huey.pending_count()} pending"
+def _answer(body: bytes, status: int) -> Response:
+    # A proxy must not answer for the process: no-store.
+    return Response(body=body, status=status, headerlist=[("Content-Type", "application/json"), *NOT_STORED])
 
 
-def _worker(request: Request) -> Check:
-    try:
-        alive, detail = worker_status(request.registry.huey)
-    except Exception as exc:  # the queue's storage is down: the queue check says so too
-        return Check(ok=False, detail=f"{type(exc).__name__}: {exc}")
-    return Check(ok=alive, detail=detail)
+def _document(report: health.Report, registry: Any) -> bytes:
+    """``report`` as the body of ``GET /api/health``, made once per report (the checks run once a period)."""
+    made = getattr(registry, "health_document", None)
+    if made is not None and made[0] is report:
+        return made[1]
+    document = _HEALTH_ADAPTER.validate_python(
+        {
+            "status": report.status,
+            "ready": report.ready,
+            "failing": report.failing,
+            "version": registry.pyramidion_version,
+            "checked_at": report.checked_at,
+            **report.checks,
+        },
+        from_attributes=True,
+    )
+    body = _HEALTH_ADAPTER.dump_python(document, mode="json")
+    if not report.ready:
+        body["error"] = {
+            "status": 503,
+            "message": f"not ready: {', '.join(report.failing)} failing",
+            "details": [{"check": name, "message": report.checks[name].detail} for name in report.failing],
+        }
+    body_bytes = dumps(body)
+    registry.health_document = (report, body_bytes)
+    return body_bytes
 
 
-def platform_checks(request: Request) -> dict[str, Check]:
-    """Database, queue, worker and router: reachable (``ok``) and what was seen (``detail``)."""
-    return {
-        "database": _check(lambda: _database(request)),
-        "queue": _check(lambda: _queue(request)),
-        "worker": _worker(request),
-        "router": _check(request.registry.realtime.ping),
-    }
+@api_view(
+    "api.health",
+    response=Health,
+    permission=NO_PERMISSION_REQUIRED,
+    tags=["platform"],
+    responses={503: "Not ready: a required check failed; the body is this document, with `error` naming the checks"},
+)
+def health_view(request: Request) -> Response:
+    """Readiness: can this process serve? Database, migrations, queue, worker heartbeat, router.
 
-
-@api_view("api.health", response=Health, permission=NO_PERMISSION_REQUIRED, tags=["platform"])
-def health(request: Request) -> dict[str, Any]:
-    """Database, queue, worker heartbeat and router reachability.
-
-    Answers 503 when the database cannot be reached; the queue, the workers or
-    the router being down only degrades the platform.
+    200 when every check named in ``health.required`` (default: database and
+    migrations) is ok, with ``status`` ``degraded`` when another one is not;
+    503 when one of them fails, naming it in ``failing``. Each process runs
+    the checks at most once per ``health.cache_seconds`` (default 1 s) and
+    answers from that outcome meanwhile (``checked_at``).
     """
-    checks = platform_checks(request)
-    if not checks["database"].ok:
-        request.response.status_int = 503
-    return {
-        "status": "ok" if all(check.ok for check in checks.values()) else "degraded",
-        "version": request.registry.pyramidion_version,
-        **checks,
-    }
+    report = request.registry.health.report()
+    return _answer(_document(report, request.registry), 200 if report.ready else 503)
+
+
+_LIVE = b'{"status":"ok"}'
+
+
+@api_view("api.health.live", response=Live, permission=NO_PERMISSION_REQUIRED, tags=["platform"])
+def live(request: Request) -> Response:
+    """Liveness: this process answers requests.
+
+    It reads nothing (no database, no queue), so it stays 200 while the
+    database is down: restart a process when this fails, take it out of
+    rotation when ``GET /api/health`` does.
+    """
+    return _answer(_LIVE, 200)
 
 
 def plugin_capabilities(registry: Any) -> dict[str, dict[str, Any]]:
@@ -163,6 +206,10 @@ def includeme(config: Any) -> None:
     config.add_route("home", "/")
     config.add_view(home, route_name="home", permission=NO_PERMISSION_REQUIRED)
     config.add_route("api.index", "/api/")
+    config.registry.health = health.HealthCache(
+        config.registry, section(config.get_settings(), "health", health.HealthSettings)
+    )
     config.add_route("api.health", "/api/health")
+    config.add_route("api.health.live", "/api/health/live")
     config.add_route("api.plugins", "/api/plugins")
     config.scan(__name__)

@@ -29,9 +29,11 @@ from pyramid.renderers import render_to_response
 from pyramid.response import Response
 from pyramid.security import NO_PERMISSION_REQUIRED
 from pyramid.view import exception_view_config, forbidden_view_config, notfound_view_config
+from sqlalchemy.exc import OperationalError
 
 from ..api.errors import APIError
 from ..auth.policy import CSRF_FIELD, SAFE_METHODS, csrf_failed
+from ..db import unavailable_reason
 from ..request import Request
 
 log = logging.getLogger(__name__)
@@ -263,6 +265,22 @@ def not_found(exc: HTTPNotFound, request: Request) -> Any:
 def api_error(exc: APIError, request: Request) -> Any:
     # A service refused what a page asked outside of a form (a button): say why.
     return error_page(request, exc.status, "Could not do that", exc.message[:1].upper() + exc.message[1:])
+
+
+@exception_view_config(OperationalError, path_info=CONSOLE_PATHS)
+def database_unavailable(exc: OperationalError, request: Request) -> Any:
+    log.error("database error on %s %s: %s", request.method, request.path, exc.orig)
+    reason = unavailable_reason(exc)
+    message = reason[:1].upper() + reason[1:] + "."
+    try:
+        return error_page(request, 503, "Database unavailable", message)
+    except OperationalError:
+        # The page's header shows who is logged in, which takes the database
+        # again: without it, the bare page, still saying what is wrong.
+        body = Markup("<!doctype html><title>Database unavailable</title><h1>Database unavailable</h1><p>{}</p>")
+        response = Response(body.format(message), status=503, content_type="text/html")
+        response.headers["Cache-Control"] = "no-store"
+        return response
 
 
 @exception_view_config(Exception, path_info=CONSOLE_PATHS)

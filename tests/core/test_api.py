@@ -262,20 +262,6 @@ def test_plugins_lists_what_loaded_with_versions_and_hooks(app, headers, registr
     assert any(plugin["hooks"] for plugin in plugins.values())
 
 
-def test_health_reports_each_service(app, registry):
-    health = app.get("/api/health").json
-    assert health["database"] == {"ok": True, "detail": "reachable"}
-    assert health["queue"]["ok"] is True
-    assert health["router"]["ok"] is False  # nothing listens on the test router port
-    assert health["status"] == "degraded" and health["version"] == registry.pyramidion_version
-
-
-def test_health_is_503_when_the_database_is_gone(make_app):
-    broken = make_app(sqlalchemy__url="postgresql://nobody@127.0.0.1:1/nothing")  # nothing listens on port 1
-    response = broken.get("/api/health", status=503)
-    assert response.json["database"]["ok"] is False and response.json["status"] == "degraded"
-
-
 def test_numbers_beyond_what_the_database_stores_are_refused_not_a_500(app, headers, make_user, login):
     admin = login(make_user("root", superuser=True))
     details = error_of(app.get("/api/users?offset=99999999999999999999999", headers=admin, status=422), 422)["details"]

@@ -1,10 +1,9 @@
-"""The dashboard: is the platform well (database, queue and its workers, router), and what is loaded."""
+"""The dashboard: is the platform well (database and its migrations, queue and its workers, router), and what is loaded."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from ...api.platform import platform_checks
 from ...plugins import describe
 from ...request import Request
 from ..framework import console_view
@@ -12,4 +11,5 @@ from ..framework import console_view
 
 @console_view("console.home", template="pyramidion:console/templates/dashboard.jinja2")
 def dashboard(request: Request) -> dict[str, Any]:
-    return {"checks": platform_checks(request), "plugins": describe(request.registry.pm)}
+    report = request.registry.health.report()
+    return {"checks": report.checks, "health": report, "plugins": describe(request.registry.pm)}

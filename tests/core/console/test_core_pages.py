@@ -96,7 +96,7 @@ def test_the_dashboard_shows_each_service_and_the_plugins(app, ids, registry):
     webtest_console_login(app, "ann")
     page = app.get("/console/")
     cards = {card.h3.text: card.text for card in page.html.select(".status")}
-    assert set(cards) == {"Database", "Queue", "Worker", "Router"}
+    assert set(cards) == {"Database", "Migrations", "Queue", "Worker", "Router"}
     assert "reachable" in cards["Database"] and "Not OK" in cards["Router"]  # nothing listens on the test router port
     plugins = [row.td.text for row in page.html.select("section[aria-labelledby=plugins-title] tbody tr")]
     assert plugins == registry.pm.names
