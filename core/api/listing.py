@@ -24,13 +24,14 @@ so a query string never reaches the ORM unchecked. The page is
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 from urllib.parse import urlencode
 
 from pydantic import BaseModel, TypeAdapter, ValidationError
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, and_, bindparam, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from ..request import Request
@@ -137,6 +138,10 @@ class Listing:
         self.default_limit = default_limit
         self.max_limit = max_limit
         self._adapters = {name: TypeAdapter(f.type) for name, f in self._parameters().items()}
+        self._accepted = frozenset(self.parameters)
+        # The same few orderings come back request after request.
+        self.order_by = functools.lru_cache(maxsize=64)(self._ordering)
+        self._statements: dict[tuple[Select, str], Select] = {}
 
     def _parameters(self) -> dict[str, Filter | Argument]:
         return {**self.filters, **self.arguments}
@@ -152,7 +157,7 @@ class Listing:
     def parse(self, request: Request) -> ListQuery:
         """The checked query of ``request`` (a 422 names every bad parameter)."""
         params = request.GET
-        unknown = sorted(set(params) - set(self.parameters))
+        unknown = sorted(set(params) - self._accepted)
         if unknown:
             raise Invalid(
                 f"unknown query parameter(s): {', '.join(unknown)}",
@@ -160,7 +165,8 @@ class Listing:
             )
         limit = self._int(params, "limit", self.default_limit, 1, self.max_limit)
         offset = self._int(params, "offset", 0, 0, MAX_OFFSET)
-        order = self._ordering(params.get("ordering", self.default_ordering))
+        ordering = params.get("ordering", self.default_ordering)
+        order = self.order_by(ordering)
         clauses = []
         search = (params.get("search") or "").strip()
         if search and self.search:
@@ -171,7 +177,7 @@ class Listing:
         arguments = {
             name: self._value(params, name) if name in params else spec.default for name, spec in self.arguments.items()
         }
-        return ListQuery(request, self, limit, offset, order, clauses, arguments)
+        return ListQuery(request, self, limit, offset, ordering, order, clauses, arguments)
 
     def _value(self, params: Any, name: str) -> Any:
         try:
@@ -192,7 +198,7 @@ class Listing:
             raise Invalid.field(name, f"must be between {low} and {high}", "query")
         return value
 
-    def _ordering(self, text: str) -> list[Any]:
+    def _ordering(self, text: str) -> tuple[Any, ...]:
         order = []
         for part in (p.strip() for p in text.split(",")):
             name = part.lstrip("-")
@@ -203,7 +209,18 @@ class Listing:
             column = self.ordering[name]
             order.append(column.desc() if part.startswith("-") else column.asc())
         order.append(self.key.asc())  # a stable order, so pages never overlap
-        return order
+        return tuple(order)
+
+    def built_once(self, key: tuple[Select, str], build: Callable[[], Select]) -> Select:
+        """The statement ``build()`` makes for ``key``, made on first use and then reused:
+        SQLAlchemy derives a statement's cache key once per statement object,
+        and deriving it costs as much as running the query."""
+        statement = self._statements.get(key)
+        if statement is None:
+            if len(self._statements) >= 64:  # statements made per request would pile up
+                self._statements.clear()
+            statement = self._statements[key] = build()
+        return statement
 
     def openapi_parameters(self) -> list[dict[str, Any]]:
         """The parameters as the OpenAPI document describes them."""
@@ -245,7 +262,7 @@ def _ordering_pattern(fields: dict[str, Any]) -> str:
 
 
 class ListQuery:
-    """A parsed list request; ``page(stmt)`` runs it."""
+    """A parsed list request; ``page(stmt)`` (ORM entities) or ``rows(stmt)`` (Core columns) runs it."""
 
     def __init__(
         self,
@@ -253,7 +270,8 @@ class ListQuery:
         listing: Listing,
         limit: int,
         offset: int,
-        order: list[Any],
+        ordering: str,
+        order: tuple[Any, ...],
         clauses: list[Any],
         arguments: dict[str, Any],
     ) -> None:
@@ -261,6 +279,7 @@ class ListQuery:
         self.listing = listing
         self.limit = limit
         self.offset = offset
+        self.ordering = ordering
         self.order = order
         self.clauses = clauses
         self.arguments = arguments
@@ -276,31 +295,77 @@ class ListQuery:
         so a page is one query. A count of its own runs only for a page past
         the end, which has no row to carry it, and for a DISTINCT statement,
         which a window would count before duplicates are removed.
+        ``transform`` turns the page's entities into its results.
         """
         db = self.request.db
         stmt = self.filter(stmt)
         paged = stmt.order_by(*self.order).limit(self.limit).offset(self.offset)
         if stmt._distinct:
             rows = list(db.scalars(paged).unique())
-            count = self._count(stmt)
+            count = self._count(stmt, {})
         else:
             counted = db.execute(paged.add_columns(func.count().over())).unique().all()
             rows = [row[0] for row in counted]
-            if counted:
-                count = counted[0][-1]
+            count = counted[0][-1] if counted else self._count_past_end(stmt, {})
+        return self._answer(count, transform(rows) if transform is not None else rows)
+
+    def rows(
+        self,
+        stmt: Select,
+        transform: Callable[[list[dict[str, Any]]], list[Any]] | None = None,
+        params: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Count and fetch one page of ``stmt``, a Core ``select`` of columns: each
+        row a dict by column name (label), no ORM object in the way.
+
+        For the lists read most. ``stmt`` is built once (at import) with
+        ``bindparam()`` for what varies per request (the caller), their values
+        in ``params``: a page with no search or filter then runs a statement
+        made once per ordering, paged and counted by bound parameters. One
+        query, the total as a window count, as :meth:`page`; ``transform``
+        turns the rows into the results (nesting, one more query for the
+        page's related rows). With ``api_view(..., validate_response=False)``
+        they go straight into the body.
+        """
+        db = self.request.db
+        values = {**(params or {}), "page_limit": self.limit, "page_offset": self.offset}
+        filtered = self.filter(stmt)
+        if stmt._distinct:  # a window would count the duplicates too
+            result = db.execute(self._paged(filtered), values)
+            names, fetched = list(result.keys()), result.all()
+            count = self._count(filtered, values)
+        else:
+            if self.clauses:  # the client's search and filter values are in this statement
+                counted = self._counted(filtered)
             else:
-                count = self._count(stmt) if self.offset else 0
-        if transform is not None:
-            rows = transform(rows)
+                counted = self.listing.built_once((stmt, self.ordering), lambda: self._counted(stmt))
+            result = db.execute(counted, values)
+            names, fetched = list(result.keys())[:-1], result.all()  # zip() below leaves the count out
+            count = fetched[0][-1] if fetched else self._count_past_end(filtered, values)
+        found = [dict(zip(names, row, strict=False)) for row in fetched]
+        return self._answer(count, transform(found) if transform is not None else found)
+
+    def _paged(self, stmt: Select) -> Select:
+        return stmt.order_by(*self.order).limit(bindparam("page_limit")).offset(bindparam("page_offset"))
+
+    def _counted(self, stmt: Select) -> Select:
+        return self._paged(stmt).add_columns(func.count().over())
+
+    def _count_past_end(self, stmt: Select, values: dict[str, Any]) -> int:
+        # A page with no row: the list is empty, or the offset is past its end.
+        return self._count(stmt, values) if self.offset else 0
+
+    def _count(self, stmt: Select, values: dict[str, Any]) -> int:
+        counting = select(func.count()).select_from(stmt.order_by(None).subquery())
+        return self.request.db.scalar(counting, values) or 0
+
+    def _answer(self, count: int, rows: list[Any]) -> dict[str, Any]:
         return {
             "count": count,
             "next": self._link(self.offset + self.limit) if self.offset + self.limit < count else None,
             "previous": self._link(max(self.offset - self.limit, 0)) if self.offset > 0 else None,
             "results": rows,
         }
-
-    def _count(self, stmt: Select) -> int:
-        return self.request.db.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0
 
     def _link(self, offset: int) -> str:
         params = [(k, v) for k, v in self.request.GET.items() if k not in ("limit", "offset")]

@@ -19,6 +19,11 @@ it. The same settings work imperatively with ``config.add_api_view(fn, ...)``.
 * ``response``: the model the result is rendered through (``from_attributes``
   so ORM objects work); ``list[Model]`` for a bare list. Fields not in the
   model never leave, whatever the view returned.
+* ``validate_response=False``: the view builds its answer itself from its own
+  rows, as plain data already shaped like ``response`` (dicts, lists, str,
+  numbers, dates, UTC datetimes, enums, ``Decimal``); it is serialized as it
+  is and ``response`` only documents it. For the hottest reads, where
+  validating trusted rows would cost more than reading them.
 * ``status``: the success status; 204 renders no body.
 * ``responses``: other statuses the view answers, ``{409: "Name taken"}``,
   for the document (401/403/404/422 are added where they apply).
@@ -30,6 +35,10 @@ it. The same settings work imperatively with ``config.add_api_view(fn, ...)``.
   not ``api.max_body_size`` (an upload's limit): an int, or a callable
   ``registry -> int`` reading a setting. Larger bodies are a 413 before they
   are read (see :mod:`pyramidion.api.protection`).
+
+A GET answered with JSON carries a weak ``ETag`` of its body (keyed by the
+caller), and a request whose ``If-None-Match`` names it gets a 304 without a
+body (:func:`~pyramidion.api.render.answer_conditionally`).
 
 Every API view is recorded for ``/api/openapi.json``.
 """
@@ -51,6 +60,7 @@ from pyramid.response import Response
 from ..request import Request
 from .errors import RequestValidationError
 from .listing import Listing
+from .render import answer_conditionally, json_response
 
 # The view works for any logged-in user; see pyramidion.auth.policy.
 AUTHENTICATED = "authenticated"
@@ -75,6 +85,7 @@ class Operation:
     responses: dict[int, str]
     content_type: str | list[str] | None
     upload: str | None
+    validate_response: bool = True
 
 
 def _parse_body(request: Request, model: type[BaseModel], form: bool) -> BaseModel:
@@ -105,14 +116,13 @@ def _parse_query(request: Request, query: Any) -> Any:
         raise RequestValidationError(exc, "query") from None
 
 
-def _renderer(response: Any) -> Callable[[Any], Any]:
-    if response is None:
+def _renderer(op: Operation) -> Callable[[Any], Any]:
+    """What turns the view's result into the data of the JSON body."""
+    if op.response is None or not op.validate_response:
         return lambda result: result
-    adapter = TypeAdapter(response)
+    adapter = TypeAdapter(op.response)
 
     def render(result: Any) -> Any:
-        if isinstance(result, Response):
-            return result
         return adapter.dump_python(adapter.validate_python(result, from_attributes=True), mode="json", by_alias=True)
 
     return render
@@ -120,7 +130,8 @@ def _renderer(response: Any) -> Callable[[Any], Any]:
 
 def _wrap(view: Callable, op: Operation) -> Callable:
     wanted = set(inspect.signature(view).parameters)
-    render = _renderer(op.response)
+    render = _renderer(op)
+    conditional = op.method == "GET"
 
     @functools.wraps(view)
     def api_view_wrapper(context: Any, request: Request) -> Any:
@@ -139,9 +150,10 @@ def _wrap(view: Callable, op: Operation) -> Callable:
             request.response.status_int = 204
             request.response.content_type = None
             return request.response
-        if isinstance(op.query, Listing) and op.response is None:
-            return result
-        return render(result)
+        response = json_response(request, render(result))
+        if conditional and response.status_int == 200:
+            return answer_conditionally(request, response)
+        return response
 
     return api_view_wrapper
 
@@ -162,6 +174,7 @@ def add_api_view(
     content_type: str | list[str] | None = None,
     upload: str | None = None,
     max_body_size: int | Callable[[Any], int] | None = None,
+    validate_response: bool = True,
     **view_options: Any,
 ) -> None:
     """Register ``view`` as an API view; see the module documentation."""
@@ -184,6 +197,7 @@ def add_api_view(
         responses=responses or {},
         content_type=content_type,
         upload=upload,
+        validate_response=validate_response,
     )
     config.registry.api_operations.append(op)
     if max_body_size is not None:

@@ -27,12 +27,12 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import mimetypes
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path, PureWindowsPath
-from typing import Any, BinaryIO, Literal, Protocol
+from typing import Any, BinaryIO, Literal, Protocol, TypeVar
 
 from pyramid.httpexceptions import HTTPForbidden, HTTPNotFound
-from sqlalchemy import ColumnElement, Select, or_, select
+from sqlalchemy import ColumnElement, Select, bindparam, or_, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from pyramidion.api import APIError, Argument, Conflict, Filter, Invalid, Listing, ensure_unique
@@ -48,6 +48,8 @@ from .schemas import DelegateIn, TaskIn
 VIEW_ALL = "tasks.view_all"
 MAX_ID = 2**31 - 1  # the largest value of an id column (32-bit on PostgreSQL)
 ADMIN = "tasks.admin"
+
+T = TypeVar("T")
 
 # The people of a task, as every task answer shows them.
 WITH_PEOPLE = (joinedload(Task.creator), selectinload(Task.performers))
@@ -73,7 +75,18 @@ def performs(caller: Identity, task: Task) -> bool:
 
 
 def may_read(db: Session, caller: Identity, task: Task) -> bool:
-    return creates(caller, task) or performs(caller, task) or caller.holds(db, VIEW_ALL) or caller.holds(db, ADMIN)
+    return may_read_ids(db, caller, task.creator_id, [user.id for user in task.performers])
+
+
+def may_read_ids(db: Session, caller: Identity, creator_id: int, performer_ids: Iterable[int]) -> bool:
+    """:func:`may_read` for a task known by its creator's and performers' ids (a row, not an object)."""
+    me = caller.user.id
+    return creator_id == me or me in performer_ids or caller.holds(db, VIEW_ALL) or caller.holds(db, ADMIN)
+
+
+def require_readable(db: Session, caller: Identity, creator_id: int, performer_ids: Iterable[int]) -> None:
+    """A 403 unless the caller may read the task of these ids."""
+    _require(may_read_ids(db, caller, creator_id, performer_ids), "this task is neither yours nor one you perform")
 
 
 def may_change(caller: Identity, task: Task) -> bool:
@@ -140,30 +153,42 @@ task_listing = Listing(
 )
 
 
-def _mine(user_id: int) -> ColumnElement[bool]:
-    performed = select(TaskPerformer.task_id).where(TaskPerformer.user_id == user_id)
-    return or_(Task.creator_id == user_id, Task.id.in_(performed))
+# The tasks a list's scope "mine" shows: those the caller (bound as
+# ``caller_id``) created or performs. A clause built once, for statements built once.
+MINE = or_(
+    Task.creator_id == bindparam("caller_id"),
+    Task.id.in_(select(TaskPerformer.task_id).where(TaskPerformer.user_id == bindparam("caller_id"))),
+)
+
+
+def may_list(db: Session, caller: Identity, scope: str) -> None:
+    """A list's scope: ``mine`` (see :data:`MINE`) for anyone, ``all`` only with ``tasks.view_all`` (else 403)."""
+    if scope != "mine":
+        _require(caller.holds(db, VIEW_ALL), f"listing every task requires the permission {VIEW_ALL!r}")
 
 
 def tasks_visible(db: Session, caller: Identity, scope: str) -> Select[tuple[Task]]:
-    """The tasks of a list, with their people: ``mine`` (created or performed)
-    or ``all`` (needs ``tasks.view_all``)."""
+    """The tasks of a list in ``scope`` (see :func:`may_list`), with their people."""
+    may_list(db, caller, scope)
     stmt = select(Task).options(*WITH_PEOPLE)
-    if scope == "mine":
-        return stmt.where(_mine(caller.user.id))
-    _require(caller.holds(db, VIEW_ALL), f"listing every task requires the permission {VIEW_ALL!r}")
-    return stmt
+    return stmt.where(MINE).params(caller_id=caller.user.id) if scope == "mine" else stmt
 
 
 def readable_task(db: Session, caller: Identity, task_id: int, *, discussion: bool = False) -> Task:
     """The task with its people (and its comments and attachments with
     ``discussion``), if it exists (else 404) and the caller may read it (else 403)."""
     options = (*WITH_PEOPLE, *WITH_DISCUSSION) if discussion else WITH_PEOPLE
+    task = found(task_id, lambda wanted: db.scalar(select(Task).where(Task.id == wanted).options(*options)))
+    require_readable(db, caller, task.creator_id, [user.id for user in task.performers])
+    return task
+
+
+def found(task_id: int, fetch: Callable[[int], T | None]) -> T:
+    """What ``fetch`` reads of the task ``task_id``, or a 404 when there is no such task."""
     # An id past the column's range names no task (rather than a database error).
-    task = db.scalar(select(Task).where(Task.id == task_id).options(*options)) if task_id <= MAX_ID else None
+    task = fetch(task_id) if task_id <= MAX_ID else None
     if task is None:
         raise HTTPNotFound("no such task")
-    _require(may_read(db, caller, task), "this task is neither yours nor one you perform")
     return task
 
 
