@@ -10,10 +10,8 @@ three YAML documents.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import ruamel.yaml
-from nornir.core import inventory as nornir_inventory
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
@@ -28,10 +26,16 @@ from .models import (
     InventoryHostGroup,
 )
 
+# Nornir and ruamel.yaml are imported where a request or a run needs them, not by every web process.
+if TYPE_CHECKING:
+    from nornir.core import inventory as nornir_inventory
+
 ELEMENT_FIELDS = ("hostname", "port", "username", "platform")
 
 
 def _connection_options(options: dict[str, Any] | None) -> dict[str, nornir_inventory.ConnectionOptions]:
+    from nornir.core import inventory as nornir_inventory
+
     return {
         name: nornir_inventory.ConnectionOptions(
             hostname=o.get("hostname"),
@@ -64,6 +68,8 @@ def load_inventory(
     db: Session, inventory_id: int, cipher: Cipher, host_names: Iterable[str] | None = None
 ) -> nornir_inventory.Inventory:
     """Nornir's inventory for ``inventory_id``; only ``host_names`` when given (every group either way)."""
+    from nornir.core import inventory as nornir_inventory
+
     defaults = nornir_inventory.Defaults(**_element_kwargs(db.get(InventoryDefaults, inventory_id), cipher))
     group_rows = db.scalars(
         select(InventoryGroup)
@@ -191,6 +197,8 @@ def set_group_links(db: Session, row: InventoryHost | InventoryGroup, inventory_
 
 
 def _yaml_mapping(text: str | None, what: str) -> dict[str, Any]:
+    import ruamel.yaml
+
     if not text or not text.strip():
         return {}
     try:

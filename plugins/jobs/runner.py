@@ -33,12 +33,8 @@ import logging
 import threading
 import time
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from nornir import InitNornir
-from nornir.core.filter import F
-from nornir.core.inventory import Host as NornirHost
-from nornir.core.task import MultiResult, Result, Task
 from sqlalchemy import insert, select, update
 from zope.interface import implementer
 
@@ -51,6 +47,11 @@ from .interfaces import IJobRunner
 from .models import HostStatus, Run, RunHost, RunnerConfiguration, RunStatus
 from .realtime import run_topic
 from .tasks import run_job
+
+# Nornir is imported by the worker that runs a job, not by every web process.
+if TYPE_CHECKING:
+    from nornir.core.inventory import Host as NornirHost
+    from nornir.core.task import MultiResult, Result, Task
 
 log = logging.getLogger(__name__)
 
@@ -228,6 +229,8 @@ def _guarded(template: JobTemplate, recorder: RunRecorder) -> Any:
 
 
 def _select_hosts(nr: Any, filters: dict[str, Any]) -> Any:
+    from nornir.core.filter import F
+
     hosts = filters.get("hosts")
     if hosts:
         nr = nr.filter(F(name__any=hosts))
@@ -338,6 +341,8 @@ def _run_nornir(
     recorder: RunRecorder,
 ) -> RunStatus:
     """Run the template with Nornir on the run's hosts; returns the run's status after."""
+    from nornir import InitNornir
+
     run_id = run.id
     try:
         with session_factory() as db:
