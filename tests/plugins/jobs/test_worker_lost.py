@@ -31,7 +31,7 @@ from pyramidion_jobs.models import Run
 from pyramidion_jobs.realtime import run_topic
 from pyramidion_jobs.services import mark_lost_runs
 
-LEASE = 3  # seconds (jobs.lease_seconds): short, so a lost run fails within seconds
+LEASE = 4  # seconds (jobs.lease_seconds): short, so a lost run fails within seconds
 # A dead worker's run fails within twice its lease (README); the rest is room for a loaded machine.
 LOST_WITHIN = 2 * LEASE + 15
 STARTS_WITHIN = 60  # seconds for a worker process to start and take a task, on a loaded machine
@@ -155,6 +155,23 @@ def assert_lost_on_h2_and_h3(app: TestApp, headers: dict[str, str], run_id: int)
         assert "worker lost" in hosts[name]["result"][0]["exception"]
 
 
+def relaunch_on_h2_and_h3_finishes(app: TestApp, headers: dict[str, str], run_id: int, release: Path) -> None:
+    """Relaunched on its failed hosts, the lost run's hosts run again on a live worker, and it stays as it was."""
+    release.touch()
+    again = app.post_json(f"/api/jobs/runs/{run_id}/relaunch", {}, headers=headers, status=202).json
+    assert again["filters"]["hosts"] == ["h2", "h3"]
+    wait_for(
+        lambda: run_of(app, headers, again["id"])["status"] == "finished",
+        timeout=STARTS_WITHIN,
+        message="the relaunch did not finish",
+    )
+    assert {h: r["status"] for h, r in hosts_of(app, headers, again["id"]).items()} == {
+        "h2": "finished",
+        "h3": "finished",
+    }
+    assert run_of(app, headers, run_id)["status"] == "failed"
+
+
 def test_a_killed_workers_run_fails_as_worker_lost_live_and_is_relaunched_on_another_worker(
     platform, router, start_backend, root, login, ticket, wamp_client, tmp_path
 ):
@@ -193,26 +210,15 @@ def test_a_killed_workers_run_fails_as_worker_lost_live_and_is_relaunched_on_ano
     assert "worker lost" in page.text
     assert "Relaunch on the 2 failed hosts" in page.text
 
-    release.touch()
-    again = app.post_json(f"/api/jobs/runs/{run['id']}/relaunch", {}, headers=headers, status=202).json
-    wait_for(
-        lambda: run_of(app, headers, again["id"])["status"] == "finished",
-        timeout=STARTS_WITHIN,
-        message="the relaunch did not finish",
-    )
-    assert again["filters"]["hosts"] == ["h2", "h3"]
-    assert {h: r["status"] for h, r in hosts_of(app, headers, again["id"]).items()} == {
-        "h2": "finished",
-        "h3": "finished",
-    }
-    assert run_of(app, headers, run["id"])["status"] == "failed"  # the lost run stays as it was
+    relaunch_on_h2_and_h3_finishes(app, headers, run["id"], release)
 
 
 def test_a_starting_worker_fails_the_run_a_dead_worker_left_running(platform, root, login, tmp_path, in_transaction):
     lab = platform()
     app, headers = lab.app, login(root)
+    release = tmp_path / "release"
     doomed = lab.start_worker("doomed")
-    run = launch_held_run(lab, headers, tmp_path / "release")
+    run = launch_held_run(lab, headers, release)
     wait_for(lambda: held_on_h2(app, headers, run["id"]), timeout=STARTS_WITHIN, message="the run never reached h2")
     doomed.kill()
     wait_for(lambda: lease_of(in_transaction, run["id"]) < utcnow(), timeout=LEASE + 15)
@@ -227,6 +233,7 @@ def test_a_starting_worker_fails_the_run_a_dead_worker_left_running(platform, ro
 
     assert_lost_on_h2_and_h3(app, headers, run["id"])
     assert f"run {run['id']} failed: worker lost" in successor.log()
+    relaunch_on_h2_and_h3_finishes(app, headers, run["id"], release)
 
 
 def test_a_live_run_outlasting_its_lease_is_never_taken_for_lost(platform, root, login, tmp_path, in_transaction):
