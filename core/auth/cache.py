@@ -42,7 +42,8 @@ from typing import Any
 
 from sqlalchemy import Delete, Insert, Update, event, inspect, select, text
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm import Mapper, make_transient_to_detached
+from sqlalchemy.orm.attributes import manager_of_class
 
 from .models import APIKey, Revision, User
 
@@ -69,7 +70,7 @@ _CACHES: weakref.WeakSet[IdentityCache] = weakref.WeakSet()  # every app's in th
 class Known:
     """What a process verified about a credential: the user's row, groups, permissions, the login's start."""
 
-    __slots__ = ("api_key", "groups", "last_used_at", "permissions", "started", "user")
+    __slots__ = ("_key", "api_key", "groups", "last_used_at", "permissions", "started", "values")
 
     def __init__(
         self,
@@ -79,20 +80,50 @@ class Known:
         started: dt.datetime | None = None,
         api_key: APIKey | None = None,
     ) -> None:
-        self.user = detached_copy(user)
+        self.values = {key: getattr(user, key) for key in _kept_columns(User)}
+        self._key = inspect(user).key
         self.groups = groups
         self.permissions = permissions
         self.started = started
         self.api_key = detached_copy(api_key) if api_key is not None else None
         self.last_used_at = api_key.last_used_at if api_key is not None else None
 
+    @property
+    def user_id(self) -> int:
+        return self.values["id"]
+
+    @property
+    def is_superuser(self) -> bool:
+        return self.values["is_superuser"]
+
+    def user_in(self, db: Any) -> User:
+        """The user as a row of session ``db``: the instance already there, or one made from the copy, without a query."""
+        existing = db.identity_map.get(self._key)
+        if existing is not None:
+            return existing
+        user: User = _USER_MANAGER.new_instance()
+        user.__dict__.update(self.values)  # immutable values: shared by every request safely
+        make_transient_to_detached(user)  # the columns left out load from the database when read
+        db.add(user)  # persistent, as if loaded; half the cost of Session.merge
+        return user
+
+
+_USER_MANAGER = manager_of_class(User)
+_KEPT: dict[type, tuple[str, ...]] = {}
+
+
+def _kept_columns(model: type) -> tuple[str, ...]:
+    if model not in _KEPT:
+        mapper: Mapper[Any] = inspect(model)
+        _KEPT[model] = tuple(attr.key for attr in mapper.column_attrs if attr.key not in NOT_KEPT)
+    return _KEPT[model]
+
 
 def detached_copy(obj: Any) -> Any:
     """A detached instance with ``obj``'s column values (but :data:`NOT_KEPT`), belonging to no session."""
-    mapper = inspect(obj).mapper
-    values = {attr.key: getattr(obj, attr.key) for attr in mapper.column_attrs if attr.key not in NOT_KEPT}
-    copy = mapper.class_(**values)
-    make_transient_to_detached(copy)  # the attributes left out load from the database when read
+    model = type(obj)
+    copy = model(**{key: getattr(obj, key) for key in _kept_columns(model)})
+    make_transient_to_detached(copy)
     return copy
 
 

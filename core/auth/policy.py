@@ -76,10 +76,10 @@ class Identity:
         session_id: str | None = None,
         *,
         known: Known | None = None,
-        db: Any = None,
+        request: Request | None = None,
     ) -> None:
-        source = user if user is not None else known.user  # type: ignore[union-attr]
-        self.user_id: int = source.id
+        source: Any = user if user is not None else known
+        self.user_id: int = source.id if user is not None else source.user_id
         self.is_superuser: bool = source.is_superuser
         self.via = via
         self.api_key = api_key
@@ -87,7 +87,7 @@ class Identity:
         self.login_started = known.started if known is not None else None
         self._user = user
         self._known = known
-        self._db = db
+        self._request = request
         self._permissions = known.permissions if known is not None else None
         self._groups = known.groups if known is not None else None
 
@@ -97,8 +97,8 @@ class Identity:
     @property
     def user(self) -> User:
         if self._user is None:
-            assert self._known is not None
-            self._user = _attached(self._db, self._known.user)
+            assert self._known is not None and self._request is not None
+            self._user = self._known.user_in(self._request.db)
         return self._user
 
     def permissions(self, db: Any) -> frozenset[str]:
@@ -116,12 +116,6 @@ class Identity:
     def holds(self, db: Any, permission: str) -> bool:
         """Whether the user holds ``permission`` through a group; a superuser holds every one."""
         return self.is_superuser or permission in self.permissions(db)
-
-
-def _attached(db: Any, snapshot: User) -> User:
-    """The user of a cached identity in ``db``: the instance already there, or the snapshot merged in."""
-    existing = db.identity_map.get(inspect(snapshot).key)
-    return existing if existing is not None else db.merge(snapshot, load=False)
 
 
 def logged_in(request: Request) -> Identity:
@@ -225,7 +219,7 @@ def _login_identity(request: Request, user_id: int, session_id: str | None, via:
     key = ("login", user_id, session_id)
     known = cache.known(key)
     if known is not None:
-        return Identity(via=via, session_id=session_id, known=known, db=request.db)
+        return Identity(via=via, session_id=session_id, known=known, request=request)
     cacheable = not request.db.in_transaction()  # else its snapshot may predate the revision just read
     found = _user_of_session(request, user_id, session_id)
     if found is None:
@@ -247,7 +241,7 @@ def _api_key_identity(request: Request, key: str) -> Identity | None:
     cache_key = ("api_key", key)
     known = cache.known(cache_key)
     if known is not None:
-        identity = Identity(via="api_key", api_key=known.api_key, known=known, db=request.db)
+        identity = Identity(via="api_key", api_key=known.api_key, known=known, request=request)
     else:
         cacheable = not request.db.in_transaction()
         prefix, _, _ = key.partition(".")
