@@ -374,6 +374,7 @@ def main() -> None:
             ]
             for worker in workers:
                 worker.start()
+            cpu = _cpu_by_phase(phases, {"router": router.pid, "backend": backend.pid, "bare": bare.pid})
             # In the order of the shares, whichever process finishes first.
             finished = dict(results.get(timeout=3 * args.seconds + 180) for _ in workers)
             outcomes = [outcome for n in range(args.processes) for outcome in finished[n]]
@@ -393,7 +394,7 @@ def main() -> None:
 
     def measured(kind: str, batch: int) -> tuple[float, float, int, int, int]:
         """(calls or frames per second, p99 ms, frames, acknowledged but not stored, errors) over the phases."""
-        numbers = [n for n, phase in enumerate(phases) if phase[:2] == (kind, batch)]
+        numbers = numbered(kind, batch)
         acked = {ids[i]: {f for n in numbers for f in robot[n][0]} for i, robot in zip(order, outcomes, strict=True)}
         latencies = sorted(latency for robot in outcomes for n in numbers for latency in robot[n][1])
         errors = sum(robot[n][2] for robot in outcomes for n in numbers)
@@ -403,25 +404,60 @@ def main() -> None:
         p99 = latencies[int(len(latencies) * 0.99) - 1] * 1000 if latencies else float("nan")
         return total / seconds, p99, total, lost, errors
 
+    def numbered(kind: str, batch: int) -> list[int]:
+        return [n for n, phase in enumerate(phases) if phase[:2] == (kind, batch)]
+
+    def cpu_per_call(kind: str, batch: int, calls: float, *names: str) -> str:
+        """The processes' CPU time over the phases, per call."""
+        spent = {name: sum(cpu[n][name] for n in numbered(kind, batch)) for name in names}
+        return ", ".join(f"{name} {spent[name] * 1000 / max(calls, 1):.2f}" for name in names) + " CPU ms/call"
+
     where = f"({args.robots} robots, {args.database})"
-    bare_rate, bare_p99, _, _, bare_errors = measured(BARE, 1)
+    bare_rate, bare_p99, bare_calls, _, bare_errors = measured(BARE, 1)
     print(
         f"robots: bare procedure {bare_rate:.0f} calls/s ({args.robots} clients), p99 {bare_p99:.0f} ms, "
-        f"{bare_errors} errors"
+        f"{bare_errors} errors; {cpu_per_call(BARE, 1, bare_calls, 'router', 'bare')}"
     )
-    rate, p99, _, lost, errors = measured("frames", 1)
+    rate, p99, frames, lost, errors = measured("frames", 1)
     ratio = rate / bare_rate if bare_rate else 0.0
     verdict = "ok" if ratio >= TARGET and lost == 0 and errors == 0 else "MISSED"
     print(
         f"robots: {rate:.0f} frames/s acknowledged and stored, one frame per call {where}, p99 ack {p99:.0f} ms "
         f"= {ratio:.0%} of the bare procedure (target >= {TARGET:.0%}) {verdict}; "
-        f"{lost} acknowledged but not stored, {errors} errors"
+        f"{lost} acknowledged but not stored, {errors} errors; {cpu_per_call('frames', 1, frames, 'router', 'backend')}"
     )
-    rate, p99, _, lost, errors = measured("frames", args.batch)
+    rate, p99, frames, lost, errors = measured("frames", args.batch)
+    calls = frames / args.batch
     print(
         f"robots: {rate:.0f} frames/s acknowledged and stored, {args.batch} frames per call {where}, "
-        f"p99 ack {p99:.0f} ms (no target); {lost} acknowledged but not stored, {errors} errors"
+        f"p99 ack {p99:.0f} ms (no target); {lost} acknowledged but not stored, {errors} errors; "
+        f"{cpu_per_call('frames', args.batch, calls, 'router', 'backend')}"
     )
+
+
+def _cpu_by_phase(phases: list[Phase], pids: dict[str, int]) -> list[dict[str, float]]:
+    """CPU seconds each process (with its children: the router's worker) spent in each phase, read on its timetable."""
+    spent = []
+    for _, _, start_at, seconds in phases:
+        time.sleep(max(0.0, start_at - time.time()))
+        before = {name: _tree_cpu(pid) for name, pid in pids.items()}
+        time.sleep(max(0.0, start_at + seconds - time.time()))
+        spent.append({name: _tree_cpu(pid) - before[name] for name, pid in pids.items()})
+    return spent
+
+
+def _tree_cpu(pid: int) -> float:
+    """User and system CPU seconds of a process and its descendants so far (Linux /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        children = [
+            int(child)
+            for task in Path(f"/proc/{pid}/task").iterdir()
+            for child in (task / "children").read_text().split()
+        ]
+    except OSError:  # gone meanwhile
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK") + sum(_tree_cpu(child) for child in children)
 
 
 def _backend_secret(settings: dict[str, str]) -> str:

@@ -10,15 +10,21 @@ on ``(robot_id, frame_id)`` with ``ON CONFLICT DO NOTHING`` makes a repeated
 frame (a resend after a lost acknowledgement, the same frame twice in one
 batch) a no-op that is still acknowledged: never lost, never stored twice.
 
-One robot's bad data never costs another robot's frames. The writer first
-looks which of the batch's robots still exist (a robot deleted while
-connected: its rows would break the foreign key) and inserts the frames of
-those; the calls of a deleted robot fail with :class:`RobotGone`. Should the
-insert fail all the same (a robot deleted between the look and the insert,
-on PostgreSQL), the batch is stored again in a fresh transaction, each
-robot's frames in a savepoint of their own, so only the failing robot's
-calls fail. A failed commit fails the whole batch, and the robots send those
-frames again.
+A batch costs the database one statement, executed for every row by the
+driver (``executemany``): written once as SQL and given the values of the
+columns' own bind processing (what the model would store), so that no
+statement is built or compiled, nor its parameters processed by SQLAlchemy,
+per batch. The writer thread
+holds the interpreter lock for a few Python steps per batch, not per frame,
+so it seldom makes the event loop wait, nor waits for it.
+
+One robot's bad data never costs another robot's frames. Should the batch's
+insert fail (the rows of a robot deleted while connected break the foreign
+key; a value the database refuses), the batch is stored again in a fresh
+transaction, each robot's frames in a savepoint of their own: only the
+failing robot's calls fail, those of a deleted robot with
+:class:`RobotGone`. A failed commit fails the whole batch, and the robots
+send those frames again.
 
 The writer needs no linger time: while one batch commits, the next one fills.
 """
@@ -36,8 +42,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import exists, select
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection, Dialect, Engine
 
 from pyramidion.db import utcnow
 
@@ -46,7 +51,19 @@ from .schemas import PositionFrame
 
 log = logging.getLogger(__name__)
 
-_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+COLUMNS = (
+    "robot_id",
+    "frame_id",
+    "type",
+    "state",
+    "timestamp",
+    "received_at",
+    "speed",
+    "position_x",
+    "position_y",
+    "angle_theta",
+    "data",
+)
 
 
 class RobotGone(Exception):
@@ -61,29 +78,49 @@ class Submission:
     frames: list[Any]  # parsed frames from schemas.parse_frame
     stored: asyncio.Future
 
-    def rows(self, received_at: Any) -> list[dict[str, Any]]:
+    def rows(self, received_at: Any) -> list[tuple[Any, ...]]:
+        """The frames as rows of :data:`COLUMNS`, in Python values."""
         return [_row(self.robot_id, frame, received_at) for frame in self.frames]
 
 
-def _row(robot_id: int, frame: Any, received_at: Any) -> dict[str, Any]:
-    position = frame.data if isinstance(frame, PositionFrame) else None
-    return {
-        "robot_id": robot_id,
-        "frame_id": frame.id,
-        "type": frame.type,
-        "state": frame.state,
-        "timestamp": frame.timestamp,
-        "received_at": received_at,
-        "speed": position.speed if position else None,
-        "position_x": position.position_x if position else None,
-        "position_y": position.position_y if position else None,
-        "angle_theta": position.angle_theta if position else None,
-        "data": None if position else _jsonable(frame.data),
-    }
+def _row(robot_id: int, frame: Any, received_at: Any) -> tuple[Any, ...]:
+    if isinstance(frame, PositionFrame):
+        p = frame.data
+        return (robot_id, frame.id, frame.type, frame.state, frame.timestamp, received_at) + (
+            p.speed,
+            p.position_x,
+            p.position_y,
+            p.angle_theta,
+            None,
+        )
+    data = frame.data.model_dump(mode="json") if hasattr(frame.data, "model_dump") else frame.data
+    return (robot_id, frame.id, frame.type, frame.state, frame.timestamp, received_at, None, None, None, None, data)
 
 
-def _jsonable(data: Any) -> Any:
-    return data.model_dump(mode="json") if hasattr(data, "model_dump") else data
+class FrameInsert:
+    """``INSERT ... ON CONFLICT DO NOTHING`` of frame rows, one statement executed for many rows by the driver.
+
+    Values go through each column's bind processing for the dialect (a
+    time zone to UTC, the state's name, JSON), so rows are stored exactly as
+    through the model.
+    """
+
+    def __init__(self, dialect: Dialect) -> None:
+        table = Frame.__table__
+        self._processors = [table.c[name].type.bind_processor(dialect) for name in COLUMNS]
+        mark = "?" if dialect.paramstyle == "qmark" else "%s"
+        self._sql = (
+            f"INSERT INTO {table.name} ({', '.join(COLUMNS)}) VALUES ({', '.join([mark] * len(COLUMNS))})"
+            " ON CONFLICT (robot_id, frame_id) DO NOTHING"
+        )
+
+    def __call__(self, conn: Connection, rows: list[tuple[Any, ...]]) -> None:
+        processors = self._processors
+        parameters = [
+            tuple(value if process is None else process(value) for process, value in zip(processors, row, strict=True))
+            for row in rows
+        ]
+        conn.exec_driver_sql(self._sql, parameters)
 
 
 class FrameWriter:
@@ -98,9 +135,7 @@ class FrameWriter:
         self.on_stored = on_stored
         self.batch_size = batch_size
         self._queue: queue.SimpleQueue[Submission] = queue.SimpleQueue()
-        self._insert_frames = _INSERTS[engine.dialect.name](Frame.__table__).on_conflict_do_nothing(
-            index_elements=["robot_id", "frame_id"]
-        )
+        self._insert_frames = FrameInsert(engine.dialect)
         self._thread: threading.Thread | None = None
         self._started = threading.Lock()
 
@@ -140,9 +175,9 @@ class FrameWriter:
         """Store one batch and settle its futures (the writer thread's work)."""
         received_at = utcnow()
         try:
-            failures = self._store(batch, received_at, self._insert_known)
+            failures = self._store(batch, received_at, self._insert_all)
         except Exception:
-            # A robot deleted after the look (PostgreSQL), or one robot's bad rows: once more, each robot apart.
+            # A robot deleted while connected, or one robot's bad rows: once more, each robot apart.
             log.info("a batch of %d call(s) of frames failed; storing each robot's frames apart", len(batch))
             try:
                 failures = self._store(batch, received_at, self._insert_apart)
@@ -169,20 +204,14 @@ class FrameWriter:
         with self.engine.begin() as conn:
             return insert(conn, by_robot, received_at)
 
-    def _insert_known(
+    def _insert_all(
         self, conn: Connection, by_robot: dict[int, list[Submission]], received_at: Any
     ) -> dict[int, Exception]:
-        """The fast path: one look for robots deleted meanwhile, then one insert for the frames of all the others.
-
-        Cheaper than a savepoint per batch (SQLite writes a statement journal
-        for one). On SQLite the transaction holds the write lock from its
-        start, so no robot can go between the look and the insert.
-        """
-        known = set(conn.scalars(select(Robot.id).where(Robot.id.in_(list(by_robot)))))
-        rows = [row for robot_id in known for submission in by_robot[robot_id] for row in submission.rows(received_at)]
-        if rows:
-            conn.execute(self._insert_frames, rows)
-        return {robot_id: RobotGone(robot_id) for robot_id in by_robot if robot_id not in known}
+        """The fast path: every frame of the batch in one statement; it fails whole or stores all."""
+        self._insert_frames(
+            conn, [row for submissions in by_robot.values() for s in submissions for row in s.rows(received_at)]
+        )
+        return {}
 
     def _insert_apart(
         self, conn: Connection, by_robot: dict[int, list[Submission]], received_at: Any
@@ -192,7 +221,7 @@ class FrameWriter:
         for robot_id, submissions in by_robot.items():
             try:
                 with conn.begin_nested():
-                    conn.execute(self._insert_frames, [row for s in submissions for row in s.rows(received_at)])
+                    self._insert_frames(conn, [row for s in submissions for row in s.rows(received_at)])
             except Exception as exc:
                 if conn.scalar(select(exists().where(Robot.id == robot_id))):
                     log.exception("could not store the frames of robot %d", robot_id)

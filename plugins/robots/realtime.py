@@ -99,6 +99,12 @@ def _refusal(frame: Any, error: str, message: str) -> dict[str, Any]:
     }
 
 
+def _give_up(stored: asyncio.Future) -> None:
+    """No commit within ``robots.frame_ack_timeout``: the call fails (the writer may still store the frames)."""
+    if not stored.done():
+        stored.set_exception(TimeoutError())
+
+
 def _connection_event(robot_id: int, connected: bool) -> dict[str, Any]:
     return {"robot_id": robot_id, "connected": connected}
 
@@ -239,12 +245,17 @@ class RobotsBackend:
         ``robots.frame_ack_timeout``, is ``not_stored``: the robot sends them
         again, and any that were stored after all are not stored twice.
         """
+        stored = self.frames.store(_robot_id(client), frames)
+        # Not asyncio.wait_for: a timer on the writer's own future costs a fraction of its task and futures.
+        timeout = asyncio.get_running_loop().call_later(self.config.frame_ack_timeout, _give_up, stored)
         try:
-            await asyncio.wait_for(self.frames.store(_robot_id(client), frames), self.config.frame_ack_timeout)
+            await stored
         except RobotGone:
             return UNKNOWN_ROBOT, "this robot is no longer registered; its frames are not stored"
         except Exception:
             return NOT_STORED, "not stored now; send it again"
+        finally:
+            timeout.cancel()
         return None
 
     # -- commands --------------------------------------------------------------------
