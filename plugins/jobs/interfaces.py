@@ -22,4 +22,9 @@ class IJobRunner(Interface):
         """
 
     def execute(run_id: int, sensitive_token: str | None = None) -> None:
-        """Run ``run_id`` to its end, recording results and publishing progress (in the worker)."""
+        """Run ``run_id`` to its end, recording results and publishing progress (in the worker).
+
+        While the run's status is ``running`` its ``lease_expires_at`` must be
+        kept in the future (renewed within ``jobs.lease_seconds``): a run whose
+        lease expires is failed as "worker lost".
+        """

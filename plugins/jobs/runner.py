@@ -192,6 +192,18 @@ class RunRecorder:
         with self._buffer_lock:
             rows, self._rows = self._rows, []
             events, self._events = self._events, []
+        try:
+            self._write(rows)
+        except Exception:
+            with self._buffer_lock:  # kept for the next flush: the database may be back by then
+                self._rows[:0], self._events[:0] = rows, events
+            raise
+        if events and not self.lost:
+            self.publisher.publish(run_topic(self.run_id), {"run": self.run_id, "hosts": events})
+        self._last_flush = time.monotonic()
+
+    def _write(self, rows: list[dict[str, Any]]) -> None:
+        """Renew the lease, store ``rows``, and notice an abort or a loss: one short transaction."""
         with self.session_factory.begin() as db:
             # Renewing first, on the condition that the run still runs, is the
             # compare-and-set with mark_lost_runs: whichever writes the row first wins.
@@ -213,9 +225,6 @@ class RunRecorder:
                 self.aborted.set()
             if rows and not self.lost:
                 db.execute(insert(RunHost), rows)
-        if events and not self.lost:
-            self.publisher.publish(run_topic(self.run_id), {"run": self.run_id, "hosts": events})
-        self._last_flush = time.monotonic()
 
 
 def _guarded(template: JobTemplate, recorder: RunRecorder) -> Any:
