@@ -179,7 +179,10 @@ def cmd_run(args: argparse.Namespace) -> None:
             )
     if not registry.huey.immediate:
         children.append(("worker", [*me, "worker", args.ini]))
-    children.append(("web", [str(Path(sys.executable).with_name("pserve")), args.ini]))
+    # pserve imports Pyramid, and so pkg_resources and its deprecation warning, before
+    # the app's own filter (core/__init__.py) runs: the interpreter filters it instead.
+    quiet = ["-W", "ignore:pkg_resources is deprecated as an API:UserWarning"]
+    children.append(("web", [sys.executable, *quiet, str(Path(sys.executable).with_name("pserve")), args.ini]))
     print(f"running: {', '.join(name for name, _ in children)}; a part that dies is restarted; Ctrl-C stops everything")
     raise SystemExit(Supervisor(children).run())
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
+import json
 import logging
 import os
 import subprocess
@@ -21,6 +23,7 @@ from pyramidion.realtime.publisher import Publisher
 from pyramidion.realtime.router import CROSSBAR_VERSION
 from pyramidion.testing import TIMEOUT, free_port, wait_for
 
+ROOT = Path(__file__).resolve().parents[2]
 PYRAMIDION = Path(sys.executable).parent / "pyramidion"
 
 
@@ -132,3 +135,81 @@ def test_the_realtime_backend_rides_out_a_router_restart_in_one_line_per_attempt
     url = router.config.websocket_url
     assert lines[0] == f"backend lost the router at {url}; trying again in 0.5 s"
     assert all(line.startswith(f"backend cannot reach the router at {url}: ") for line in lines[1:])
+
+
+def json_lines(text: str) -> list[dict[str, Any]]:
+    """Every line of ``text`` as a JSON object (fails on a line that is not one)."""
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+@pytest.mark.parametrize("ini", ["development.ini", "production.ini"])
+def test_logs_are_json_lines_when_the_environment_says_so(ini: str) -> None:
+    # The ini's own logging set-up, as pserve, gunicorn and every command do it, and a failure with its traceback.
+    script = (
+        "import logging, sys\nimport pyramidion  # as the commands: Pyramid's pkg_resources warning filtered\n"
+        "from pyramid.paster import setup_logging\n"
+        "setup_logging(sys.argv[1])\n"
+        "log = logging.getLogger('pyramidion.test')\n"
+        "log.warning('router not reachable; trying again in %s s', 2)\n"
+        "try:\n"
+        "    1 / 0\n"
+        "except ZeroDivisionError:\n"
+        "    log.exception('a bug')\n"
+    )
+    env = {**os.environ, "PYRAMIDION_LOGGING_FORMAT": "json"}
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(ROOT / ini)], capture_output=True, text=True, env=env, check=True
+    )
+
+    warning, failure = json_lines(result.stderr)
+    assert set(warning) == {"time", "level", "logger", "message", "process", "thread"}
+    assert (warning["level"], warning["logger"], warning["message"]) == (
+        "WARNING",
+        "pyramidion.test",
+        "router not reachable; trying again in 2 s",
+    )
+    assert dt.datetime.fromisoformat(warning["time"]).tzinfo == dt.UTC
+    assert (failure["level"], failure["message"]) == ("ERROR", "a bug")
+    assert failure["exception"].startswith("Traceback (most recent call last):")
+    assert failure["exception"].endswith("ZeroDivisionError: division by zero")
+
+
+def test_a_command_logs_json_lines(tmp_path: Path) -> None:
+    # The realtime backend against a router that is not there: its warnings, as JSON.
+    env = {
+        **os.environ,
+        "PYRAMIDION_LOGGING_FORMAT": "json",
+        "PYRAMIDION_SQLALCHEMY_URL": f"sqlite:///{tmp_path}/db.sqlite",
+        "PYRAMIDION_HUEY_URL": f"sqlite:///{tmp_path}/huey.sqlite",
+        "PYRAMIDION_REALTIME_PORT": str(free_port()),
+    }
+    backend = subprocess.Popen(
+        [str(PYRAMIDION), "realtime", str(ROOT / "development.ini")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert backend.stderr is not None
+        first = json.loads(backend.stderr.readline())
+    finally:
+        backend.terminate()
+        backend.wait(TIMEOUT)
+    assert (first["level"], first["logger"]) == ("WARNING", "pyramidion.realtime.backend")
+    assert first["message"].startswith("backend cannot reach the router at ")
+
+
+def test_plain_text_stays_the_default_and_a_wrong_format_says_so() -> None:
+    script = "import logging, sys\nimport pyramidion\nfrom pyramid.paster import setup_logging\nsetup_logging(sys.argv[1])\nlogging.getLogger('pyramidion.test').warning('hello')\n"
+    env = {**os.environ, "PYRAMIDION_LOGGING_FORMAT": "xml"}
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(ROOT / "development.ini")],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    said, logged = result.stderr.splitlines()
+    assert said == "PYRAMIDION_LOGGING_FORMAT: 'xml' is not one of text, json; logging text"
+    assert logged.endswith("WARNI [pyramidion.test] hello")  # the ini's format line
