@@ -321,43 +321,40 @@ class ListQuery:
         For the lists read most. ``stmt`` is built once (at import) with
         ``bindparam()`` for what varies per request (the caller), their values
         in ``params``: a page with no search or filter then runs a statement
-        made once per ordering, paged and counted by bound parameters. One
-        query, the total as a window count, as :meth:`page`; ``transform``
-        turns the rows into the results (nesting, one more query for the
-        page's related rows). With ``api_view(..., validate_response=False)``
-        they go straight into the body.
+        made once per ordering, paged by bound parameters. One query: the
+        total comes as a scalar subquery beside the rows, which the database
+        counts once and which, unlike a window count, leaves it free to stop
+        reading at the page's last row. ``transform`` turns the rows into the
+        results (nesting, one more query for the page's related rows). With
+        ``api_view(..., validate_response=False)`` they go straight into the body.
         """
-        db = self.request.db
-        values = {**(params or {}), "page_limit": self.limit, "page_offset": self.offset}
-        filtered = self.filter(stmt)
-        if stmt._distinct:  # a window would count the duplicates too
-            result = db.execute(self._paged(filtered), values)
-            names, fetched = list(result.keys()), result.all()
-            count = self._count(filtered, values)
+        if self.clauses:  # the client's search and filter values are in this statement
+            counted = self._counted(self.filter(stmt))
         else:
-            if self.clauses:  # the client's search and filter values are in this statement
-                counted = self._counted(filtered)
-            else:
-                counted = self.listing.built_once((stmt, self.ordering), lambda: self._counted(stmt))
-            result = db.execute(counted, values)
-            names, fetched = list(result.keys())[:-1], result.all()  # zip() below leaves the count out
-            count = fetched[0][-1] if fetched else self._count_past_end(filtered, values)
+            counted = self.listing.built_once((stmt, self.ordering), lambda: self._counted(stmt))
+        values = {**(params or {}), "page_limit": self.limit, "page_offset": self.offset}
+        result = self.request.db.execute(counted, values)
+        names, fetched = list(result.keys())[:-1], result.all()  # zip() below leaves the count out
+        count = fetched[0][-1] if fetched else self._count_past_end(self.filter(stmt), values)
         found = [dict(zip(names, row, strict=False)) for row in fetched]
         return self._answer(count, transform(found) if transform is not None else found)
 
-    def _paged(self, stmt: Select) -> Select:
-        return stmt.order_by(*self.order).limit(bindparam("page_limit")).offset(bindparam("page_offset"))
-
     def _counted(self, stmt: Select) -> Select:
-        return self._paged(stmt).add_columns(func.count().over())
+        """The page of ``stmt`` with its total beside each row."""
+        paged = stmt.order_by(*self.order).limit(bindparam("page_limit")).offset(bindparam("page_offset"))
+        return paged.add_columns(self._counting(stmt).correlate(None).scalar_subquery())
 
     def _count_past_end(self, stmt: Select, values: dict[str, Any]) -> int:
         # A page with no row: the list is empty, or the offset is past its end.
         return self._count(stmt, values) if self.offset else 0
 
+    @staticmethod
+    def _counting(stmt: Select) -> Select:
+        # Over a subquery, so DISTINCT and GROUP BY count what the list shows.
+        return select(func.count()).select_from(stmt.order_by(None).subquery())
+
     def _count(self, stmt: Select, values: dict[str, Any]) -> int:
-        counting = select(func.count()).select_from(stmt.order_by(None).subquery())
-        return self.request.db.scalar(counting, values) or 0
+        return self.request.db.scalar(self._counting(stmt), values) or 0
 
     def _answer(self, count: int, rows: list[Any]) -> dict[str, Any]:
         return {
