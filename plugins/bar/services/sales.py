@@ -56,6 +56,12 @@ def sell(db: Any, caller: Identity, order: PurchaseIn, minimum: Decimal) -> Purc
     ``minimum``; :class:`~.wallet.InsufficientBalance`, a 409, otherwise),
     ``cash`` or ``pin``. Prices are fixed at this moment; sold quantities come
     off stock. A refused sale changes nothing (the caller's transaction rolls back).
+
+    A wallet sale's first write is the debit, the conditional UPDATE that is
+    also the look for the wallet (only a refused one asks whether the wallet
+    exists); the purchase, its lines and the ledger row are then inserted in
+    one flush, with the products already loaded: no statement reads back what
+    this sale knows.
     """
     require(db, caller, SELL)
     seller = acting_personnel(db, caller)
@@ -63,35 +69,46 @@ def sell(db: Any, caller: Identity, order: PurchaseIn, minimum: Decimal) -> Purc
     paid_from_wallet = order.payment_method is PaymentMethod.wallet
     if paid_from_wallet and order.holder_id is None:
         raise Invalid.field("holder_id", "is required to pay from a wallet")
-    if order.holder_id is not None and db.get(Holder, order.holder_id) is None:
-        raise Invalid.field("holder_id", "no such wallet")
     purchase = Purchase(
         holder_id=order.holder_id,
         seller_id=seller.id,
         payment_method=order.payment_method,
         total=sum((products[line.product_id].price * line.quantity for line in order.lines), Decimal("0.00")),
         lines=[
-            PurchaseLine(product_id=line.product_id, quantity=line.quantity, unit_price=products[line.product_id].price)
+            PurchaseLine(
+                product=products[line.product_id],
+                quantity=line.quantity,
+                unit_price=products[line.product_id].price,
+            )
             for line in order.lines
         ],
     )
-    db.add(purchase)
-    db.flush()
     entry = None
     if paid_from_wallet and purchase.total > 0:
-        entry = wallet.debit(
+        entry = wallet.try_debit(
             db,
             minimum,
             order.holder_id,
             purchase.total,
             LedgerKind.purchase,
-            purchase_id=purchase.id,
+            purchase=purchase,
             created_by_id=seller.user_id,
         )
+        if entry is None:
+            _require_wallet(db, order.holder_id)
+            raise wallet.InsufficientBalance(order.holder_id, purchase.total)
+    elif order.holder_id is not None:
+        _require_wallet(db, order.holder_id)
+    db.add(purchase)
     set_committed_value(purchase, "wallet_entry", entry)  # known already: spares a query
-    _take_stock(db, products, order.lines)
     db.flush()
+    _take_stock(db, products, order.lines)
     return purchase
+
+
+def _require_wallet(db: Any, holder_id: int) -> None:
+    if db.scalar(select(Holder.id).where(Holder.id == holder_id)) is None:
+        raise Invalid.field("holder_id", "no such wallet")
 
 
 def _with_details(stmt: Any) -> Any:
