@@ -28,6 +28,7 @@ import requests
 
 from .common import (
     PRODUCTION,
+    Load,
     Peer,
     Served,
     Server,
@@ -50,7 +51,11 @@ HEALTH_CPU = 2  # times the ceiling's CPU per request, at most
 WORKER_MIB = 70
 
 
-def _measure(database: str, server_kind: str, seconds: int, bare: Served, plugins: str, **settings: str) -> list[str]:
+def _measure(
+    database: str, server_kind: str, seconds: int, bare: Served, plugins: str, peer: list[Load], **settings: str
+) -> list[str]:
+    """One server's figures; the peer's health and ``/me`` are measured into ``peer`` if it is empty (on the
+    core alone, where ``/me`` answers as the peer's does) and compared with afterwards."""
     with scratch_database(database) as url, tempfile.TemporaryDirectory() as tmp:
         app = app_settings(url, **settings)
         migrated(app)
@@ -62,11 +67,15 @@ def _measure(database: str, server_kind: str, seconds: int, bare: Served, plugin
             health = server.load("/api/health", seconds=seconds)
             me = server.load("/api/auth/me", headers, seconds)
             memory, worker_mib = server.memory(), server.largest_worker_mib()
-            peer_health = peer_me = None
-            if plugins == "core alone":
-                with Peer(url, folder, free_port()) as peer:
-                    peer_health = peer.load("/api/health", seconds=seconds)
-                    peer_me = peer.load("/api/auth/me", headers, seconds)
+            peer_lines = []
+            if not peer:
+                with Peer(url, folder, free_port()) as served:
+                    peer += [served.load("/api/health", seconds=seconds), served.load("/api/auth/me", headers, seconds)]
+                peer_lines = [
+                    f"auth {database}, FastAPI peer: GET /api/health (database ping only): {figure(peer[0])}; "
+                    f"{versus(peer[0], ceiling, 'ceiling')}",
+                    f"auth {database}, FastAPI peer: GET /api/auth/me: {figure(peer[1])}; {versus(peer[1], ceiling, 'ceiling')}",
+                ]
     name = f"auth {database} {plugins}"
     targeted = plugins == "every plugin"
     health_cpu = cpu_ratio(health, ceiling)
@@ -76,18 +85,18 @@ def _measure(database: str, server_kind: str, seconds: int, bare: Served, plugin
     if targeted:
         health_line += f" {verdict(health_cpu <= HEALTH_CPU, f'CPU <= {HEALTH_CPU}x')}"
         me_line += f" {verdict(me_share >= ME_SHARE, f'>= {ME_SHARE:.0%}')}"
-    lines = [f"{name}: bare ceiling ({server_label(server_kind)}): {figure(ceiling)}", health_line, me_line]
-    if peer_health is not None and peer_me is not None:
-        lines[1] += f"; {versus(health, peer_health, 'peer')}"
-        lines[2] += f"; {versus(me, peer_me, 'peer')}"
-        lines += [
-            f"{name}, FastAPI peer: GET /api/health (database ping only): {figure(peer_health)}; {versus(peer_health, ceiling, 'ceiling')}",
-            f"{name}, FastAPI peer: GET /api/auth/me: {figure(peer_me)}; {versus(peer_me, ceiling, 'ceiling')}",
-        ]
+    health_line += f"; {versus(health, peer[0], 'peer')}"
+    me_line += f"; {versus(me, peer[1], 'peer')}"
     memory_line = f"memory after {name}: {memory}"
     if targeted:
         memory_line += f" {verdict(worker_mib <= WORKER_MIB, f'worker <= {WORKER_MIB} MiB')}"
-    return [*lines, memory_line]
+    return [
+        f"{name}: bare ceiling ({server_label(server_kind)}): {figure(ceiling)}",
+        health_line,
+        me_line,
+        *peer_lines,
+        memory_line,
+    ]
 
 
 def run(server_kind: str = PRODUCTION, seconds: int = 10) -> list[str]:
@@ -95,7 +104,8 @@ def run(server_kind: str = PRODUCTION, seconds: int = 10) -> list[str]:
     lines = []
     with tempfile.TemporaryDirectory() as tmp, Server(server_kind, bare_ini(Path(tmp)), free_port()) as bare:
         for database in ("sqlite", "postgresql"):
+            peer: list[Load] = []  # its health and /me, measured with the core alone
             core = {"pyramidion.plugins.disabled": every_plugin}
-            lines += _measure(database, server_kind, seconds, bare, "core alone", **core)
-            lines += _measure(database, server_kind, seconds, bare, "every plugin")
+            lines += _measure(database, server_kind, seconds, bare, "core alone", peer, **core)
+            lines += _measure(database, server_kind, seconds, bare, "every plugin", peer)
     return lines
