@@ -340,9 +340,20 @@ class ListQuery:
         return self._answer(count, transform(found) if transform is not None else found)
 
     def _counted(self, stmt: Select) -> Select:
-        """The page of ``stmt`` with its total beside each row."""
-        paged = stmt.order_by(*self.order).limit(bindparam("page_limit")).offset(bindparam("page_offset"))
-        return paged.add_columns(self._counting(stmt).correlate(None).scalar_subquery())
+        """The page of ``stmt`` with its total beside each row.
+
+        The page's keys are chosen first, ordering and paging the key alone,
+        then only their rows are read: the database sorts keys, not whole rows.
+        """
+        keys = (
+            stmt.with_only_columns(self.listing.key, maintain_column_froms=True)
+            .order_by(*self.order)
+            .limit(bindparam("page_limit"))
+            .offset(bindparam("page_offset"))
+            .correlate(None)
+        )
+        page = stmt.where(self.listing.key.in_(keys.scalar_subquery())).order_by(*self.order)
+        return page.add_columns(self._counting(stmt).correlate(None).scalar_subquery())
 
     def _count_past_end(self, stmt: Select, values: dict[str, Any]) -> int:
         # A page with no row: the list is empty, or the offset is past its end.
