@@ -27,6 +27,7 @@ from sqlalchemy import DateTime, MetaData, create_engine, event, types
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from transaction.interfaces import NoTransaction
 
 from .settings import Section, SettingsError, section
 
@@ -272,14 +273,21 @@ def _make_engine(settings: dict[str, Any]) -> Engine:
 # carries its own ZopeTransactionEvents in ``session.info`` under this key,
 # and sessions without one (scripts, tests) are left alone.
 _TRANSACTION_EVENTS = "pyramidion.transaction_events"
+# A session of a safe request joins the transaction only when it writes: a
+# read-only request then costs the transaction manager nothing (no data
+# manager, no two-phase commit), and its session is closed when it ends.
+_JOINS_ON_WRITE = "pyramidion.joins_on_write"
+_READ_EVENTS = frozenset({"after_begin", "after_attach"})
 
 
 def _forward(name: str) -> Any:
+    joins_on_read = name in _READ_EVENTS
+
     def listener(target: Any, *args: Any) -> None:
         # Bulk and ORM-execute events pass a context holding the session.
         session = target if isinstance(target, Session) else target.session
         events = session.info.get(_TRANSACTION_EVENTS)
-        if events is not None:
+        if events is not None and not (joins_on_read and _JOINS_ON_WRITE in session.info):
             getattr(events, name)(target, *args)
 
     listener.__name__ = f"_zope_{name}"
@@ -353,9 +361,27 @@ def includeme(config: Any) -> None:
 
 
 def request_session(request: PlatformRequest) -> Session:
-    """``request.db``: joined to the request's transaction; read-only transactions for safe methods."""
+    """``request.db``: joined to the request's transaction; read-only transactions for safe methods.
+
+    A safe request's session joins the transaction when it writes (a flush,
+    an ORM insert, update or delete), so what it writes commits with the
+    request as any other; one that only reads is closed (rolled back) at the
+    end, without the transaction machinery.
+    """
     registry = request.registry
     session = transactional_session(registry.db_session_factory, request.tm)
     if request.method in SAFE_METHODS:
         session.bind = registry.db_read_engine
+        try:
+            transaction = request.tm.get()
+        except NoTransaction:
+            return session  # outside a request's transaction (a script): joins when first used
+        session.info[_JOINS_ON_WRITE] = True
+        transaction.addBeforeCommitHook(_flush_pending, (session,))  # changes made after the last flush
+        request.add_finished_callback(lambda _request: session.close())
     return session
+
+
+def _flush_pending(session: Session) -> None:
+    if session.new or session.dirty or session.deleted:
+        session.flush()  # joins the transaction, so the changes commit with it

@@ -45,6 +45,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Mapper, make_transient_to_detached
 from sqlalchemy.orm.attributes import manager_of_class
 
+from ..db import read_only
 from .models import APIKey, Revision, User
 
 # The execution option of a write to a watched table that changes nothing a cached identity holds.
@@ -131,7 +132,7 @@ class IdentityCache:
     """Verified tokens and :class:`Known` identities of one app, valid while the revision stays the same."""
 
     def __init__(self, engine: Engine, interval: float) -> None:
-        self.engine = engine
+        self.engine = read_only(engine)  # the check never takes SQLite's write lock
         self.interval = interval
         self.enabled = interval > 0
         self._claims: dict[str, tuple[int, str | None, float]] = {}

@@ -96,7 +96,8 @@ class Session(Base):
 
     Access tokens name their session (``sid``); revoking the session (logout,
     or a refresh token presented twice) ends every token of the family, in
-    every web process, because each request checks it here.
+    every web process: each request checks it here, through the process's
+    cache, which a revocation clears within ``auth.identity_cache_seconds``.
     """
 
     __tablename__ = "auth_session"
