@@ -18,7 +18,8 @@ import pytest
 import requests
 from sqlalchemy import event, select
 
-from pyramidion.auth.models import APIKey
+from pyramidion import hookimpl
+from pyramidion.auth.models import APIKey, User
 from pyramidion.testing import free_port, wait_for
 
 ME = "/api/auth/me"
@@ -187,3 +188,38 @@ def test_without_the_cache_every_request_reads_the_login(make_app, make_user, lo
     event.listen(engine, "before_cursor_execute", lambda conn, cursor, statement, *args: seen.append(statement))
     app.get(ME, headers=headers)
     assert any("auth_session" in statement for statement in seen)
+
+
+class _Visits:
+    """A plugin whose GETs write: one through a flush, one leaving its change to the commit."""
+
+    @hookimpl
+    def pyramidion_includeme(self, config):
+        config.add_route("visits.flushed", "/flushed")
+        config.add_route("visits.unflushed", "/unflushed")
+
+        def rename(request: Any, flush: bool) -> dict[str, str]:
+            user = request.identity.user
+            user.first_name = "Flushed" if flush else "Unflushed"
+            if flush:
+                request.db.flush()
+            return {"ok": "yes"}
+
+        config.add_api_view(lambda request: rename(request, True), "visits.flushed")
+        config.add_api_view(lambda request: rename(request, False), "visits.unflushed")
+
+
+def test_a_safe_request_that_writes_commits_with_or_without_a_flush(make_app, make_user, login, db):
+    app = make_app(extra_plugins=(("visits", _Visits()),))
+    alice = make_user("alice")
+    headers = login(alice)
+
+    def first_name() -> str:
+        db.rollback()
+        return db.scalar(select(User.first_name).where(User.id == alice.id))
+
+    app.get("/api/visits/flushed", headers=headers)
+    assert first_name() == "Flushed"
+    app.get("/api/visits/unflushed", headers=headers)
+    assert first_name() == "Unflushed"
+    assert app.get(ME, headers=headers).json["first_name"] == "Unflushed"  # the cache forgot the old row
