@@ -41,12 +41,8 @@ def _take_stock(db: Any, products: dict[int, Product], lines: list[LineIn]) -> N
             taken[product.stock_id] += product.units * line.quantity
     # In id order, so that concurrent sales lock stock rows in one order and never deadlock.
     for stock_id in sorted(taken):
-        db.execute(
-            update(Stock)
-            .where(Stock.id == stock_id)
-            .values(quantity=Stock.quantity - taken[stock_id])
-            .execution_options(synchronize_session=False)
-        )
+        stocks = Stock.__table__  # as a table: cheaper than the ORM's bulk update, and no object to synchronise
+        db.execute(update(stocks).where(stocks.c.id == stock_id).values(quantity=stocks.c.quantity - taken[stock_id]))
 
 
 def sell(db: Any, caller: Identity, order: PurchaseIn, minimum: Decimal) -> Purchase:
