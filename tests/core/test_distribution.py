@@ -18,9 +18,7 @@ FOLDERS = {
 }
 
 
-@pytest.fixture(scope="module")
-def wheel_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[set[str], str]:
-    """The names in a wheel built from a copy of the checkout, and what the build printed."""
+def _copy_of_the_checkout(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # Built from a copy: setuptools would reuse what an earlier build left in build/.
     source = tmp_path_factory.mktemp("source") / "pyramidion"
     shutil.copytree(
@@ -28,6 +26,13 @@ def wheel_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[set[str], str
         source,
         ignore=shutil.ignore_patterns(".git", ".venv", "var", "build", "*.egg-info", "__pycache__", ".hypothesis"),
     )
+    return source
+
+
+@pytest.fixture(scope="module")
+def wheel_build(tmp_path_factory: pytest.TempPathFactory) -> tuple[set[str], str]:
+    """The names in a wheel built from a copy of the checkout, and what the build printed."""
+    source = _copy_of_the_checkout(tmp_path_factory)
     out = tmp_path_factory.mktemp("wheel")
     build = subprocess.run(
         [
@@ -84,10 +89,28 @@ def test_the_templates_of_new_plugin_are_in_the_wheel(wheel_files: set[str]) -> 
     assert sorted(_installed_name(path) for path in templates if _installed_name(path) not in wheel_files) == []
 
 
-def test_the_build_prints_no_warning(wheel_build: tuple[set[str], str]) -> None:
+def _assert_quiet(output: str) -> None:
     # A Python warning from the build backend (setuptools' "Package ... is absent
     # from the `packages` configuration" for every data folder, deprecations).
     # pip's own "WARNING:" lines are about this machine's package indexes.
-    output = wheel_build[1]
     assert "absent from the `packages` configuration" not in output
     assert re.findall(r"\w+Warning: .*", output) == []
+
+
+def test_the_build_prints_no_warning(wheel_build: tuple[set[str], str]) -> None:
+    _assert_quiet(wheel_build[1])
+
+
+def test_the_editable_build_prints_no_warning(tmp_path_factory: pytest.TempPathFactory) -> None:
+    # What `pip install -e .` asks of the build backend, with all it prints.
+    source = _copy_of_the_checkout(tmp_path_factory)
+    out = tmp_path_factory.mktemp("editable")
+    build = subprocess.run(
+        [sys.executable, "-c", f"from setuptools import build_meta; build_meta.build_editable({str(out)!r})"],
+        cwd=source,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    assert list(out.glob("pyramidion-*.editable-*.whl"))
+    _assert_quiet(build.stdout + build.stderr)
