@@ -178,7 +178,7 @@ def task_page(db: Session, caller: Identity, query: Any) -> dict[str, Any]:
                     performers[part.task_id].append(_person_of(part))
         return [_task_out(row, creators[row["id"]], performers[row["id"]]) for row in rows]
 
-    return query.rows(_SCOPES[scope], with_people, {"caller_id": caller.user.id})
+    return query.rows(_SCOPES[scope], with_people, {"caller_id": caller.user_id})
 
 
 # -- the detail -------------------------------------------------------------------------

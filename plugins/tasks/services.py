@@ -67,11 +67,11 @@ class SendMail(Protocol):
 
 
 def creates(caller: Identity, task: Task) -> bool:
-    return task.creator_id == caller.user.id
+    return task.creator_id == caller.user_id
 
 
 def performs(caller: Identity, task: Task) -> bool:
-    return any(user.id == caller.user.id for user in task.performers)
+    return any(user.id == caller.user_id for user in task.performers)
 
 
 def may_read(db: Session, caller: Identity, task: Task) -> bool:
@@ -80,7 +80,7 @@ def may_read(db: Session, caller: Identity, task: Task) -> bool:
 
 def may_read_ids(db: Session, caller: Identity, creator_id: int, performer_ids: Iterable[int]) -> bool:
     """:func:`may_read` for a task known by its creator's and performers' ids (a row, not an object)."""
-    me = caller.user.id
+    me = caller.user_id
     return creator_id == me or me in performer_ids or caller.holds(db, VIEW_ALL) or caller.holds(db, ADMIN)
 
 
@@ -171,7 +171,7 @@ def tasks_visible(db: Session, caller: Identity, scope: str) -> Select[tuple[Tas
     """The tasks of a list in ``scope`` (see :func:`may_list`), with their people."""
     may_list(db, caller, scope)
     stmt = select(Task).options(*WITH_PEOPLE)
-    return stmt.where(MINE).params(caller_id=caller.user.id) if scope == "mine" else stmt
+    return stmt.where(MINE).params(caller_id=caller.user_id) if scope == "mine" else stmt
 
 
 def readable_task(db: Session, caller: Identity, task_id: int, *, discussion: bool = False) -> Task:
@@ -334,7 +334,7 @@ def delegate_task(db: Session, caller: Identity, task_id: int, successor: Delega
             "that user performs this task already",
             [{"field": field, "location": "body", "message": "already a performer"}],
         )
-    others = [user for user in task.performers if user.id != caller.user.id]
+    others = [user for user in task.performers if user.id != caller.user_id]
     task.performers = sorted([*others, heir], key=lambda user: user.username)
     task.delegated = True
     task.updated_at = utcnow()
