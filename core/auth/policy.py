@@ -77,6 +77,7 @@ class Identity:
         *,
         known: Known | None = None,
         request: Request | None = None,
+        login_started: dt.datetime | None = None,
     ) -> None:
         source: Any = user if user is not None else known
         self.user_id: int = source.id if user is not None else source.user_id
@@ -84,7 +85,7 @@ class Identity:
         self.via = via
         self.api_key = api_key
         self.session_id = session_id
-        self.login_started = known.started if known is not None else None
+        self.login_started = known.started if known is not None else login_started
         self._user = user
         self._known = known
         self._request = request
@@ -220,14 +221,16 @@ def _login_identity(request: Request, user_id: int, session_id: str | None, via:
     known = cache.known(key)
     if known is not None:
         return Identity(via=via, session_id=session_id, known=known, request=request)
-    cacheable = not request.db.in_transaction()  # else its snapshot may predate the revision just read
+    # A transaction begun before the revision was read may see an older state: not kept then.
+    cacheable = cache.enabled and not request.db.in_transaction()
     found = _user_of_session(request, user_id, session_id)
     if found is None:
         return None
     user, started = found
+    if not cacheable:
+        return Identity(user=user, via=via, session_id=session_id, login_started=started)
     known = _known(request.db, user, started)
-    if cacheable:
-        cache.remember(key, known)
+    cache.remember(key, known)
     return Identity(user=user, via=via, session_id=session_id, known=known)
 
 
@@ -243,7 +246,7 @@ def _api_key_identity(request: Request, key: str) -> Identity | None:
     if known is not None:
         identity = Identity(via="api_key", api_key=known.api_key, known=known, request=request)
     else:
-        cacheable = not request.db.in_transaction()
+        cacheable = cache.enabled and not request.db.in_transaction()
         prefix, _, _ = key.partition(".")
         api_key = request.db.scalar(
             select(APIKey)
@@ -256,7 +259,7 @@ def _api_key_identity(request: Request, key: str) -> Identity | None:
             return None
         known = _known(request.db, api_key.user, api_key=api_key)
         if cacheable:
-            cache.remember(cache_key, known)
+            cache.remember(cache_key, known)  # also where last_used_at is tracked, so always made
         identity = Identity(user=api_key.user, via="api_key", api_key=api_key, known=known)
     now = utcnow()
     # Recorded at most once a minute: a write on every request would make
