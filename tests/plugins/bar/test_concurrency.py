@@ -6,7 +6,10 @@ from decimal import Decimal
 
 import pytest
 import requests
+from sqlalchemy import func, select
 from waitress.server import create_server
+
+from pyramidion_bar.models import LedgerEntry, LedgerKind, Stock
 
 
 @pytest.fixture
@@ -46,3 +49,48 @@ def test_concurrent_purchases_never_take_a_wallet_below_its_minimum(server, bar)
     with requests.Session() as http:
         purchases = http.get(f"{server}/api/bar/purchases?limit=100", headers=member, timeout=10).json()
     assert purchases["count"] == 13
+
+
+def test_concurrent_sales_from_many_wallets_book_each_once_and_take_stock_exactly(server, bar, in_transaction):
+    """Wallet, cash and refused sales at once, from threads with connections of their own: every
+    confirmed debit is in the ledger once, every balance is its ledger, the keg loses what was sold."""
+    staff = bar.staff()
+    wallets = [bar.member(f"member{n}", "5.00")[0] for n in range(4)]
+    beer = bar.product("Beer", "1.50", units="0.5", stock="Keg")  # the keg starts at 100
+    go = threading.Event()
+
+    def sell(attempt: int) -> tuple[int, int | None, int]:
+        holder = wallets[attempt % len(wallets)]
+        paid_in_cash = attempt % 5 == 0
+        body = {
+            "payment_method": "cash" if paid_in_cash else "wallet",
+            "holder_id": holder,
+            "lines": [{"product_id": beer, "quantity": 1}],
+        }
+        go.wait()
+        with requests.Session() as http:
+            status = http.post(f"{server}/api/bar/purchases", json=body, headers=staff, timeout=30).status_code
+        return status, None if paid_in_cash else holder, attempt
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        results = pool.map(sell, range(40))
+        go.set()
+        outcomes = list(results)
+
+    sold = [(holder, attempt) for status, holder, attempt in outcomes if status == 201]
+    refused = [status for status, _, _ in outcomes if status != 201]
+    assert set(refused) <= {409}
+    debits = {holder: sum(1 for h, _ in sold if h == holder) for holder in wallets}
+    # 5.00 pays three beers of 1.50 and no fourth: each wallet sells exactly three of its eight tries.
+    assert debits == dict.fromkeys(wallets, 3)
+    assert [bar.balance(holder) for holder in wallets] == [Decimal("0.50")] * len(wallets)
+    assert bar.ledger_ok()
+    booked = in_transaction(
+        lambda db: db.scalar(
+            select(func.count()).select_from(LedgerEntry).where(LedgerEntry.kind == LedgerKind.purchase)
+        )
+    )
+    assert booked == 12
+    keg = in_transaction(lambda db: db.scalar(select(Stock.quantity).where(Stock.name == "Keg")))
+    assert Decimal(keg) == Decimal("100") - Decimal("0.5") * len(sold)  # 8 cash sales and 12 from wallets
+    assert len(sold) == 20
