@@ -60,7 +60,8 @@ def test_ready_names_every_check_and_is_degraded_by_the_router_alone(app, regist
     assert health["migrations"]["ok"] is True and health["migrations"]["required"] is True
 
 
-def test_an_unreachable_database_is_not_ready_but_the_process_is_live(make_app):
+def test_an_unreachable_database_is_not_ready_but_the_process_is_live(make_app, make_user, login):
+    headers = login(make_user("ann"))  # a valid token, whose identity the broken app cannot look up
     broken = make_app(sqlalchemy__url=UNREACHABLE)
     health = broken.get("/api/health", status=503).json
     assert health["status"] == "not ready" and health["ready"] is False
@@ -76,6 +77,8 @@ def test_an_unreachable_database_is_not_ready_but_the_process_is_live(make_app):
     refused = broken.post_json("/api/auth/token", {"username": "ann", "password": PASSWORD}, status=503)
     assert refused.json["error"]["message"] == "the database is unavailable; try again"
     assert refused.headers["Retry-After"] == "5"
+    me = broken.get("/api/auth/me", headers=headers, status=503)
+    assert me.json["error"]["message"] == "the database is unavailable; try again"
 
 
 def test_the_console_shows_its_error_page_when_the_database_is_unreachable(make_app):
@@ -243,6 +246,11 @@ def test_a_deleted_database_file_is_a_503_everywhere_and_the_process_lives(serve
     base, database, server = served
     assert register(base, "alice").status_code == 201
     assert token(base, "alice").status_code == 200
+    console = requests.Session()
+    logged_in = console.post(
+        f"{base}/console/login", data={"username": "alice", "password": PASSWORD}, headers={"Origin": base}, timeout=10
+    )
+    assert logged_in.ok and "Dashboard" in logged_in.text
     for suffix in ("", "-wal", "-shm"):
         Path(f"{database}{suffix}").unlink(missing_ok=True)
 
@@ -254,6 +262,15 @@ def test_a_deleted_database_file_is_a_503_everywhere_and_the_process_lives(serve
         f"{base}/console/login", data={"username": "alice", "password": PASSWORD}, headers={"Origin": base}, timeout=10
     )
     assert page.status_code == 503 and "The database is gone" in page.text
+
+    def dashboard_says_so() -> bool:
+        dashboard = console.get(f"{base}/console/", timeout=10)
+        # The page needs no database (who is logged in is known for a moment): it shows what is wrong.
+        if dashboard.status_code == 503:
+            return "The database is gone" in dashboard.text
+        return dashboard.status_code == 200 and "Not ready" in dashboard.text and "was deleted" in dashboard.text
+
+    wait_for(dashboard_says_so, timeout=10, message="the dashboard said the database is gone")
 
     def not_ready() -> dict[str, Any] | None:
         response = requests.get(f"{base}/api/health", timeout=10)
