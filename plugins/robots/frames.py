@@ -107,7 +107,8 @@ class FrameInsert:
 
     def __init__(self, dialect: Dialect) -> None:
         table = Frame.__table__
-        self._processors = [table.c[name].type.bind_processor(dialect) for name in COLUMNS]
+        # The dialect's own implementation of each type: PostgreSQL's JSON, for one, wraps values for psycopg.
+        self._processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in COLUMNS]
         mark = "?" if dialect.paramstyle == "qmark" else "%s"
         self._sql = (
             f"INSERT INTO {table.name} ({', '.join(COLUMNS)}) VALUES ({', '.join([mark] * len(COLUMNS))})"
