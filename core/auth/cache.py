@@ -71,7 +71,7 @@ _CACHES: weakref.WeakSet[IdentityCache] = weakref.WeakSet()  # every app's in th
 class Known:
     """What a process verified about a credential: the user's row, groups, permissions, the login's start."""
 
-    __slots__ = ("_key", "api_key", "groups", "last_used_at", "permissions", "started", "values")
+    __slots__ = ("_key", "api_key", "groups", "last_used_at", "permissions", "profile", "started", "values")
 
     def __init__(
         self,
@@ -83,6 +83,8 @@ class Known:
     ) -> None:
         self.values = {key: getattr(user, key) for key in _kept_columns(User)}
         self._key = inspect(user).key
+        # The same values as a detached user, only ever read (``Identity.profile``): no session needed.
+        self.profile: User = detached_copy(user)
         self.groups = groups
         self.permissions = permissions
         self.started = started

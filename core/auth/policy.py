@@ -102,6 +102,13 @@ class Identity:
             self._user = self._known.user_in(self._request.db)
         return self._user
 
+    @property
+    def profile(self) -> User:
+        """The user's columns to read (never to change or to relate to): ``user``, or the cache's detached copy."""
+        if self._user is None and self._known is not None:
+            return self._known.profile
+        return self.user
+
     def permissions(self, db: Any) -> frozenset[str]:
         if self._permissions is None:
             self._permissions, self._groups = _permissions_and_groups(db, self.user)

@@ -335,7 +335,8 @@ def logout(request: Request, body: RefreshIn) -> None:
 
 def _me(request: Request) -> dict[str, Any]:
     identity = logged_in(request)
-    user = identity.user
+    plugins_add = request.registry.pm.hook.pyramidion_me.get_hookimpls()
+    user = identity.user if plugins_add else identity.profile  # a row in request.db only for plugins
     permissions = (
         sorted(request.registry.permissions) if identity.is_superuser else sorted(identity.permissions(request.db))
     )
@@ -351,8 +352,9 @@ def _me(request: Request) -> dict[str, Any]:
         "groups": list(identity.group_names(request.db)),
         "permissions": permissions,
     }
-    for extra in request.registry.pm.hook.pyramidion_me(request=request, user=user):
-        result.update(extra or {})
+    if plugins_add:
+        for extra in request.registry.pm.hook.pyramidion_me(request=request, user=user):
+            result.update(extra or {})
     return result
 
 

@@ -126,30 +126,27 @@ def test_a_permission_taken_away_is_refused_by_the_other_process_within_the_boun
     )
 
 
-@pytest.fixture
-def statements(registry: Any) -> Callable[[Callable[[], Any]], list[str]]:
-    def run(call: Callable[[], Any]) -> list[str]:
-        seen: list[str] = []
+def statements(engine: Any, call: Callable[[], Any]) -> list[str]:
+    """The SQL statements ``call()`` runs on ``engine``."""
+    seen: list[str] = []
 
-        def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-            seen.append(statement)
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append(statement)
 
-        event.listen(registry.db_engine, "before_cursor_execute", record)
-        try:
-            call()
-        finally:
-            event.remove(registry.db_engine, "before_cursor_execute", record)
-        return seen
-
-    return run
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        call()
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    return seen
 
 
-def test_a_cached_identity_costs_no_query_and_a_change_shows_at_once(app, make_user, statements):
+def test_a_cached_identity_costs_no_query_and_a_change_shows_at_once(app, make_user, registry):
     make_user("alice", permissions=["auth.admin"])
     headers = bearer(log_in(app, "alice")["access"])
     app.get(ME, headers=headers)
     again = []
-    ran = statements(lambda: again.append(app.get(ME, headers=headers).json))
+    ran = statements(registry.db_engine, lambda: again.append(app.get(ME, headers=headers).json))
     assert not [sql for sql in ran if "auth_session" in sql or "auth_group" in sql]  # plugins' own /me queries remain
     assert again[0]["permissions"] == ["auth.admin"]
     app.patch_json(ME, {"first_name": "Alice"}, headers=headers)
@@ -223,3 +220,21 @@ def test_a_safe_request_that_writes_commits_with_or_without_a_flush(make_app, ma
     app.get("/api/visits/unflushed", headers=headers)
     assert first_name() == "Unflushed"
     assert app.get(ME, headers=headers).json["first_name"] == "Unflushed"  # the cache forgot the old row
+
+
+def test_me_of_the_core_alone_reads_the_cached_copy_and_shows_a_change_at_once(make_app, make_user):
+    app = make_app(pyramidion__plugins__enabled="tasks")  # no plugin adds to /me
+    make_user("alice", permissions=["auth.admin"])
+    headers = bearer(log_in(app, "alice")["access"])
+    app.get(ME, headers=headers)
+    seen = []
+    assert (
+        statements(app.app.registry.db_engine, lambda: seen.append(app.get(ME, headers=headers).json)) == []
+    )  # not even a BEGIN
+    assert (seen[0]["username"], seen[0]["groups"], seen[0]["permissions"]) == (
+        "alice",
+        ["alice-grants"],
+        ["auth.admin"],
+    )
+    app.patch_json(ME, {"last_name": "Liddell"}, headers=headers)
+    assert app.get(ME, headers=headers).json["display_name"] == "Liddell"
