@@ -40,7 +40,6 @@ from typing import Any
 from pydantic import Field, field_validator
 from sqlalchemy import text
 
-from . import migrations
 from .db import sqlite_file
 from .heartbeat import worker_status
 from .settings import Section, as_list, section
@@ -119,6 +118,8 @@ def _failed(exc: Exception) -> str:
 def _database_and_migrations(registry: Any) -> tuple[tuple[bool, str], tuple[bool, str, list[SourceRevision] | None]]:
     # One connection for both: the read-only engine, which on SQLite never
     # takes (or waits for) the write lock.
+    from . import migrations  # Alembic: loaded by the first check, not by every process at start (issue 17)
+
     try:
         with registry.db_read_engine.connect() as connection:
             connection.execute(text("SELECT 1"))

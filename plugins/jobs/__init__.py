@@ -5,10 +5,9 @@ See ``README.md`` beside this file for the endpoints, pages, settings and permis
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pyramidion import hookimpl
-from pyramidion.realtime import BackendSession
 from pyramidion.settings import section
 
 from . import hookspecs, models  # noqa: F401  (models: the tables must be known to migrations)
@@ -19,6 +18,9 @@ from .realtime import may_follow_runs
 from .runner import nornir_runner
 from .services import DEFAULT_GROUPS, PERMISSIONS
 from .settings import JobsSettings
+
+if TYPE_CHECKING:
+    from pyramidion.realtime import BackendSession  # Autobahn: only the backend process needs it
 
 
 @hookimpl

@@ -1,19 +1,28 @@
 """The built-in job templates (declared as entry points in ``setup.cfg``).
 
-The netmiko and NAPALM libraries are imported when a template runs, not when
-the platform starts: they are slow to import and most processes never use them.
+Nornir, netmiko and NAPALM are imported when a template runs, not when the
+platform starts: they are slow to import, cost a web process megabytes, and
+only the worker runs templates. The catalogue reads only the parameters'
+annotations, so ``Task`` and ``Result`` are named for type checkers alone.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from nornir.core.task import Result, Task
+if TYPE_CHECKING:
+    from nornir.core.task import Result, Task
+
+
+def _result(task: Task, value: Any) -> Result:
+    from nornir.core.task import Result
+
+    return Result(host=task.host, result=value)
 
 
 def hello_world(task: Task) -> Result:
     """Each host says hello: checks that the inventory and the runner work, touching no device."""
-    return Result(host=task.host, result=f"Hello from {task.host.name}")
+    return _result(task, f"Hello from {task.host.name}")
 
 
 def say(task: Task, text: str) -> Result:
@@ -22,7 +31,7 @@ def say(task: Task, text: str) -> Result:
     Args:
         text: what the hosts say
     """
-    return Result(host=task.host, result=f"{task.host.name} says {text}")
+    return _result(task, f"{task.host.name} says {text}")
 
 
 def command(task: Task, command_string: str, use_textfsm: bool = False, enable: bool = False) -> Result:
@@ -36,7 +45,7 @@ def command(task: Task, command_string: str, use_textfsm: bool = False, enable: 
     from nornir_netmiko.tasks import netmiko_send_command
 
     output = task.run(task=netmiko_send_command, command_string=command_string, use_textfsm=use_textfsm, enable=enable)
-    return Result(host=task.host, result=output[0].result)
+    return _result(task, output[0].result)
 
 
 def napalm_getters(task: Task, getters: list[str] = ["facts"]) -> Result:  # noqa: B006  (the default is published, never mutated)
@@ -48,7 +57,7 @@ def napalm_getters(task: Task, getters: list[str] = ["facts"]) -> Result:  # noq
     from nornir_napalm.plugins.tasks import napalm_get
 
     collected = task.run(task=napalm_get, getters=getters)
-    return Result(host=task.host, result=collected[0].result)
+    return _result(task, collected[0].result)
 
 
 def get_interfaces(task: Task) -> Result:
@@ -65,7 +74,7 @@ def get_configuration(task: Task, retrieve: Literal["all", "running", "startup",
     from nornir_napalm.plugins.tasks import napalm_get
 
     collected = task.run(task=napalm_get, getters=["config"], getters_options={"config": {"retrieve": retrieve}})
-    return Result(host=task.host, result=collected[0].result)
+    return _result(task, collected[0].result)
 
 
 def get_cdp_neighbors(task: Task) -> Result:
@@ -83,4 +92,4 @@ def ping(task: Task, target: str, count: int = 5) -> Result:
     from nornir_napalm.plugins.tasks import napalm_ping
 
     answered = task.run(task=napalm_ping, dest=target, count=count)
-    return Result(host=task.host, result=answered[0].result)
+    return _result(task, answered[0].result)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import re
+import types
 import typing
 from collections.abc import Callable
 from importlib.metadata import entry_points
@@ -77,6 +78,20 @@ def _is_sensitive(annotation: Any) -> bool:
     )
 
 
+def _parameter_hints(function: Callable[..., Any], parameters: list[inspect.Parameter]) -> dict[str, Any]:
+    """The resolved annotations of ``parameters`` only.
+
+    Not ``task``'s nor the return's: a template module may name Nornir's ``Task``
+    and ``Result`` for type checkers only, so that building the catalogue (every
+    web process, at start) needs no Nornir import (issue 17: a web worker's memory).
+    """
+    annotated = types.SimpleNamespace(
+        __annotations__={param.name: param.annotation for param in parameters if param.annotation is not param.empty}
+    )
+    namespace = getattr(inspect.unwrap(function), "__globals__", {})
+    return typing.get_type_hints(annotated, globalns=namespace, include_extras=True)
+
+
 @dataclasses.dataclass(frozen=True)
 class JobTemplate:
     """A registered template: its function, and the model of its parameters built from the signature."""
@@ -90,12 +105,12 @@ class JobTemplate:
 
     @classmethod
     def from_function(cls, name: str, function: Callable[..., Any], source: str) -> JobTemplate:
-        signature = inspect.signature(function)
-        hints = typing.get_type_hints(function, include_extras=True)
+        parameters = list(inspect.signature(function).parameters.values())[1:]  # the first is Nornir's task
+        hints = _parameter_hints(function, parameters)
         description, arg_docs = _docstring_parts(function)
         fields: dict[str, Any] = {}
         sensitive = set()
-        for param in list(signature.parameters.values())[1:]:  # the first is Nornir's task
+        for param in parameters:
             if param.kind in (param.VAR_POSITIONAL, param.VAR_KEYWORD):
                 continue  # **kwargs cannot be described, so they cannot be asked for
             annotation = hints.get(param.name, Any)

@@ -9,9 +9,12 @@ prefix subscription to ``pyramidion.jobs.run``).
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
-from pyramidion.realtime import Caller
 from pyramidion.request import Request
+
+if TYPE_CHECKING:
+    from pyramidion.realtime import Caller  # Autobahn: only the backend process needs it
 
 RUNS_TOPIC = "pyramidion.jobs.run"
 _ONE_RUN = re.compile(r"^pyramidion\.jobs\.run\.\d+$")

@@ -27,6 +27,13 @@ NOT_AT_LOAD = {
     "schemathesis": "the tests only",
     "selenium": "the tests only",
     "crossbar": "the router's own virtualenv",
+    "nornir": "a jobs run, in the worker (the catalogue reads only the templates' parameters)",
+    "ruamel": "Nornir's inventory files, in the worker",
+    "autobahn": "the realtime backend process (a web process publishes over HTTP)",
+    "twisted": "the router",
+    "txaio": "the realtime backend process",
+    "alembic": "`pyramidion db` and the readiness check (`/api/health`)",
+    "mako": "Alembic's revision templates",
 }
 
 SERVE = """
@@ -38,8 +45,14 @@ app = TestApp(get_app(sys.argv[1], "main"))
 login = {"username": "admin", "password": "admin-password-0123"}
 app.authorization = ("Bearer", app.post_json("/api/auth/token", login).json["access"])
 plugins = sorted(app.app.registry.pm.list_name_plugin())
-for path in ("/api/health/live", "/api/openapi.json", "/api/tasks", "/api/bar/products", "/api/jobs/templates"):
+for path in ("/api/health/live", "/api/auth/me", "/api/openapi.json", "/api/tasks", "/api/bar/products",
+             "/api/jobs/templates", "/api/jobs/templates/say", "/api/robots"):
     assert app.get(path).status_int == 200, path
+# A launch checks the template's variables in the web process; Nornir runs it in the worker.
+inventory = app.post_json("/api/jobs/inventories", {"name": "lab"}, status=201).json["id"]
+launch = {"template": "say", "inventory_id": inventory, "variables": {"text": "hi"}}
+app.post_json("/api/jobs/runs", {**launch, "variables": {"text": 3}}, status=422)
+assert app.post_json("/api/jobs/runs", launch, status=202).json["status"] == "created"
 print(json.dumps({"modules": sorted({name.split(".")[0] for name in sys.modules}), "plugins": [n for n, _ in plugins]}))
 """
 
