@@ -210,6 +210,8 @@ def watch(engine: Engine) -> None:
                 cache.forget()
 
     def rollback(conn: Any) -> None:
+        if conn.invalidated:  # the connection was lost (its info with it): nothing to forget
+            return
         conn.info.pop(_CHANGED, None)
 
     event.listen(engine, "after_execute", after_execute)
