@@ -23,9 +23,6 @@ from .publisher import Publisher
 from .settings import RealtimeSettings, realtime_settings
 from .uris import owned_uri, user_topic
 
-if TYPE_CHECKING:
-    from .backend import BackendSession, Caller, Principal
-
 __all__ = [
     "BackendSession",
     "Caller",
@@ -40,15 +37,18 @@ __all__ = [
 
 # Autobahn (and what it imports) loads only where the backend session runs, not in
 # every web process that merely publishes over HTTP (issue 17: a web worker's memory).
-_BACKEND_NAMES = {"BackendSession", "Caller", "Principal"}
+# Type checkers see plain imports, so they still catch a misspelt name.
+if TYPE_CHECKING:
+    from .backend import BackendSession, Caller, Principal
+else:
+    _BACKEND_NAMES = {"BackendSession", "Caller", "Principal"}
 
+    def __getattr__(name: str) -> Any:
+        if name in _BACKEND_NAMES:
+            from . import backend
 
-def __getattr__(name: str) -> Any:
-    if name in _BACKEND_NAMES:
-        from . import backend
-
-        return getattr(backend, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+            return getattr(backend, name)
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class RequestPublisher:
