@@ -211,6 +211,14 @@ def build_document(registry: Any) -> dict[str, Any]:
                 success["content"] = {"application/json": {"schema": schemas[(index, "response")]}}
             else:
                 success["content"] = {"application/json": {"schema": {}}}
+        if op.method == "GET" and op.status == 200 and not op.content_type:
+            # Every JSON GET is conditional (pyramidion.api.render.answer_conditionally).
+            success["headers"] = {
+                "ETag": {"description": "A weak tag of this body as this caller gets it", "schema": {"type": "string"}}
+            }
+            operation["responses"]["304"] = {
+                "description": "Not modified: the If-None-Match header names the current ETag"
+            }
         operation["responses"][str(op.status)] = success
         paths.setdefault(path, {})[op.method.lower()] = operation
 

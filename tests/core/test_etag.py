@@ -87,3 +87,12 @@ def test_no_tag_on_errors_and_writes(api, make_user, login):
     assert "ETag" not in missing.headers
     patched = api.patch_json("/api/auth/me", {"first_name": "Alice"}, headers=login(alice))
     assert "ETag" not in patched.headers
+
+
+def test_the_api_document_tells_clients_every_json_get_is_conditional(app):
+    paths = app.get("/api/openapi.json").json["paths"]
+    listing = paths["/api/users"]["get"]
+    assert "304" in listing["responses"]
+    assert "ETag" in listing["responses"]["200"]["headers"]
+    # Writes are not conditional.
+    assert "304" not in paths["/api/users"]["post"]["responses"]
