@@ -4,7 +4,8 @@ What plugins use (``docs/plugin-api.md`` is the full reference):
 
 * views: :func:`api_view` (or ``config.add_api_view``), :data:`AUTHENTICATED`;
 * bodies: the bases :class:`In`, :class:`Patch` (one PATCH rule) and :class:`Out`;
-* lists: :class:`Listing` with :class:`Filter`, :class:`Argument`, :class:`Page`;
+* lists: :class:`Listing` with :class:`Filter`, :class:`Argument`, :class:`Page`; a
+  view's ``query`` is a :class:`ListQuery`;
 * fields: :data:`Money` (:func:`money`), :data:`Timestamp`, :data:`TimeZoneName`;
 * rows: :func:`get_or_404`, :func:`ensure_unique`;
 * errors: :class:`APIError`, :class:`Invalid`, :class:`Conflict`, and for a view
@@ -16,7 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from .errors import APIError, Conflict, Invalid, ensure_unique, error_response, validation_details
-from .listing import Argument, Filter, Listing, Page
+from .listing import Argument, Filter, Listing, ListQuery, Page
 from .lookup import get_or_404
 from .schemas import In, Out, Patch
 from .types import Money, Timestamp, TimeZoneName, money
@@ -30,6 +31,7 @@ __all__ = [
     "Filter",
     "In",
     "Invalid",
+    "ListQuery",
     "Listing",
     "Money",
     "Out",

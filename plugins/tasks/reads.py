@@ -28,6 +28,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import Integer, Select, String, Text, bindparam, cast, func, literal_column, null, select, union_all
 from sqlalchemy.orm import Session
 
+from pyramidion.api import ListQuery
 from pyramidion.auth import Identity, User
 from pyramidion.db import UTCDateTime
 
@@ -162,7 +163,7 @@ def _person_of(part: Any) -> dict[str, Any]:
 _SCOPES = {"mine": TASKS.where(services.MINE), "all": TASKS}
 
 
-def task_page(db: Session, caller: Identity, query: Any) -> dict[str, Any]:
+def task_page(db: Session, caller: Identity, query: ListQuery) -> dict[str, Any]:
     """The page of tasks ``query`` asks for in its scope (see :func:`.services.may_list`), as ``Page[TaskOut]``."""
     scope = query.arguments["scope"]
     services.may_list(db, caller, scope)

@@ -10,7 +10,7 @@ from typing import Any
 
 from pyramid.response import FileResponse
 
-from pyramidion.api import Page, api_view
+from pyramidion.api import ListQuery, Page, api_view
 from pyramidion.request import Request
 
 from . import reads, services
@@ -29,7 +29,7 @@ def _task_id(request: Request) -> int:
 
 # The list and the detail build their answers from rows themselves (see .reads).
 @api_view("tasks.tasks", query=services.task_listing, response=Page[TaskOut], validate_response=False)
-def list_tasks(request: Request, query: Any) -> dict[str, Any]:
+def list_tasks(request: Request, query: ListQuery) -> dict[str, Any]:
     """Tasks, latest due date first: yours by default, every task with ``?scope=all``."""
     return reads.task_page(request.db, request.identity, query)
 
