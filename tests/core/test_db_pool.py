@@ -14,7 +14,9 @@ from pyramidion import db as core_db
 def postgresql(registry):
     if registry.db_engine.dialect.name != "postgresql":
         pytest.skip("a pool of server connections: PostgreSQL only")
-    return registry.db_engine
+    yield registry.db_engine
+    # No closed connection is left in the pool for the next test's clean-up.
+    registry.db_engine.dispose()
 
 
 def _close_the_pools_connections(engine):
