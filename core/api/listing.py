@@ -291,22 +291,19 @@ class ListQuery:
     def page(self, stmt: Select, transform: Callable[[list[Any]], list[Any]] | None = None) -> dict[str, Any]:
         """Count and fetch one page of ``stmt`` (a ``select`` of ORM entities).
 
-        The total comes with the rows as a window count (``count(*) OVER ()``),
-        so a page is one query. A count of its own runs only for a page past
-        the end, which has no row to carry it, and for a DISTINCT statement,
-        which a window would count before duplicates are removed.
+        The total comes with the rows as a scalar subquery, as in :meth:`rows`,
+        so a page is one query; unlike a window count (``count(*) OVER ()``) it
+        leaves the database free to stop reading at the page's last row, and
+        it counts a DISTINCT statement after duplicates are removed. A count of
+        its own runs only for a page past the end, which has no row to carry it.
         ``transform`` turns the page's entities into its results.
         """
-        db = self.request.db
         stmt = self.filter(stmt)
         paged = stmt.order_by(*self.order).limit(self.limit).offset(self.offset)
-        if stmt._distinct:
-            rows = list(db.scalars(paged).unique())
-            count = self._count(stmt, {})
-        else:
-            counted = db.execute(paged.add_columns(func.count().over())).unique().all()
-            rows = [row[0] for row in counted]
-            count = counted[0][-1] if counted else self._count_past_end(stmt, {})
+        total = self._counting(stmt).correlate(None).scalar_subquery()
+        counted = self.request.db.execute(paged.add_columns(total)).unique().all()
+        rows = [row[0] for row in counted]
+        count = counted[0][-1] if counted else self._count_past_end(stmt, {})
         return self._answer(count, transform(rows) if transform is not None else rows)
 
     def rows(
