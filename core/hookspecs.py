@@ -158,7 +158,14 @@ def pyramidion_authenticate(request: Request, username: str, password: str) -> A
 
 @hookspec
 def pyramidion_me(request: Request, user: User) -> dict[str, Any]:
-    """Extra keys for ``GET /api/auth/me`` about ``user``: ``{"robots": [...]}``."""
+    """Extra keys for ``GET /api/auth/me`` about ``user``: ``{"robots": [...]}``.
+
+    The rendered answer is kept with the caller's cached identity for up to
+    ``auth.identity_cache_seconds`` (1 s): a process drops it as soon as it
+    commits any transaction, so what changes there shows at once; what another
+    process changes shows within that time. Say nothing here that must be
+    fresher (read it from an endpoint of the plugin's own).
+    """
 
 
 @hookspec

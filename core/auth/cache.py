@@ -23,6 +23,12 @@ the interval (plus the time of one read), and at once by every app of the
 process that made it (its commit clears their caches). ``0`` turns the cache off: every
 request reads the database, as before.
 
+**Answers kept per identity** (:meth:`Known.answer`): ``GET /api/auth/me``
+with what plugins add to it (a wallet's balance, the robots connected) is
+rendered once and kept with the identity for the same interval. This process
+drops every kept answer as soon as it commits a transaction, so a change made
+here shows at once; another process's change shows within the interval.
+
 What does not change the revision: a new login or user (nothing cached names
 it yet), the last-login stamp and an API key's last use (written with
 :data:`REVISION_NEUTRAL`). The revision is a random number rather than a
@@ -38,6 +44,7 @@ import secrets
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Delete, Insert, Update, event, inspect, select, text
@@ -71,7 +78,17 @@ _CACHES: weakref.WeakSet[IdentityCache] = weakref.WeakSet()  # every app's in th
 class Known:
     """What a process verified about a credential: the user's row, groups, permissions, the login's start."""
 
-    __slots__ = ("_key", "api_key", "groups", "last_used_at", "permissions", "profile", "started", "values")
+    __slots__ = (
+        "_answers",
+        "_key",
+        "api_key",
+        "groups",
+        "last_used_at",
+        "permissions",
+        "profile",
+        "started",
+        "values",
+    )
 
     def __init__(
         self,
@@ -90,6 +107,7 @@ class Known:
         self.started = started
         self.api_key = detached_copy(api_key) if api_key is not None else None
         self.last_used_at = api_key.last_used_at if api_key is not None else None
+        self._answers: dict[str, tuple[int, float, bytes]] = {}  # name: (commits so far, kept until, body)
 
     @property
     def user_id(self) -> int:
@@ -109,6 +127,35 @@ class Known:
         make_transient_to_detached(user)  # the columns left out load from the database when read
         db.add(user)  # persistent, as if loaded; half the cost of Session.merge
         return user
+
+    def answer(self, name: str, render: Callable[[], bytes], lifetime: float) -> bytes:
+        """``render()``, kept under ``name`` for ``lifetime`` seconds or until this process commits."""
+        now = time.monotonic()
+        kept = self._answers.get(name)
+        if kept is not None and kept[0] == _COMMITS.count and now < kept[1]:
+            return kept[2]
+        committed = _COMMITS.count  # read before rendering: a commit meanwhile makes the body stale
+        body = render()
+        self._answers[name] = (committed, now + lifetime, body)
+        return body
+
+
+class _Commits:
+    """How many transactions this process has committed through the engines it watches.
+
+    Every commit counts, not only the writes a statement's type reveals (text
+    SQL writes too): safe requests that only read never commit."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._lock = threading.Lock()
+
+    def add(self) -> None:
+        with self._lock:
+            self.count += 1
+
+
+_COMMITS = _Commits()
 
 
 _USER_MANAGER = manager_of_class(User)
@@ -165,6 +212,12 @@ class IdentityCache:
         if self.enabled:
             self._bounded(self._known)[key] = known
 
+    def answer(self, identity: Any, name: str, render: Callable[[], bytes]) -> bytes:
+        """``render()`` for ``identity``, kept with its cached copy under ``name`` (:meth:`Known.answer`)."""
+        if identity.known is None or not self.enabled:
+            return render()
+        return identity.known.answer(name, render, self.interval)
+
     def forget(self) -> None:
         """Drop every identity and read the revision again before the next use."""
         self._known.clear()
@@ -204,6 +257,7 @@ def watch(engine: Engine) -> None:
         conn.info[_CHANGED] = True
 
     def commit(conn: Any) -> None:
+        _COMMITS.add()  # any transaction committed may have changed what a kept answer says
         if conn.info.pop(_CHANGED, False):
             # Every app of this process knows at once; other processes at their next read.
             for cache in list(_CACHES):

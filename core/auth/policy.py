@@ -65,7 +65,8 @@ class Identity:
     in the request's session; an identity from the process's cache
     (:mod:`.cache`) attaches it there on first use, without a query.
     ``session_id`` is the login (``auth_session``) of a token or a cookie,
-    ``login_started`` when that login began.
+    ``login_started`` when that login began; ``known`` the process's cached
+    copy of it (:class:`.cache.Known`), if the cache keeps one.
     """
 
     def __init__(
@@ -87,7 +88,7 @@ class Identity:
         self.session_id = session_id
         self.login_started = known.started if known is not None else login_started
         self._user = user
-        self._known = known
+        self.known = known
         self._request = request
         self._permissions = known.permissions if known is not None else None
         self._groups = known.groups if known is not None else None
@@ -98,15 +99,15 @@ class Identity:
     @property
     def user(self) -> User:
         if self._user is None:
-            assert self._known is not None and self._request is not None
-            self._user = self._known.user_in(self._request.db)
+            assert self.known is not None and self._request is not None
+            self._user = self.known.user_in(self._request.db)
         return self._user
 
     @property
     def profile(self) -> User:
         """The user's columns to read (never to change or to relate to): ``user``, or the cache's detached copy."""
-        if self._user is None and self._known is not None:
-            return self._known.profile
+        if self._user is None and self.known is not None:
+            return self.known.profile
         return self.user
 
     def permissions(self, db: Any) -> frozenset[str]:

@@ -5,14 +5,16 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from pydantic import EmailStr, Field, field_validator
+from pydantic import EmailStr, Field, TypeAdapter, field_validator
 from pyramid.httpexceptions import HTTPForbidden, HTTPNotFound
+from pyramid.response import Response
 from pyramid.security import NO_PERMISSION_REQUIRED
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from ..api import Invalid, Listing, Page, api_view, ensure_unique
 from ..api.errors import error_response
+from ..api.render import answer_conditionally, dumps
 from ..api.schemas import In, Out, Patch
 from ..db import utcnow
 from ..request import Request
@@ -358,10 +360,24 @@ def _me(request: Request) -> dict[str, Any]:
     return result
 
 
+_ME = TypeAdapter(Me)
+
+
 @api_view("auth.me", response=Me)
-def me(request: Request) -> dict[str, Any]:
-    """Who am I: the calling user with groups, permissions and what plugins add."""
-    return _me(request)
+def me(request: Request) -> Response:
+    """Who am I: the calling user with groups, permissions and what plugins add.
+
+    The body is kept with the caller's cached identity (``auth.identity_cache_seconds``):
+    what another process changes, a wallet's balance say, may show up to that late.
+    """
+
+    def render() -> bytes:
+        return dumps(_ME.dump_python(_ME.validate_python(_me(request)), mode="json"))
+
+    response = request.response
+    response.content_type = "application/json"
+    response.body = request.registry.identity_cache.answer(logged_in(request), "me", render)
+    return answer_conditionally(request, response)
 
 
 @api_view("auth.me", request_method="PATCH", body=MePatch, response=Me)

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 import requests
+from me_logins_plugin import Logins  # tests/core, on sys.path as the folder of this test
 from sqlalchemy import event, select
 
 from pyramidion import hookimpl
@@ -29,7 +30,9 @@ SERVE = """
 import json, os, sys
 from waitress import serve
 from pyramidion import make_app
-serve(make_app(json.loads(os.environ["PYRAMIDION_SETTINGS"])), host="127.0.0.1", port=int(sys.argv[1]), threads=2)
+from me_logins_plugin import Logins
+plugins = [("logins", Logins())] if os.environ.get("WITH_LOGINS") else []
+serve(make_app(json.loads(os.environ["PYRAMIDION_SETTINGS"]), plugins), host="127.0.0.1", port=int(sys.argv[1]), threads=2)
 """
 
 
@@ -40,16 +43,27 @@ class Process:
         self.url = url
 
     def me(self, token: str) -> int:
-        return requests.get(self.url + ME, headers={"Authorization": f"Bearer {token}"}, timeout=10).status_code
+        return self.get_me(token).status_code
+
+    def get_me(self, token: str) -> requests.Response:
+        return requests.get(self.url + ME, headers={"Authorization": f"Bearer {token}"}, timeout=10)
 
     def post(self, path: str, body: dict[str, Any], **headers: str) -> requests.Response:
         return requests.post(self.url + path, json=body, headers=headers, timeout=10)
 
 
 @pytest.fixture
-def other_process(base_settings: dict[str, Any], _config: Any) -> Iterator[Process]:
+def other_process(request: pytest.FixtureRequest, base_settings: dict[str, Any], _config: Any) -> Iterator[Process]:
+    """The other web process; with ``@pytest.mark.parametrize("other_process", ["logins"], indirect=True)``
+    it has the :class:`Logins` plugin too."""
     port = free_port()
-    env = {**os.environ, "PYRAMIDION_SETTINGS": json.dumps(base_settings), "PYTHONWARNINGS": "ignore"}
+    env = {
+        **os.environ,
+        "PYRAMIDION_SETTINGS": json.dumps(base_settings),
+        "PYTHONWARNINGS": "ignore",
+        "PYTHONPATH": os.pathsep.join([os.path.dirname(__file__), os.environ.get("PYTHONPATH", "")]),
+        "WITH_LOGINS": "1" if getattr(request, "param", None) == "logins" else "",
+    }
     server = subprocess.Popen(
         [sys.executable, "-c", SERVE, str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
@@ -238,3 +252,30 @@ def test_me_of_the_core_alone_reads_the_cached_copy_and_shows_a_change_at_once(m
     )
     app.patch_json(ME, {"last_name": "Liddell"}, headers=headers)
     assert app.get(ME, headers=headers).json["display_name"] == "Liddell"
+
+
+def test_me_with_what_plugins_add_is_kept_and_a_change_here_shows_at_once(make_app, make_user):
+    app = make_app(extra_plugins=(("logins", Logins()),))
+    make_user("alice")
+    headers = bearer(log_in(app, "alice")["access"])
+    assert app.get(ME, headers=headers).json["logins"] == 1
+    seen = []
+    assert statements(app.app.registry.db_engine, lambda: seen.append(app.get(ME, headers=headers))) == []
+    assert seen[0].json["logins"] == 1 and seen[0].headers["ETag"]
+    assert app.get(ME, headers={**headers, "If-None-Match": seen[0].headers["ETag"]}, status=304).body == b""
+    log_in(app, "alice")  # committed in this process: the kept answer is dropped
+    assert app.get(ME, headers=headers).json["logins"] == 2
+
+
+@pytest.mark.parametrize("other_process", ["logins"], indirect=True)
+def test_me_shows_a_change_made_by_another_process_within_the_bound(make_app, make_user, other_process):
+    app = make_app(extra_plugins=(("logins", Logins()),))
+    make_user("alice")
+    token = log_in(app, "alice")["access"]
+    assert other_process.get_me(token).json()["logins"] == 1  # kept there now
+    log_in(app, "alice")
+    wait_for(
+        lambda: other_process.get_me(token).json()["logins"] == 2,
+        timeout=BOUND,
+        message="the other process's /me to show the second login",
+    )
