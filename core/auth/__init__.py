@@ -3,6 +3,7 @@
 What plugins use (the rest of this package is the core's own):
 
 * :class:`User`, :class:`Group`: the core's tables, for foreign keys and queries;
+* :func:`display_name`: how a user is shown, from the names of a row read without the ORM;
 * :class:`UserRef`: a user nested in a plugin's responses;
 * :class:`Identity`: ``request.identity``, the user calling and how;
 * :func:`user_permissions`: the permissions a user holds through groups;
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .models import Group, User
+from .models import Group, User, display_name
 from .policy import AUTHENTICATED, Identity, SecurityPolicy, logged_in, user_permissions
 from .schemas import UserRef
 from .secrets import hash_secret, secret_matches
@@ -35,6 +36,7 @@ __all__ = [
     "User",
     "UserRef",
     "decode_access_token",
+    "display_name",
     "hash_secret",
     "secret_matches",
     "user_permissions",

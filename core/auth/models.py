@@ -16,6 +16,11 @@ from ..db import Base, UTCDateTime, utcnow
 from .names import email_key, username_key
 
 
+def display_name(first_name: str, last_name: str, username: str) -> str:
+    """How a user is shown: first and last name, or the username when they gave neither."""
+    return " ".join(part for part in (first_name, last_name) if part) or username
+
+
 class User(Base):
     """A person. ``username_key`` and ``email_key`` (see :mod:`.names`) are what
     uniqueness is checked on; they follow ``username`` and ``email`` by themselves."""
@@ -54,7 +59,7 @@ class User(Base):
     @property
     def display_name(self) -> str:
         """First and last name, or the username when the user gave neither."""
-        return " ".join(part for part in (self.first_name, self.last_name) if part) or self.username
+        return display_name(self.first_name, self.last_name, self.username)
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.username!r}>"

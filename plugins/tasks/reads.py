@@ -23,13 +23,13 @@ validation with ``validate_response=False``). Who may read what stays in
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any, NamedTuple
+from typing import Any
 
 from sqlalchemy import Integer, Select, String, Text, bindparam, cast, func, literal_column, null, select, union_all
 from sqlalchemy.orm import Session
 
 from pyramidion.api import ListQuery
-from pyramidion.auth import Identity, User
+from pyramidion.auth import Identity, User, display_name
 from pyramidion.db import UTCDateTime
 
 from . import services
@@ -43,21 +43,12 @@ _comment = Comment.__table__
 _attachment = Attachment.__table__
 
 
-class _Name(NamedTuple):
-    first_name: str
-    last_name: str
-    username: str
-
-
-_display_name = User.display_name.fget  # the core's rule, applied to a row's names
-
-
 def _person(user_id: int, username: str, first_name: str, last_name: str) -> dict[str, Any]:
     """A user as :class:`pyramidion.auth.UserRef` shows one."""
     return {
         "id": user_id,
         "username": username,
-        "display_name": _display_name(_Name(first_name, last_name, username)),
+        "display_name": display_name(first_name, last_name, username),
     }
 
 
