@@ -14,6 +14,7 @@ from typing import Any
 
 from .auth.permissions import CORE_GROUPS, CORE_PERMISSIONS
 from .hookspecs import hookimpl
+from .revisions import environment_dir
 
 
 @hookimpl
@@ -28,8 +29,6 @@ def pyramidion_groups() -> dict[str, list[str]]:
 
 @hookimpl
 def pyramidion_migrations() -> str:
-    from .migrations import environment_dir
-
     return str(environment_dir() / "versions")
 
 

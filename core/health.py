@@ -42,6 +42,7 @@ from sqlalchemy import text
 
 from .db import sqlite_file
 from .heartbeat import worker_status
+from .revisions import revisions
 from .settings import Section, as_list, section
 
 CHECKS = ("database", "migrations", "queue", "worker", "router")
@@ -118,13 +119,11 @@ def _failed(exc: Exception) -> str:
 def _database_and_migrations(registry: Any) -> tuple[tuple[bool, str], tuple[bool, str, list[SourceRevision] | None]]:
     # One connection for both: the read-only engine, which on SQLite never
     # takes (or waits for) the write lock.
-    from . import migrations  # Alembic: loaded by the first check, not by every process at start (issue 17)
-
     try:
         with registry.db_read_engine.connect() as connection:
             connection.execute(text("SELECT 1"))
             unwritable = _unwritable(connection)
-            rows = [SourceRevision(*row) for row in migrations.revisions(registry, connection)]
+            rows = [SourceRevision(*row) for row in revisions(registry, connection)]
     except Exception as exc:  # a health check reports failures, it does not raise them
         return (False, _failed(exc)), (False, "unknown: the database cannot be read", None)
     database = (False, unwritable) if unwritable else (True, "reachable, writable")

@@ -43,3 +43,27 @@ def test_check_reports_a_plugin_whose_models_have_no_migration(base_settings, tm
     problems = dict(migrations.check(registry))
     assert list(problems) == ["drift"]
     assert "drift_thing" in problems["drift"]
+
+
+def test_the_heads_read_as_text_are_alembics(registry):
+    # The readiness check reads each source's head without Alembic (pyramidion.revisions): the same answer.
+    from alembic.script import ScriptDirectory
+
+    from pyramidion.migrations import _config
+
+    for source in migrations.sources(registry):
+        expected = ScriptDirectory.from_config(_config(source, None)).get_heads()
+        assert source.head() == ",".join(sorted(expected)), source.name
+
+
+def test_a_source_with_two_heads_names_both(tmp_path):
+    from pyramidion.revisions import Source
+
+    (tmp_path / "a.py").write_text('revision = "x_0001"\ndown_revision = None\n')
+    (tmp_path / "b.py").write_text('revision: str = "x_0002"\ndown_revision: str | None = "x_0001"\n')
+    (tmp_path / "c.py").write_text('revision = "x_0003"\ndown_revision = "x_0001"\n')
+    (tmp_path / "d.py").write_text('"""A merge."""\nrevision = "x_0004"\ndown_revision = ("x_0002", "x_0003")\n')
+    source = Source("x", tmp_path, "alembic_version_x", ("x_",))
+    assert source.head() == "x_0004"
+    (tmp_path / "d.py").unlink()
+    assert source.head() == "x_0002,x_0003"
