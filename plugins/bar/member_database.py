@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import requests
 from pydantic import BaseModel, ValidationError
 from zope.interface import Interface
 
@@ -57,6 +56,8 @@ class MemberDatabase:
         """The member the database accepts for these credentials, or None."""
         if not self.enabled:
             return None
+        import requests  # only where a member database is configured (a web process's memory, issue 17)
+
         try:
             response = requests.post(
                 self.url,

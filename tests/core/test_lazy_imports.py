@@ -34,6 +34,8 @@ NOT_AT_LOAD = {
     "txaio": "the realtime backend process",
     "alembic": "`pyramidion db` (the readiness check reads the revision files as text)",
     "mako": "Alembic's revision templates",
+    "requests": "the bar's member database and Mollie (the router publisher uses http.client)",
+    "urllib3": "requests' transport",
 }
 
 SERVE = """

@@ -95,6 +95,38 @@ def test_publishing_while_the_router_is_down_logs_one_line(
     ]
 
 
+def test_a_publish_after_the_router_dropped_the_kept_connection_is_delivered_once(
+    registry: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    received: list[bytes] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # the answer says nothing of closing: the client keeps the connection
+
+        def do_POST(self) -> None:
+            received.append(self.rfile.read(int(self.headers["Content-Length"])))
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            self.close_connection = True  # then drops it, as a router closing an idle connection does
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        publisher = Publisher(realtime_settings({**registry.settings, "realtime.port": server.server_address[1]}))
+        with caplog.at_level(logging.WARNING):
+            assert publisher.publish("pyramidion.tasks.changed", {"id": 1}) is True
+            assert publisher.publish("pyramidion.tasks.changed", {"id": 2}) is True
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert [json.loads(body)["args"] for body in received] == [[{"id": 1}], [{"id": 2}]]
+    assert warnings_of(caplog, "pyramidion.realtime.publisher") == []
+
+
 def test_the_realtime_backend_says_when_it_tries_the_router_again(
     registry: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
