@@ -12,7 +12,10 @@
 * the procedures and subscriptions plugins declare through the
   ``pyramidion_realtime(session)`` hook, which gets a :class:`BackendSession`;
 * the router's ``wamp.session.on_join`` / ``on_leave`` meta events, handed to
-  plugins as :class:`Caller` objects.
+  plugins as :class:`Caller` objects;
+* the router's ``wamp.subscription.on_create`` / ``on_delete`` meta events,
+  kept as the topics somebody is subscribed to (:meth:`BackendSession.watched`),
+  so that a plugin publishes only what somebody receives.
 
 Plugin callbacks are plain synchronous functions taking a request first, like
 background tasks: each runs in a thread of its own (the event loop never waits
@@ -28,6 +31,7 @@ and declares everything again when it is back.
 from __future__ import annotations
 
 import asyncio
+import collections
 import concurrent.futures
 import dataclasses
 import functools
@@ -151,6 +155,14 @@ class BackendSession:
         self._on_leave: list[Callable[[Any, Caller], None]] = []
         self._on_backend_join: list[Callable[[Any, list[Caller]], None]] = []
         self._clients: dict[int, Caller] = {}  # connected client sessions, by WAMP session id
+        self._on_watch: list[Callable[[Any, list[tuple[str, str]]], None]] = []
+        # The router's subscriptions (of any session, this one's too), from its meta events:
+        self._watches: dict[int, tuple[str, str]] = {}  # subscription id -> (topic URI, match)
+        # Read from any thread without a lock: a Counter is only ever looked up there, the
+        # patterns' tuple is replaced whole.
+        self._watched_exact: collections.Counter[str] = collections.Counter()
+        self._watched_patterns: tuple[tuple[str, str], ...] = ()  # (URI, "prefix" or "wildcard")
+        self._deleted_while_listing: set[int] | None = None
         self._wamp: ApplicationSession | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._executor: concurrent.futures.ThreadPoolExecutor | None = None
@@ -241,6 +253,35 @@ class BackendSession:
         so this is where state kept from join and leave events is corrected.
         """
         self._on_backend_join.append(fn)
+
+    def on_watch(self, fn: Callable[[Any, list[tuple[str, str]]], None]) -> None:
+        """Call ``fn(request, subscriptions)`` when topics start being watched.
+
+        ``subscriptions`` lists ``(uri, match)`` of the router's new
+        subscriptions (``match`` is ``exact``, ``prefix`` or ``wildcard``):
+        the first subscriber of a topic, or, when the backend (re)joins, every
+        subscription there is. The router tells the backend a moment after
+        the subscriber got its subscription: what a plugin held back while
+        :meth:`watched` said no (a robot's newest state) is published here, so
+        that the new subscriber misses nothing.
+        """
+        self._on_watch.append(fn)
+
+    def watched(self, topic: str) -> bool:
+        """Whether some session (the backend's own included) is subscribed to ``topic``; from any thread.
+
+        Answered from memory, without a round trip: the router's subscription
+        meta events, and its list of subscriptions when the backend joins. For
+        publications nobody may be receiving (a robot's status, many times a
+        second): skip those that would reach nobody, and publish what matters
+        from an :meth:`on_watch` handler. False while the backend is not
+        joined. A wildcard subscription made while the backend was away is
+        seen only once it is made again (the router does not list wildcard
+        subscriptions).
+        """
+        if topic in self._watched_exact:
+            return True
+        return any(_matches(topic, uri, match) for uri, match in self._watched_patterns)
 
     def publish(self, topic: str, *args: Any, **kwargs: Any) -> bool:
         """Publish now over the backend's own connection; from any thread.
@@ -380,7 +421,10 @@ class BackendSession:
         await wamp.subscribe(self._sessions_revoked, SESSIONS_REVOKED_TOPIC, options=SubscribeOptions(details=True))
         await wamp.subscribe(self._session_joined, "wamp.session.on_join")
         await wamp.subscribe(self._session_left, "wamp.session.on_leave")
+        await wamp.subscribe(self._subscription_created, "wamp.subscription.on_create")
+        await wamp.subscribe(self._subscription_deleted, "wamp.subscription.on_delete")
         self._wamp = wamp
+        watched = await self._list_subscriptions(wamp)
         connected = []
         for session_id in await wamp.call("wamp.session.list"):
             caller = self._client(await wamp.call("wamp.session.get", session_id))
@@ -391,6 +435,7 @@ class BackendSession:
             await self._in_thread(fn, connected)
         for caller in connected:
             await self._notify(self._on_join, caller)
+        await self._notify_watch(watched)
         self.joined.set()
         log.info(
             "backend joined realm %s: %d procedure(s), %d subscription(s), %d client(s) connected",
@@ -403,6 +448,71 @@ class BackendSession:
     def _detach(self) -> None:
         self._wamp = None
         self.joined.clear()
+        # Listed again on the next join; meanwhile, publications would not leave anyway.
+        self._watches.clear()
+        self._watched_exact.clear()
+        self._watched_patterns = ()
+
+    async def _list_subscriptions(self, wamp: ApplicationSession) -> list[tuple[str, str]]:
+        """Learn the router's subscriptions (the meta events keep them up to date from here on)."""
+        deleted: set[int] = set()
+        self._deleted_while_listing = deleted
+        try:
+            listed = await wamp.call("wamp.subscription.list")
+            ids = [sid for match in ("exact", "prefix", "wildcard") for sid in listed.get(match, ())]
+            found = await asyncio.gather(*(self._subscription(wamp, sid) for sid in ids if sid not in self._watches))
+        finally:
+            self._deleted_while_listing = None
+        # Gone meanwhile (its on_delete came before the answer): it must not come back.
+        added = [self._add_watch(s) for s in found if s is not None and s["id"] not in deleted]
+        return [watch for watch in added if watch is not None]
+
+    @staticmethod
+    async def _subscription(wamp: ApplicationSession, subscription_id: int) -> dict[str, Any] | None:
+        try:
+            return await wamp.call("wamp.subscription.get", subscription_id)
+        except ApplicationError:  # deleted since the list
+            return None
+
+    async def _subscription_created(self, session_id: int, subscription: dict[str, Any], *_: Any) -> None:
+        watch = self._add_watch(subscription)
+        if watch is not None:
+            await self._notify_watch([watch])
+
+    async def _subscription_deleted(self, session_id: int, subscription_id: int, *_: Any) -> None:
+        if self._deleted_while_listing is not None:
+            self._deleted_while_listing.add(subscription_id)
+        known = self._watches.pop(subscription_id, None)
+        if known is None:
+            return
+        uri, match = known
+        if match == "exact":
+            self._watched_exact[uri] -= 1
+            if self._watched_exact[uri] <= 0:
+                del self._watched_exact[uri]
+        else:
+            self._watched_patterns = tuple(pattern for pattern in self._watched_patterns if pattern != known)
+
+    def _add_watch(self, subscription: dict[str, Any]) -> tuple[str, str] | None:
+        """Keep a subscription of the router's (its details); its ``(uri, match)``, or None when known already."""
+        subscription_id, watch = subscription["id"], (subscription["uri"], subscription.get("match", "exact"))
+        if subscription_id in self._watches:
+            return None
+        self._watches[subscription_id] = watch
+        if watch[1] == "exact":
+            self._watched_exact[watch[0]] += 1
+        else:
+            self._watched_patterns = (*self._watched_patterns, watch)
+        return watch
+
+    async def _notify_watch(self, subscriptions: list[tuple[str, str]]) -> None:
+        if not subscriptions:
+            return
+        for fn in self._on_watch:
+            try:
+                await self._in_thread(fn, subscriptions)
+            except Exception:
+                log.exception("watch handler %s failed", fn.__qualname__)
 
     # -- serving -----------------------------------------------------------------
 
@@ -519,6 +629,15 @@ class BackendSession:
                 await self._in_thread(fn, caller)
             except Exception:
                 log.exception("session handler %s failed for %s", fn.__qualname__, caller.authid)
+
+
+def _matches(topic: str, uri: str, match: str) -> bool:
+    """Whether a subscription to ``uri`` with ``match`` (``prefix`` or ``wildcard``) receives ``topic``."""
+    if match == "prefix":
+        return topic.startswith(uri)
+    parts, pattern = topic.split("."), uri.split(".")
+    # A wildcard's empty component matches any one component.
+    return len(parts) == len(pattern) and all(p == "" or p == part for p, part in zip(pattern, parts, strict=True))
 
 
 def _checked_role(fn: Authenticator, role: str, request: Request, ticket: str) -> Principal | None:

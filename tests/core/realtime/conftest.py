@@ -29,6 +29,7 @@ class Demo:
         self.joined: queue.Queue[Caller] = queue.Queue()
         self.left: queue.Queue[Caller] = queue.Queue()
         self.backend_joins: queue.Queue[list[Caller]] = queue.Queue()
+        self.watches: queue.Queue[list[tuple[str, str]]] = queue.Queue()
         self.watchers: dict[int, set[int]] = {7: set()}  # gadget id -> user ids who may watch it
 
     @hookimpl
@@ -54,6 +55,7 @@ class Demo:
         session.on_session_join(lambda request, caller: self.joined.put(caller))
         session.on_session_leave(lambda request, caller: self.left.put(caller))
         session.on_backend_join(lambda request, connected: self.backend_joins.put(connected))
+        session.on_watch(lambda request, subscriptions: self.watches.put(subscriptions))
 
     def whoami(self, request: Any, caller: Caller) -> dict[str, Any]:
         return {"authid": caller.authid, "user_id": caller.user_id}
