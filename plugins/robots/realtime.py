@@ -24,9 +24,10 @@ transaction of their own): they validate the frames there and await the
 Commands reach the robot on ``pyramidion.robots.robot.<id>.command`` (only
 it may subscribe there). Users subscribe to
 ``pyramidion.robots.robot.<id>.status`` of the robots they may use: frames
-(``{"robot_id", "frame"}``), connection changes (``{"robot_id",
-"connected"}``) and commands' statuses (``{"robot_id", "command": {"id",
-"command", "status"}}``).
+(``{"robot_id", "frame"}``, the newest of each type, published only while
+somebody watches: see :class:`LiveStatus`), connection changes
+(``{"robot_id", "connected"}``) and commands' statuses (``{"robot_id",
+"command": {"id", "command", "status"}}``).
 
 What is decided here is WAMP's part (arguments, errors, events); the rules
 are the use cases of :mod:`.services`.
@@ -110,17 +111,23 @@ def _connection_event(robot_id: int, connected: bool) -> dict[str, Any]:
 
 
 class LiveStatus:
-    """Stored frames, published to the robots' status topics at most once per ``interval`` seconds.
+    """Stored frames, published to the status topics of watched robots, at most once per ``interval`` seconds.
 
     Watchers get the newest frame of each kind of each robot that sent one
     since the last publication: a screen needs no more than that, and
-    publishing every frame would double the router's work at full rate.
+    publishing every frame would double the router's work at full rate. A
+    robot nobody watches costs no publication (at full rate those were about
+    a tenth of the backend's messages, sent for nobody). Its newest frames
+    are kept, and published when somebody starts watching: the
+    router tells the backend a moment after the watcher subscribed, and a
+    frame held back in between would otherwise never reach it.
     """
 
     def __init__(self, session: BackendSession, interval: float) -> None:
         self.session = session
         self.interval = interval
-        self._latest: dict[tuple[int, int], Any] = {}  # (robot id, frame type) -> parsed frame
+        self._newest: dict[tuple[int, int], Any] = {}  # (robot id, frame type) -> parsed frame
+        self._due: set[tuple[int, int]] = set()  # keys whose newest frame is not published yet
         self._lock = threading.Lock()
         self._scheduled = False
 
@@ -129,20 +136,47 @@ class LiveStatus:
             for submission in batch:
                 for frame in submission.frames:
                     key = (submission.robot_id, frame.type)
-                    known = self._latest.get(key)
-                    if known is None or frame.timestamp >= known.timestamp:  # the robot's clock decides
-                        self._latest[key] = frame
-            if not self._scheduled:
-                self._scheduled = True
-                timer = threading.Timer(self.interval, self._publish)
-                timer.daemon = True
-                timer.start()
+                    known = self._newest.get(key) if key in self._due else None
+                    # Within one interval the robot's clock decides; a published frame gives way to any later one.
+                    if known is None or frame.timestamp >= known.timestamp:
+                        self._newest[key] = frame
+                        self._due.add(key)
+            self._schedule()
+
+    def watch_started(self, request: Request, subscriptions: list[tuple[str, str]]) -> None:
+        """Somebody started watching: the newest frames of the robots now watched are published again."""
+        robots = {
+            int(m.group(1)) for uri, match in subscriptions if match == "exact" and (m := STATUS_TOPIC.match(uri))
+        }
+        every_robot = any(match != "exact" for _, match in subscriptions)  # the publication checks whom it reaches
+        with self._lock:
+            self._due.update(key for key in self._newest if every_robot or key[0] in robots)
+            self._schedule()
+
+    def forget(self, robot_id: int) -> None:
+        """A deleted robot: its frames are never published again."""
+        with self._lock:
+            for key in [key for key in self._newest if key[0] == robot_id]:
+                del self._newest[key]
+                self._due.discard(key)
+
+    def _schedule(self) -> None:
+        # Under the lock.
+        if self._due and not self._scheduled:
+            self._scheduled = True
+            timer = threading.Timer(self.interval, self._publish)
+            timer.daemon = True
+            timer.start()
 
     def _publish(self) -> None:
         with self._lock:
-            latest, self._latest, self._scheduled = self._latest, {}, False
-        for (robot_id, _), frame in latest.items():
-            self.session.publish(status_topic(robot_id), {"robot_id": robot_id, "frame": frame.model_dump(mode="json")})
+            due, self._due, self._scheduled = self._due, set(), False
+            frames = [(key[0], self._newest[key]) for key in due]
+        for robot_id, frame in frames:
+            topic = status_topic(robot_id)
+            # Not watched: dropped from due, kept as the newest for whoever starts watching.
+            if self.session.watched(topic):
+                self.session.publish(topic, {"robot_id": robot_id, "frame": frame.model_dump(mode="json")})
 
 
 class RobotsBackend:
@@ -165,6 +199,7 @@ class RobotsBackend:
         session.on_session_join(self.robot_joined)
         session.on_session_leave(self.robot_left)
         session.on_backend_join(self.forget_stale_connections)
+        session.on_watch(self.live.watch_started)
         session.subscribe_topic(services.access_ended_topic(), self.access_ended)
 
     # -- joining ---------------------------------------------------------------------
@@ -195,6 +230,7 @@ class RobotsBackend:
         robot_id, user_id = event["robot_id"], event.get("user_id")
         topic = status_topic(robot_id)
         if user_id is None:
+            self.live.forget(robot_id)
             self.session.end_sessions(f"{ROBOT_ROLE}:{robot_id}", "the robot was deleted")
             users = {client.authid for client in self.session.clients if client.user_id is not None}
         elif isinstance(user_id, int) and not services.may_watch(request.db, user_id, robot_id):

@@ -216,6 +216,23 @@ def test_users_watch_the_status_of_their_robots_only(
     assert event["frame"]["state"] == "manual" and event["frame"]["data"]["position_x"] == 7.5
 
 
+def test_a_new_watcher_sees_the_newest_frame_at_once_and_every_later_one(
+    backend, register_robot, join_token, wamp_client, watch
+):
+    robot = register_robot("UR-1")
+    robot_client = wamp_client(join_token(robot))
+    for frame_id in (1, 2, 3):  # nobody watches: nothing is published, the newest frame is kept
+        robot_client.call(FRAME, position(frame_id, x=float(frame_id)))
+
+    status = watch(robot)
+
+    # The robot sends nothing more, and yet its new watcher sees where it is.
+    assert next_frame(status)["data"]["position_x"] == 3.0
+    robot_client.call(FRAME, position(4, x=4.0, state="manual"))
+    frame = next_frame(status)
+    assert (frame["id"], frame["state"], frame["data"]["position_x"]) == (4, "manual", 4.0)
+
+
 def test_a_robot_that_drops_mid_stream_shows_as_disconnected(
     backend, app, register_robot, join_token, wamp_client, watch, as_operator, db
 ):
@@ -324,6 +341,14 @@ def next_connection_event(events: queue.Queue) -> bool:
         (event,), _ = events.get(timeout=TIMEOUT)
         if "connected" in event:
             return event["connected"]
+
+
+def next_frame(events: queue.Queue) -> dict:
+    """The next frame in the status events (connection changes are skipped)."""
+    while True:
+        (event,), _ = events.get(timeout=TIMEOUT)
+        if "frame" in event:
+            return event["frame"]
 
 
 def wait_disconnected(client) -> None:
