@@ -57,12 +57,12 @@ COLUMNS = (
     "type",
     "state",
     "timestamp",
-    "received_at",
     "speed",
     "position_x",
     "position_y",
     "angle_theta",
     "data",
+    "received_at",  # last: the batch's, not the frame's
 )
 
 
@@ -78,15 +78,15 @@ class Submission:
     frames: list[Any]  # parsed frames from schemas.parse_frame
     stored: asyncio.Future
 
-    def rows(self, received_at: Any) -> list[tuple[Any, ...]]:
-        """The frames as rows of :data:`COLUMNS`, in Python values."""
-        return [_row(self.robot_id, frame, received_at) for frame in self.frames]
+    def rows(self) -> list[tuple[Any, ...]]:
+        """The frames as rows of :data:`COLUMNS` but ``received_at``, in Python values."""
+        return [_row(self.robot_id, frame) for frame in self.frames]
 
 
-def _row(robot_id: int, frame: Any, received_at: Any) -> tuple[Any, ...]:
+def _row(robot_id: int, frame: Any) -> tuple[Any, ...]:
     if isinstance(frame, PositionFrame):
         p = frame.data
-        return (robot_id, frame.id, frame.type, frame.state, frame.timestamp, received_at) + (
+        return (robot_id, frame.id, frame.type, frame.state, frame.timestamp) + (
             p.speed,
             p.position_x,
             p.position_y,
@@ -94,7 +94,7 @@ def _row(robot_id: int, frame: Any, received_at: Any) -> tuple[Any, ...]:
             None,
         )
     data = frame.data.model_dump(mode="json") if hasattr(frame.data, "model_dump") else frame.data
-    return (robot_id, frame.id, frame.type, frame.state, frame.timestamp, received_at, None, None, None, None, data)
+    return (robot_id, frame.id, frame.type, frame.state, frame.timestamp, None, None, None, None, data)
 
 
 class FrameInsert:
@@ -102,23 +102,33 @@ class FrameInsert:
 
     Values go through each column's bind processing for the dialect (a
     time zone to UTC, the state's name, JSON), so rows are stored exactly as
-    through the model.
+    through the model. What is the same in every row is processed once per
+    batch, not per row: the batch's ``received_at``, and None (a position
+    frame's empty ``data``, the position columns of the other frames).
     """
 
     def __init__(self, dialect: Dialect) -> None:
         table = Frame.__table__
         # The dialect's own implementation of each type: PostgreSQL's JSON, for one, wraps values for psycopg.
-        self._processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in COLUMNS]
+        processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in COLUMNS]
+        *self._processors, self._stamp = processors
+        self._nones = [None if process is None else process(None) for process in self._processors]
         mark = "?" if dialect.paramstyle == "qmark" else "%s"
         self._sql = (
             f"INSERT INTO {table.name} ({', '.join(COLUMNS)}) VALUES ({', '.join([mark] * len(COLUMNS))})"
             " ON CONFLICT (robot_id, frame_id) DO NOTHING"
         )
 
-    def __call__(self, conn: Connection, rows: list[tuple[Any, ...]]) -> None:
-        processors = self._processors
+    def __call__(self, conn: Connection, rows: list[tuple[Any, ...]], received_at: Any) -> None:
+        """Insert ``rows`` (of :data:`COLUMNS` but ``received_at``, in Python values), received at ``received_at``."""
+        processors, nones = self._processors, self._nones
+        stamp = (received_at if self._stamp is None else self._stamp(received_at),)
         parameters = [
-            tuple(value if process is None else process(value) for process, value in zip(processors, row, strict=True))
+            tuple(
+                value if process is None else none if value is None else process(value)
+                for process, none, value in zip(processors, nones, row, strict=True)
+            )
+            + stamp
             for row in rows
         ]
         conn.exec_driver_sql(self._sql, parameters)
@@ -210,7 +220,7 @@ class FrameWriter:
     ) -> dict[int, Exception]:
         """The fast path: every frame of the batch in one statement; it fails whole or stores all."""
         self._insert_frames(
-            conn, [row for submissions in by_robot.values() for s in submissions for row in s.rows(received_at)]
+            conn, [row for submissions in by_robot.values() for s in submissions for row in s.rows()], received_at
         )
         return {}
 
@@ -222,7 +232,7 @@ class FrameWriter:
         for robot_id, submissions in by_robot.items():
             try:
                 with conn.begin_nested():
-                    self._insert_frames(conn, [row for s in submissions for row in s.rows(received_at)])
+                    self._insert_frames(conn, [row for s in submissions for row in s.rows()], received_at)
             except Exception as exc:
                 if conn.scalar(select(exists().where(Robot.id == robot_id))):
                     log.exception("could not store the frames of robot %d", robot_id)
