@@ -21,10 +21,13 @@ Afterwards every wallet is checked: the purchases the API confirmed (201)
 must each appear once in the ledger ("lost" counts confirmed debits missing
 from it, "double" debits it holds beyond those confirmed), every balance must
 equal its ledger sum, and none may be below the minimum.
-Prints two lines:
+Prints three lines, the last with what else a purchase costs the machine (the
+PostgreSQL backends of the scratch database, and these client threads, which
+share the two cores with the server):
 
     bar: task list 450 req/s, p50 ..., server CPU 2.90 ms/request (production: gunicorn sync, 2 workers, postgresql)
     bar: 300 purchases/s (16 clients, postgresql), server CPU 4.10 ms/request = 67% of the task list (target >= 50%) ok, 71% of its requests per CPU second; ledger ok: 0 lost, 0 double
+    bar: CPU per purchase besides the server's: PostgreSQL's backends 0.90 ms, the 16 client threads 1.30 ms
 """
 
 from __future__ import annotations
@@ -41,12 +44,13 @@ from pathlib import Path
 from typing import Any
 
 import requests
-from sqlalchemy import func, select
+from sqlalchemy import func, make_url, select
 
 from .common import (
     PRODUCTION,
     Server,
     app_settings,
+    cpu_seconds,
     figure,
     free_port,
     scratch_database,
@@ -60,7 +64,6 @@ START_BALANCE = Decimal("1000.00")
 PASSWORD = "bench-password"
 TARGET = 0.5  # purchases/s at least this share of the task list's requests/s
 LIST = "/api/tasks?limit=10"
-SCRIPT = Path(__file__).with_name("bar_purchases.lua")
 
 
 def bar_settings(database_url: str) -> dict[str, str]:
@@ -159,6 +162,22 @@ def run_clients(
     return confirmed, statuses, time.monotonic() - started
 
 
+def database_cpu_seconds(database_url: str) -> dict[int, float]:
+    """CPU time so far of each PostgreSQL backend connected to ``database_url``'s database, by process id."""
+    marker = f" {make_url(database_url).database} ".encode()
+    found = {}
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            title = (proc / "cmdline").read_bytes()  # "postgres: 15/main: USER DATABASE HOST(PORT) STATE"
+        except OSError:  # gone meanwhile
+            continue
+        if title.startswith(b"postgres: ") and marker in title:
+            found[int(proc.name)] = cpu_seconds(int(proc.name))
+    return found
+
+
 def check_ledger(database_url: str, confirmed: Counter) -> tuple[int, int, list[str]]:
     """(lost, double, other problems) comparing confirmed purchases with the ledger and balances."""
     from sqlalchemy.orm import Session
@@ -210,11 +229,19 @@ def main() -> None:
                 f"{server.url}/api/auth/token", json={"username": "seller", "password": PASSWORD}, timeout=10
             )
             login.raise_for_status()
-            before = server.cpu_seconds()
+            before, database_before, client_before = (
+                server.cpu_seconds(),
+                database_cpu_seconds(database_url),
+                time.process_time(),
+            )
             confirmed, statuses, elapsed = run_clients(
                 server.url, login.json()["access"], holders, product, args.clients, args.seconds
             )
-            cpu_ms = (server.cpu_seconds() - before) / max(sum(statuses.values()), 1) * 1000
+            calls = max(sum(statuses.values()), 1)
+            cpu_ms = (server.cpu_seconds() - before) / calls * 1000
+            client_ms = (time.process_time() - client_before) / calls * 1000
+            database = database_cpu_seconds(database_url)
+            database_ms = sum(t - database_before.get(pid, 0.0) for pid, t in database.items()) / calls * 1000
         lost, double, problems = check_ledger(database_url, confirmed)
 
     rate = sum(confirmed.values()) / elapsed
@@ -228,6 +255,10 @@ def main() -> None:
         f"= {ratio:.0%} of the task list (target >= {TARGET:.0%}) {'ok' if met else 'MISSED'}, "
         f"{task_list.server_cpu_ms / cpu_ms:.0%} of its requests per CPU second; "
         f"ledger {ledger}: {lost} lost, {double} double"
+    )
+    print(
+        f"bar: CPU per purchase besides the server's: PostgreSQL's backends {database_ms:.2f} ms, "
+        f"the {args.clients} client threads {client_ms:.2f} ms"
     )
     if unexpected:
         print(f"bar: answers other than 201: {unexpected}", file=sys.stderr)

@@ -1,6 +1,6 @@
 """Profile one endpoint in process, without a server or a load generator in the way.
 
-    PYTHONWARNINGS=ignore .venv/bin/python -m bench.profiling [list|detail|me|health] [--requests 2000]
+    PYTHONWARNINGS=ignore .venv/bin/python -m bench.profiling [list|detail|me|health|purchase] [--requests 2000]
                                                             [--database sqlite|postgresql] [--issue17] [--pyinstrument]
 
 Seeds 30 tasks with two performers, 20 comments on one, through the API
@@ -8,14 +8,21 @@ Seeds 30 tasks with two performers, 20 comments on one, through the API
 endpoint ``--requests`` times and prints the SQL statements one request runs,
 requests/s of one thread and CPU time per request (steadier than requests/s on
 a shared machine); ``--pyinstrument`` prints where the time went.
+
+``purchase`` instead serves the tasks and bar plugins with ``python -m bench.bar``'s
+seller, product and 64 funded wallets (:func:`bench.bar.arrange`) and posts wallet
+purchases, one product each, from the wallets in turn (use ``--database postgresql``,
+as ``bench.bar`` does).
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import itertools
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import event
@@ -26,7 +33,13 @@ from pyramidion import make_app
 from .common import app_settings, scratch_database
 from .setup import COMMENTS, PASSWORD, bulk_tasks, migrated
 
-PATHS = {"list": "/api/tasks?limit=10", "detail": "/api/tasks/{task_id}", "me": "/api/auth/me", "health": "/api/health"}
+PATHS = {
+    "list": "/api/tasks?limit=10",
+    "detail": "/api/tasks/{task_id}",
+    "me": "/api/auth/me",
+    "health": "/api/health",
+    "purchase": "/api/bar/purchases",
+}
 
 
 def seeded_app(database_url: str, issue17: bool = False) -> tuple[TestApp, dict[str, str], int]:
@@ -66,8 +79,27 @@ def seeded_app(database_url: str, issue17: bool = False) -> tuple[TestApp, dict[
     return app, headers, task_id
 
 
-def statements(app: TestApp, path: str, headers: dict[str, str]) -> list[str]:
-    """The SQL one request runs."""
+def purchase_app(database_url: str) -> tuple[TestApp, Callable[[], Any]]:
+    """bench.bar's app and data: (app, a call that makes one wallet purchase as the seller)."""
+    from .bar import PASSWORD as SELLER_PASSWORD
+    from .bar import arrange, bar_settings
+
+    settings = bar_settings(database_url)
+    holders, product = arrange(settings, 64)
+    app = TestApp(make_app(settings))
+    token = app.post_json("/api/auth/token", {"username": "seller", "password": SELLER_PASSWORD}).json["access"]
+    headers = {"Authorization": f"Bearer {token}"}
+    turn = itertools.cycle(holders)
+
+    def buy() -> Any:
+        body = {"payment_method": "wallet", "holder_id": next(turn), "lines": [{"product_id": product, "quantity": 1}]}
+        return app.post_json(PATHS["purchase"], body, headers=headers, status=201)
+
+    return app, buy
+
+
+def statements(app: TestApp, call: Callable[[], Any]) -> list[str]:
+    """The SQL one request (``call``) runs."""
     engine = app.app.registry.db_engine
     seen: list[str] = []
 
@@ -76,7 +108,7 @@ def statements(app: TestApp, path: str, headers: dict[str, str]) -> list[str]:
 
     event.listen(engine, "before_cursor_execute", record)
     try:
-        app.get(path, headers=headers)
+        call()
     finally:
         event.remove(engine, "before_cursor_execute", record)
     return seen
@@ -97,13 +129,20 @@ def main() -> None:
     args = parser.parse_args()
     logging.disable(logging.CRITICAL)  # the seeding's notifications fail for want of a mail server, by design
     with scratch_database(args.database) as url:
-        app, headers, task_id = seeded_app(url, args.issue17)
-        path = PATHS[args.endpoint].format(task_id=task_id)
-        if args.endpoint == "health":
-            headers = {}
+        if args.endpoint == "purchase":
+            app, call = purchase_app(url)
+        else:
+            app, headers, task_id = seeded_app(url, args.issue17)
+            path = PATHS[args.endpoint].format(task_id=task_id)
+            if args.endpoint == "health":
+                headers = {}
+
+            def call() -> Any:
+                return app.get(path, headers=headers)
+
         for _ in range(50):  # warm-up: caches, connection pool
-            app.get(path, headers=headers)
-        for number, sql in enumerate(statements(app, path, headers), 1):
+            call()
+        for number, sql in enumerate(statements(app, call), 1):
             print(f"  SQL {number}: {sql}")
         profiler = None
         if args.pyinstrument:
@@ -113,7 +152,7 @@ def main() -> None:
             profiler.start()
         started, cpu_started = time.perf_counter(), time.process_time()
         for _ in range(args.requests):
-            app.get(path, headers=headers)
+            call()
         elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
         if profiler is not None:
             profiler.stop()

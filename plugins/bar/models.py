@@ -353,6 +353,3 @@ class LedgerEntry(Base):
     registration_id: Mapped[int | None] = mapped_column(
         ForeignKey("bar_registration.id", ondelete="RESTRICT"), unique=True
     )
-
-    # A sale books its debit with the purchase not yet inserted: the unit of work inserts the purchase first.
-    purchase: Mapped[Purchase | None] = relationship()

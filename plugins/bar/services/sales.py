@@ -7,22 +7,52 @@ from decimal import Decimal
 from typing import Any
 
 from pyramid.httpexceptions import HTTPForbidden, HTTPNotFound
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import selectinload
-from sqlalchemy.orm.attributes import set_committed_value
 
 from pyramidion.api import Invalid
 from pyramidion.auth import Identity
+from pyramidion.db import utcnow
 
-from ..models import Holder, LedgerKind, PaymentMethod, Product, Purchase, PurchaseLine, Stock
-from ..schemas import LineIn, PurchaseIn
+from ..models import QUANTITY, Holder, PaymentMethod, Personnel, Product, Purchase, PurchaseLine, Stock
+from ..schemas import LineIn, PurchaseIn, PurchaseOut
 from . import wallet
 from .access import SELL, acting_personnel, is_staff, require
 
+PERSONNEL = Personnel.__table__
+PRODUCTS = Product.__table__
+PURCHASES = Purchase.__table__
+STOCKS = Stock.__table__
 
-def _products(db: Any, lines: list[LineIn]) -> dict[int, Product]:
-    wanted = {line.product_id for line in lines}
-    found = {p.id: p for p in db.scalars(select(Product).where(Product.id.in_(wanted), Product.active.is_(True)))}
+# A sale runs table statements built once: the ORM's unit of work cost as
+# much as the statements, and building one and deriving its cache key about
+# as much as running it.
+# The ordered products on sale, each row with the caller's id as active
+# personnel (NULL if they are not): the seller, read with the products.
+_ON_SALE = select(
+    PRODUCTS.c.id,
+    PRODUCTS.c.name,
+    PRODUCTS.c.price,
+    PRODUCTS.c.units,
+    PRODUCTS.c.stock_id,
+    select(PERSONNEL.c.id)
+    .where(PERSONNEL.c.user_id == bindparam("user_id"), PERSONNEL.c.active.is_(True))
+    .scalar_subquery()
+    .label("seller_id"),
+).where(PRODUCTS.c.id.in_(bindparam("product_ids", expanding=True)), PRODUCTS.c.active.is_(True))
+_NEW_PURCHASE = insert(PURCHASES).returning(PURCHASES.c.id)
+# ORM-enabled, unlike the others: the request's transaction commits a session
+# only once an ORM statement or flush wrote in it, and every sale has lines.
+_NEW_LINES = insert(PurchaseLine)
+_TAKE_STOCK = (
+    update(STOCKS)
+    .where(STOCKS.c.id == bindparam("stock_id"))
+    .values(quantity=STOCKS.c.quantity - bindparam("taken", type_=QUANTITY))
+)
+
+
+def _products(rows: list[Any], lines: list[LineIn]) -> dict[int, Any]:
+    found = {row.id: row for row in rows}
     problems = [
         {"field": f"lines.{index}.product_id", "location": "body", "message": "no such product on sale"}
         for index, line in enumerate(lines)
@@ -33,73 +63,76 @@ def _products(db: Any, lines: list[LineIn]) -> dict[int, Product]:
     return found
 
 
-def _take_stock(db: Any, products: dict[int, Product], lines: list[LineIn]) -> None:
+def _take_stock(db: Any, sold: list[tuple[Any, int]]) -> None:
     taken: dict[int, Decimal] = defaultdict(Decimal)
-    for line in lines:
-        product = products[line.product_id]
+    for product, quantity in sold:
         if product.stock_id is not None:
-            taken[product.stock_id] += product.units * line.quantity
-    # In id order, so that concurrent sales lock stock rows in one order and never deadlock.
-    for stock_id in sorted(taken):
-        stocks = Stock.__table__  # as a table: cheaper than the ORM's bulk update, and no object to synchronise
-        db.execute(update(stocks).where(stocks.c.id == stock_id).values(quantity=stocks.c.quantity - taken[stock_id]))
+            taken[product.stock_id] += product.units * quantity
+    if taken:
+        # In id order, so that concurrent sales lock stock rows in one order and never deadlock.
+        db.execute(_TAKE_STOCK, [{"stock_id": stock_id, "taken": taken[stock_id]} for stock_id in sorted(taken)])
 
 
-def sell(db: Any, caller: Identity, order: PurchaseIn, minimum: Decimal) -> Purchase:
-    """Sell products; the caller (active bar personnel) is the seller.
+def sell(db: Any, caller: Identity, order: PurchaseIn, minimum: Decimal) -> PurchaseOut:
+    """Sell products; the caller (active bar personnel) is the seller. Returns the purchase as answered.
 
     Paid with exactly one method: ``wallet`` (debited at once, never below
     ``minimum``; :class:`~.wallet.InsufficientBalance`, a 409, otherwise),
     ``cash`` or ``pin``. Prices are fixed at this moment; sold quantities come
     off stock. A refused sale changes nothing (the caller's transaction rolls back).
 
-    A wallet sale's first write is the debit, the conditional UPDATE that is
-    also the look for the wallet (only a refused one asks whether the wallet
-    exists); the purchase, its lines and the ledger row are then inserted in
-    one flush, with the products already loaded: no statement reads back what
-    this sale knows.
+    A wallet sale is four statements on PostgreSQL: the products with the
+    seller; the purchase with its debit (the conditional UPDATE that is also
+    the look for the wallet) and ledger row (:func:`.wallet.try_pay`); the
+    lines; the stock. Only a refused sale asks whether the wallet exists, or
+    whether the caller is personnel. The answer is built from what the sale
+    knows: nothing is read back.
     """
     require(db, caller, SELL)
-    seller = acting_personnel(db, caller)
-    products = _products(db, order.lines)
+    rows = db.execute(
+        _ON_SALE, {"user_id": caller.user_id, "product_ids": list({line.product_id for line in order.lines})}
+    ).all()
+    if not rows or rows[0].seller_id is None:
+        acting_personnel(db, caller)  # the 403 if the caller is not active personnel
+    products = _products(rows, order.lines)
+    seller_id = rows[0].seller_id
     paid_from_wallet = order.payment_method is PaymentMethod.wallet
     if paid_from_wallet and order.holder_id is None:
         raise Invalid.field("holder_id", "is required to pay from a wallet")
-    purchase = Purchase(
-        holder_id=order.holder_id,
-        seller_id=seller.id,
-        payment_method=order.payment_method,
-        total=sum((products[line.product_id].price * line.quantity for line in order.lines), Decimal("0.00")),
-        lines=[
-            PurchaseLine(
-                product=products[line.product_id],
-                quantity=line.quantity,
-                unit_price=products[line.product_id].price,
-            )
-            for line in order.lines
+    sold = [(products[line.product_id], line.quantity) for line in order.lines]
+    total = sum((product.price * quantity for product, quantity in sold), Decimal("0.00"))
+    debited = paid_from_wallet and total > 0
+    if order.holder_id is not None and not debited:
+        _require_wallet(db, order.holder_id)  # a debit looks for the wallet itself
+    now = utcnow()
+    purchase = {
+        "holder_id": order.holder_id,
+        "seller_id": seller_id,
+        "payment_method": order.payment_method,
+        "total": total,
+        "created_at": now,
+    }
+    if debited:
+        paid = wallet.try_pay(db, minimum, purchase, created_by_id=caller.user_id)
+        if paid is None:
+            _require_wallet(db, order.holder_id)
+            raise wallet.InsufficientBalance(order.holder_id, total)
+        purchase_id, balance_after = paid
+    else:
+        purchase_id, balance_after = db.execute(_NEW_PURCHASE, purchase).scalar_one(), None
+    db.execute(
+        _NEW_LINES,
+        [
+            {"purchase_id": purchase_id, "product_id": product.id, "quantity": quantity, "unit_price": product.price}
+            for product, quantity in sold
         ],
     )
-    entry = None
-    if paid_from_wallet and purchase.total > 0:
-        entry = wallet.try_debit(
-            db,
-            minimum,
-            order.holder_id,
-            purchase.total,
-            LedgerKind.purchase,
-            purchase=purchase,
-            created_by_id=seller.user_id,
-        )
-        if entry is None:
-            _require_wallet(db, order.holder_id)
-            raise wallet.InsufficientBalance(order.holder_id, purchase.total)
-    elif order.holder_id is not None:
-        _require_wallet(db, order.holder_id)
-    db.add(purchase)
-    set_committed_value(purchase, "wallet_entry", entry)  # known already: spares a query
-    db.flush()
-    _take_stock(db, products, order.lines)
-    return purchase
+    _take_stock(db, sold)
+    lines = [
+        {"product_id": product.id, "product_name": product.name, "quantity": quantity, "unit_price": product.price}
+        for product, quantity in sold
+    ]
+    return PurchaseOut(id=purchase_id, **purchase, lines=lines, balance_after=balance_after)
 
 
 def _require_wallet(db: Any, holder_id: int) -> None:

@@ -23,7 +23,7 @@ from ..settings import bar_settings
     permission=SELL,
     responses={409: "The wallet holds too little"},
 )
-def sell(request: Request, body: PurchaseIn) -> Purchase:
+def sell(request: Request, body: PurchaseIn) -> PurchaseOut:
     """Sell products (active bar personnel, who are the seller).
 
     Paid with exactly one method: ``wallet`` (debited at once, never below the

@@ -109,6 +109,9 @@ def test_bad_sales_are_refused_naming_the_field(app, bar):
     ).json
     assert two_methods["error"]["details"][0]["field"] == "payment_method"
     nothing = app.post_json("/api/bar/purchases", sale(holder), headers=staff, status=422).json
+    for method in ("wallet", "cash"):
+        nobody = app.post_json("/api/bar/purchases", sale(9999, (cola, 1), method=method), headers=staff, status=422)
+        assert nobody.json["error"]["details"][0]["field"] == "holder_id"
     assert nothing["error"]["details"][0]["field"] == "lines"
     app.post("/api/bar/purchases", "{not json", headers={**staff, "Content-Type": "application/json"}, status=400)
     assert bar.balance(holder) == Decimal("5.00")
@@ -143,3 +146,35 @@ def test_members_see_only_their_own_purchases_staff_see_all(app, bar):
     app.get("/api/bar/purchases?holder__balance=1", headers=staff, status=422)
     assert app.get("/api/bar/wallet", headers=bob_headers).json["balance"] == "6.40"
     app.get(f"/api/bar/holders/{ann}", headers=bob_headers, status=403)
+
+
+def test_the_answer_to_a_sale_is_the_purchase_as_stored(app, bar):
+    """The answer is built from what the sale wrote, not read back: it must equal what the purchase reads later."""
+    staff = bar.staff()
+    holder, member = bar.member("ann", "10.00")
+    beer = bar.product("Beer", "2.20", units="0.25", stock="Keg")
+    crisps = bar.product("Crisps", "1.00")
+
+    paid = app.post_json("/api/bar/purchases", sale(holder, (beer, 2), (crisps, 1)), headers=staff, status=201).json
+    cash = app.post_json("/api/bar/purchases", sale(None, (crisps, 3), method="cash"), headers=staff, status=201).json
+
+    for sold in (paid, cash):
+        assert app.get(f"/api/bar/purchases/{sold['id']}", headers=staff).json == sold
+    assert app.get("/api/bar/wallet", headers=member).json["balance"] == paid["balance_after"] == "4.60"
+
+
+def test_one_sale_takes_from_every_stock_its_lines_use(app, bar, in_transaction):
+    staff = bar.staff()
+    holder, _ = bar.member("ann", "20.00")
+    beer = bar.product("Beer", "2.20", units="0.25", stock="Keg")
+    cola = bar.product("Cola", "1.80", stock="Crate")
+
+    bought = app.post_json(
+        "/api/bar/purchases", sale(holder, (beer, 2), (cola, 1), (beer, 1)), headers=staff, status=201
+    ).json
+
+    assert (bought["total"], bought["balance_after"]) == ("8.40", "11.60")
+    assert [line["product_name"] for line in bought["lines"]] == ["Beer", "Cola", "Beer"]
+    stock = dict(in_transaction(lambda db: db.execute(select(Stock.name, Stock.quantity)).all()))
+    assert stock == {"Keg": Decimal("99.250"), "Crate": Decimal("99.000")}
+    assert bar.ledger_ok()
