@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 import zope.sqlalchemy
 from pyramid.request import Request
 from pyramid.scripting import prepare
-from sqlalchemy import DateTime, MetaData, create_engine, event, types
+from sqlalchemy import DateTime, MetaData, TextClause, create_engine, event, types
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import ArgumentError, DisconnectionError, OperationalError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -321,17 +321,33 @@ def _forward(name: str) -> Any:
     return listener
 
 
+def _statement_writes(state: Any) -> None:
+    # zope.sqlalchemy counts as writes only flushes and ORM-enabled DML: an
+    # INSERT, UPDATE or DELETE of a Table, or SQL as text, executed through
+    # request.db (a hot path's statement built once) would leave the session
+    # "without work", and the request's commit would drop it without a word.
+    # Text may write, so it counts as a write.
+    session = state.session
+    events = session.info.get(_TRANSACTION_EVENTS)
+    if events is not None and (
+        state.is_insert or state.is_update or state.is_delete or isinstance(state.statement, TextClause)
+    ):
+        events.mark_changed(session)
+
+
 _FORWARDERS = {
-    name: _forward(name)
-    for name in (
-        "after_begin",
-        "after_attach",
-        "after_flush",
-        "after_bulk_update",
-        "after_bulk_delete",
-        "before_commit",
-        "do_orm_execute",
-    )
+    **{
+        name: _forward(name)
+        for name in (
+            "after_begin",
+            "after_attach",
+            "after_flush",
+            "after_bulk_update",
+            "after_bulk_delete",
+            "before_commit",
+        )
+    },
+    "do_orm_execute": _statement_writes,
 }
 
 
