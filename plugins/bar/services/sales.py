@@ -22,6 +22,7 @@ from .access import SELL, acting_personnel, is_staff, require
 PERSONNEL = Personnel.__table__
 PRODUCTS = Product.__table__
 PURCHASES = Purchase.__table__
+LINES = PurchaseLine.__table__
 STOCKS = Stock.__table__
 
 # A sale runs table statements built once: the ORM's unit of work cost as
@@ -41,9 +42,7 @@ _ON_SALE = select(
     .label("seller_id"),
 ).where(PRODUCTS.c.id.in_(bindparam("product_ids", expanding=True)), PRODUCTS.c.active.is_(True))
 _NEW_PURCHASE = insert(PURCHASES).returning(PURCHASES.c.id)
-# ORM-enabled, unlike the others: the request's transaction commits a session
-# only once an ORM statement or flush wrote in it, and every sale has lines.
-_NEW_LINES = insert(PurchaseLine)
+_NEW_LINES = insert(LINES)
 _TAKE_STOCK = (
     update(STOCKS)
     .where(STOCKS.c.id == bindparam("stock_id"))
