@@ -372,7 +372,7 @@ def me(request: Request) -> Response:
     """
 
     def render() -> bytes:
-        return dumps(_ME.dump_python(_ME.validate_python(_me(request)), mode="json"))
+        return dumps(_ME.dump_python(_ME.validate_python(_me(request)), mode="json", by_alias=True))
 
     response = request.response
     response.content_type = "application/json"
