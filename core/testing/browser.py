@@ -111,7 +111,8 @@ class LiveServer:
         self._server = create_server(wsgi_app, host="127.0.0.1", port=0, threads=4)
         self.port = self._server.effective_port
         self.url = f"http://127.0.0.1:{self.port}"
-        self._thread = threading.Thread(target=self._server.run, name=f"live-server-{self.port}", daemon=True)
+        self._stopping = False
+        self._thread = threading.Thread(target=self._serve, name=f"live-server-{self.port}", daemon=True)
         self._thread.start()
         self.workers: list[Any] = []
         self.backend: Any = None  # the realtime backend session's runner, with realtime=True
@@ -120,8 +121,17 @@ class LiveServer:
         """The absolute URL of ``path``."""
         return self.url + path
 
+    def _serve(self) -> None:
+        try:
+            self._server.run()
+        except OSError:
+            # stop() closes the sockets under the loop's select(): expected then, a failure otherwise.
+            if not self._stopping:
+                raise
+
     def stop(self) -> None:
         """Stop the worker (if any), close every connection, wait for the server's thread."""
+        self._stopping = True
         for consumer in self.workers:
             consumer.stop(graceful=True)
         server = self._server
