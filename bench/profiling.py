@@ -25,10 +25,10 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import event
 from webtest import TestApp
 
 from pyramidion import make_app
+from pyramidion.testing import recorded_statements
 
 from .common import app_settings, scratch_database
 from .setup import COMMENTS, PASSWORD, bulk_tasks, migrated
@@ -98,22 +98,6 @@ def purchase_app(database_url: str) -> tuple[TestApp, Callable[[], Any]]:
     return app, buy
 
 
-def statements(app: TestApp, call: Callable[[], Any]) -> list[str]:
-    """The SQL one request (``call``) runs."""
-    engine = app.app.registry.db_engine
-    seen: list[str] = []
-
-    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        seen.append(" ".join(statement.split())[:120])
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        call()
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-    return seen
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.profiling", description=__doc__.splitlines()[0])
     parser.add_argument("endpoint", choices=PATHS, nargs="?", default="list")
@@ -142,8 +126,10 @@ def main() -> None:
 
         for _ in range(50):  # warm-up: caches, connection pool
             call()
-        for number, sql in enumerate(statements(app, call), 1):
-            print(f"  SQL {number}: {sql}")
+        with recorded_statements(app.app.registry.db_engine) as ran:
+            call()
+        for number, sql in enumerate(ran, 1):
+            print(f"  SQL {number}: {' '.join(sql.split())[:120]}")
         profiler = None
         if args.pyinstrument:
             from pyinstrument import Profiler

@@ -11,11 +11,11 @@ conftest at all. ``README.md`` in this folder lists the fixtures; in short:
 * :mod:`.browser`: ``live_server``, ``browser``, ``screenshot``... (the console's).
 
 Helpers a test imports: :func:`free_port`, :func:`wait_for`, :data:`TIMEOUT`,
-:class:`JoinRefused`.
+:class:`JoinRefused`, :func:`recorded_statements`.
 """
 
 from __future__ import annotations
 
-from .support import TIMEOUT, JoinRefused, free_port, wait_for
+from .support import TIMEOUT, JoinRefused, free_port, recorded_statements, wait_for
 
-__all__ = ["TIMEOUT", "JoinRefused", "free_port", "wait_for"]
+__all__ = ["TIMEOUT", "JoinRefused", "free_port", "recorded_statements", "wait_for"]

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from sqlalchemy import event
 
-__all__ = ["TIMEOUT", "JoinRefused", "free_port", "wait_for"]
+__all__ = ["TIMEOUT", "JoinRefused", "free_port", "recorded_statements", "wait_for"]
 
 TIMEOUT = 20.0  # seconds any single wait may take before the test fails, on a loaded machine too
 
@@ -45,6 +47,28 @@ def wait_for(
         if time.monotonic() > deadline:
             pytest.fail(f"{message} within {timeout} s")
         time.sleep(0.05)
+
+
+@contextlib.contextmanager
+def recorded_statements(engine: Any) -> Iterator[list[str]]:
+    """The SQL statements ``engine`` runs inside the ``with`` block, as sent to the driver, in order.
+
+    For tests of how much a request reads (no N+1, nothing at all from a cache)::
+
+        with recorded_statements(app.app.registry.db_engine) as ran:
+            app.get("/api/tasks", headers=headers)
+        assert len(ran) == 2
+    """
+    seen: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
 
 
 class JoinRefused(Exception):

@@ -11,17 +11,17 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 import requests
 from me_logins_plugin import Logins  # tests/core, on sys.path as the folder of this test
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from pyramidion import hookimpl
 from pyramidion.auth.models import APIKey, User
-from pyramidion.testing import free_port, wait_for
+from pyramidion.testing import free_port, recorded_statements, wait_for
 
 ME = "/api/auth/me"
 BOUND = 3  # seconds: auth.identity_cache_seconds (1 s) with room for a loaded machine
@@ -140,29 +140,14 @@ def test_a_permission_taken_away_is_refused_by_the_other_process_within_the_boun
     )
 
 
-def statements(engine: Any, call: Callable[[], Any]) -> list[str]:
-    """The SQL statements ``call()`` runs on ``engine``."""
-    seen: list[str] = []
-
-    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        seen.append(statement)
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        call()
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-    return seen
-
-
 def test_a_cached_identity_costs_no_query_and_a_change_shows_at_once(app, make_user, registry):
     make_user("alice", permissions=["auth.admin"])
     headers = bearer(log_in(app, "alice")["access"])
     app.get(ME, headers=headers)
-    again = []
-    ran = statements(registry.db_engine, lambda: again.append(app.get(ME, headers=headers).json))
+    with recorded_statements(registry.db_engine) as ran:
+        again = app.get(ME, headers=headers).json
     assert not [sql for sql in ran if "auth_session" in sql or "auth_group" in sql]  # plugins' own /me queries remain
-    assert again[0]["permissions"] == ["auth.admin"]
+    assert again["permissions"] == ["auth.admin"]
     app.patch_json(ME, {"first_name": "Alice"}, headers=headers)
     assert app.get(ME, headers=headers).json["display_name"] == "Alice"
 
@@ -194,11 +179,9 @@ def test_without_the_cache_every_request_reads_the_login(make_app, make_user, lo
     app = make_app(auth__identity_cache_seconds="0")
     headers = login(make_user("alice"))
     app.get(ME, headers=headers)
-    engine = app.app.registry.db_engine
-    seen: list[str] = []
-    event.listen(engine, "before_cursor_execute", lambda conn, cursor, statement, *args: seen.append(statement))
-    app.get(ME, headers=headers)
-    assert any("auth_session" in statement for statement in seen)
+    with recorded_statements(app.app.registry.db_engine) as ran:
+        app.get(ME, headers=headers)
+    assert any("auth_session" in statement for statement in ran)
 
 
 class _Visits:
@@ -241,11 +224,10 @@ def test_me_of_the_core_alone_reads_the_cached_copy_and_shows_a_change_at_once(m
     make_user("alice", permissions=["auth.admin"])
     headers = bearer(log_in(app, "alice")["access"])
     app.get(ME, headers=headers)
-    seen = []
-    assert (
-        statements(app.app.registry.db_engine, lambda: seen.append(app.get(ME, headers=headers).json)) == []
-    )  # not even a BEGIN
-    assert (seen[0]["username"], seen[0]["groups"], seen[0]["permissions"]) == (
+    with recorded_statements(app.app.registry.db_engine) as ran:
+        seen = app.get(ME, headers=headers).json
+    assert ran == []  # not even a BEGIN
+    assert (seen["username"], seen["groups"], seen["permissions"]) == (
         "alice",
         ["alice-grants"],
         ["auth.admin"],
@@ -259,10 +241,11 @@ def test_me_with_what_plugins_add_is_kept_and_a_change_here_shows_at_once(make_a
     make_user("alice")
     headers = bearer(log_in(app, "alice")["access"])
     assert app.get(ME, headers=headers).json["logins"] == 1
-    seen = []
-    assert statements(app.app.registry.db_engine, lambda: seen.append(app.get(ME, headers=headers))) == []
-    assert seen[0].json["logins"] == 1 and seen[0].headers["ETag"]
-    assert app.get(ME, headers={**headers, "If-None-Match": seen[0].headers["ETag"]}, status=304).body == b""
+    with recorded_statements(app.app.registry.db_engine) as ran:
+        kept = app.get(ME, headers=headers)
+    assert ran == []
+    assert kept.json["logins"] == 1 and kept.headers["ETag"]
+    assert app.get(ME, headers={**headers, "If-None-Match": kept.headers["ETag"]}, status=304).body == b""
     log_in(app, "alice")  # committed in this process: the kept answer is dropped
     assert app.get(ME, headers=headers).json["logins"] == 2
 

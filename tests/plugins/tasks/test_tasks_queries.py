@@ -3,26 +3,10 @@ however much there is to show: no query per task, performer or comment (N+1)."""
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 
-from sqlalchemy import event
-
+from pyramidion.testing import recorded_statements
 from pyramidion_tasks.models import Attachment, Comment, Task
-
-
-@contextlib.contextmanager
-def _counting(engine):
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
 
 def _add_tasks(db, creator, performers, count, comments_each, start=0):
@@ -47,7 +31,7 @@ def _reads_of_tasks(app, headers):
     engine = app.app.registry.db_engine
 
     def reads(url):
-        with _counting(engine) as statements:
+        with recorded_statements(engine) as statements:
             app.get(url, headers=headers)
         return len([sql for sql in statements if "tasks_" in sql])
 
