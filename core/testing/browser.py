@@ -12,7 +12,8 @@ A real browser against a real server:
 
 * ``live_server``: the platform served over HTTP by waitress in a thread, over
   the test database, tasks run at once in process. ``make_live_server(extra_plugins=(),
-  worker=False, realtime=False, **settings)`` for another one: ``worker=True``
+  worker=False, realtime=False, threads=4, **settings)`` for another one
+  (``threads``: requests it serves at once): ``worker=True``
   runs a real Huey consumer on a queue file of its own (so the dashboard sees
   a heartbeat and tasks run as in production); ``realtime=True`` points it at
   the test router (the ``router`` fixture), lets the router accept pages from
@@ -104,11 +105,11 @@ def console_session(app: Any) -> Callable[..., str]:
 class LiveServer:
     """A WSGI app served by waitress on a free loopback port, in a thread."""
 
-    def __init__(self, wsgi_app: Any, registry: Any) -> None:
+    def __init__(self, wsgi_app: Any, registry: Any, threads: int = 4) -> None:
         from waitress.server import create_server
 
         self.registry = registry
-        self._server = create_server(wsgi_app, host="127.0.0.1", port=0, threads=4)
+        self._server = create_server(wsgi_app, host="127.0.0.1", port=0, threads=threads)
         self.port = self._server.effective_port
         self.url = f"http://127.0.0.1:{self.port}"
         self._stopping = False
@@ -173,12 +174,14 @@ def _start_worker(registry: Any) -> Any:
 def make_live_server(
     request: pytest.FixtureRequest, base_settings: dict[str, Any], _config: Any, tmp_path: Path
 ) -> Iterator[Callable[..., LiveServer]]:
-    """``make_live_server(extra_plugins=(), worker=False, realtime=False, **settings)``; see the module."""
+    """``make_live_server(extra_plugins=(), worker=False, realtime=False, threads=4, **settings)``; see the module."""
     from pyramidion import make_config
 
     servers: list[LiveServer] = []
 
-    def start(extra_plugins: tuple = (), worker: bool = False, realtime: bool = False, **overrides: Any) -> LiveServer:
+    def start(
+        extra_plugins: tuple = (), worker: bool = False, realtime: bool = False, threads: int = 4, **overrides: Any
+    ) -> LiveServer:
         settings = dict(base_settings)
         if worker:
             settings["huey.url"] = f"sqlite:///{tmp_path / f'huey-{uuid.uuid4().hex[:6]}.db'}"
@@ -186,7 +189,7 @@ def make_live_server(
             settings.update(request.getfixturevalue("router").overrides)
         settings.update({key.replace("__", "."): value for key, value in overrides.items()})
         config = make_config(settings, extra_plugins)
-        server = LiveServer(config.make_wsgi_app(), config.registry)
+        server = LiveServer(config.make_wsgi_app(), config.registry, threads)
         servers.append(server)
         if worker:
             # The worker builds its own app, as `pyramidion worker` does, on the same queue.

@@ -7,20 +7,14 @@ from decimal import Decimal
 import pytest
 import requests
 from sqlalchemy import func, select
-from waitress.server import create_server
 
 from pyramidion_bar.models import LedgerEntry, LedgerKind, Stock
 
 
 @pytest.fixture
-def server(app):
-    """The test app behind a real waitress server on loopback."""
-    served = create_server(app.app, host="127.0.0.1", port=0, threads=8)
-    thread = threading.Thread(target=served.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{served.effective_port}"
-    served.close()
-    served.task_dispatcher.shutdown()
+def server(make_live_server):
+    """The platform behind a real waitress server on loopback, on the test database, 8 requests at once."""
+    return make_live_server(threads=8).url
 
 
 def test_concurrent_purchases_never_take_a_wallet_below_its_minimum(server, bar):
