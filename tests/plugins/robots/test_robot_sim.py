@@ -8,14 +8,12 @@ API and what the simulator prints.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 import requests
-from waitress.server import create_server
 
 from pyramidion.testing import TIMEOUT
 
@@ -25,15 +23,11 @@ POLL_INTERVAL = 0.1  # seconds between two looks at a condition that has not com
 
 
 @pytest.fixture
-def platform(start_backend: Callable[..., Any], realtime_app: Callable[..., Any]) -> Iterator[str]:
+def platform(start_backend: Callable[..., Any], make_live_server: Callable[..., Any], router: Any) -> str:
     """The platform's web address: the app (publishing to the router) behind waitress, the backend joined."""
     start_backend()
-    server = create_server(realtime_app().app, host="127.0.0.1", port=0)
-    thread = threading.Thread(target=server.run, name="waitress", daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.effective_port}"
-    server.close()
-    server.task_dispatcher.shutdown()
+    # The router's settings, not realtime=True: the simulator is no page, so the router needs no new origin.
+    return make_live_server(**{key.replace(".", "__"): value for key, value in router.overrides.items()}).url
 
 
 @pytest.fixture

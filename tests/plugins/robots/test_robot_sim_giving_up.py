@@ -3,12 +3,10 @@ and a non-zero exit status, unless told to retry for ever. A real subprocess aga
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from waitress.server import create_server
 
 from pyramidion.testing import TIMEOUT, free_port, wait_for
 
@@ -16,14 +14,9 @@ UNKNOWN = {"serial": "UR-NOWHERE", "secret": "not-a-secret"}
 
 
 @pytest.fixture
-def platform(app: Any) -> Iterator[str]:
+def platform(live_server: Any) -> str:
     """The platform's web address: the app behind waitress on loopback (no router)."""
-    server = create_server(app.app, host="127.0.0.1", port=0)
-    thread = threading.Thread(target=server.run, name="waitress", daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.effective_port}"
-    server.close()
-    server.task_dispatcher.shutdown()
+    return live_server.url
 
 
 def test_it_gives_up_after_the_tries_when_the_platform_is_unreachable(start_sim: Callable[..., Any]) -> None:
