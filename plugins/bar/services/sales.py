@@ -21,7 +21,6 @@ from .access import SELL, acting_personnel, is_staff, require
 
 PERSONNEL = Personnel.__table__
 PRODUCTS = Product.__table__
-PURCHASES = Purchase.__table__
 LINES = PurchaseLine.__table__
 STOCKS = Stock.__table__
 
@@ -41,7 +40,6 @@ _ON_SALE = select(
     .scalar_subquery()
     .label("seller_id"),
 ).where(PRODUCTS.c.id.in_(bindparam("product_ids", expanding=True)), PRODUCTS.c.active.is_(True))
-_NEW_PURCHASE = insert(PURCHASES).returning(PURCHASES.c.id)
 _NEW_LINES = insert(LINES)
 _TAKE_STOCK = (
     update(STOCKS)
@@ -118,7 +116,7 @@ def sell(db: Any, caller: Identity, order: PurchaseIn, minimum: Decimal) -> Purc
             raise wallet.InsufficientBalance(order.holder_id, total)
         purchase_id, balance_after = paid
     else:
-        purchase_id, balance_after = db.execute(_NEW_PURCHASE, purchase).scalar_one(), None
+        purchase_id, balance_after = db.execute(wallet.NEW_PURCHASE, purchase).scalar_one(), None
     db.execute(
         _NEW_LINES,
         [

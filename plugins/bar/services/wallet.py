@@ -53,12 +53,13 @@ _DEBIT = _CREDIT.where(bindparam("minimum", type_=MONEY) <= _NEW_BALANCE)
 _LEDGER_ROW = insert(LEDGER)
 
 
-# A purchase paid from its wallet (try_pay): the purchase's row, the debit and its ledger row.
-_PURCHASE_ROW = insert(PURCHASES).returning(PURCHASES.c.id)
-# On PostgreSQL all three are one statement (data-modifying CTEs): two round
-# trips fewer on the busiest write. The debit is _DEBIT, without the rounding
-# (PostgreSQL's NUMERIC is exact); when it is refused the CTEs insert nothing
-# and the statement returns no row.
+# A purchase's row, its id returned: try_pay's, and the sale's for the other payment methods (.sales).
+NEW_PURCHASE = insert(PURCHASES).returning(PURCHASES.c.id)
+# A purchase paid from its wallet (try_pay) writes three rows: the purchase's,
+# the debit and its ledger row. On PostgreSQL all three are one statement
+# (data-modifying CTEs): two round trips fewer on the busiest write. The debit
+# is _DEBIT, without the rounding (PostgreSQL's NUMERIC is exact); when it is
+# refused the CTEs insert nothing and the statement returns no row.
 _WALLET_SALE_POSTGRESQL = (
     text(
         """
@@ -99,7 +100,7 @@ def try_pay(db: Any, minimum: Decimal, purchase: dict[str, Any], created_by_id: 
     balance_after = db.execute(_DEBIT, {"holder_id": holder_id, "amount": -total, "minimum": minimum}).scalar()
     if balance_after is None:
         return None
-    purchase_id = db.execute(_PURCHASE_ROW, purchase).scalar_one()
+    purchase_id = db.execute(NEW_PURCHASE, purchase).scalar_one()
     db.execute(
         _LEDGER_ROW,
         {
