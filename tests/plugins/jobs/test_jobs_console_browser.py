@@ -39,7 +39,12 @@ def test_netadmin_launches_hello_world_and_watches_each_hosts_result_arrive_with
     browser.find_element(By.CSS_SELECTOR, "button[value=launch]").click()
 
     wait_for(browser, lambda d: d.find_elements(By.ID, "run-live"), message="the run's page did not open")
-    assert "scheduled" in browser.find_element(By.CSS_SELECTOR, ".run-summary").text
+    # Read through wait_for: the live page may redraw the summary while it is read (a stale element).
+    wait_for(
+        browser,
+        lambda d: "scheduled" in d.find_element(By.CSS_SELECTOR, ".run-summary").text,
+        message="the run's summary does not say it is scheduled",
+    )
     assert host_rows(browser) == {}
     browser.execute_script("window.jobsPageNeverReloaded = true")
     wait_for(browser, lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-run-live") == "on")
