@@ -174,14 +174,26 @@ class Served:
         return max(peak_memory_mib(pid) for pid in self._pids())
 
     def memory(self) -> str:
-        """Peak resident memory of the largest worker (the server itself if it has none), and of all processes."""
+        """Peak resident memory of the largest worker (the server itself if it has none), and of all processes.
+
+        With the largest worker's private memory now: the part of its
+        resident memory it shares with no other process (not the pages a
+        forked worker still shares with its master).
+        """
         pids = self._pids()
         total = sum(peak_memory_mib(pid) for pid in pids)
-        return f"largest worker {self.largest_worker_mib():.0f} MiB, {len(pids)} processes {total:.0f} MiB"
+        private = max(private_memory_mib(pid) for pid in self._workers())
+        return (
+            f"largest worker {self.largest_worker_mib():.0f} MiB (private now {private:.0f} MiB), "
+            f"{len(pids)} processes {total:.0f} MiB"
+        )
 
     def largest_worker_mib(self) -> float:
         """Peak resident memory (VmHWM) of the largest worker, or of the server if it has none."""
-        return max(peak_memory_mib(pid) for pid in _children(self.process.pid) or [self.process.pid])
+        return max(peak_memory_mib(pid) for pid in self._workers())
+
+    def _workers(self) -> list[int]:
+        return _children(self.process.pid) or [self.process.pid]
 
     def __exit__(self, *exc: object) -> None:
         self.process.terminate()
@@ -265,6 +277,15 @@ def peak_memory_mib(pid: int) -> float:
         return 0.0
     match = re.search(r"VmHWM:\s+(\d+) kB", status)
     return int(match.group(1)) / 1024 if match else 0.0
+
+
+def private_memory_mib(pid: int) -> float:
+    """A running process's resident memory that no other process shares (private clean and dirty pages)."""
+    try:
+        rollup = Path(f"/proc/{pid}/smaps_rollup").read_text()
+    except FileNotFoundError:
+        return 0.0
+    return sum(int(kib) for kib in re.findall(r"^Private_(?:Clean|Dirty):\s+(\d+) kB", rollup, re.M)) / 1024
 
 
 def machine() -> str:

@@ -81,12 +81,19 @@ def make_app(settings: dict[str, Any], extra_plugins: Iterable[tuple[str, Any]] 
 
 
 def main(global_config: dict[str, Any], **settings: Any) -> Any:
-    """The PasteDeploy app factory (``pserve development.ini``)."""
+    """The PasteDeploy app factory (``pserve development.ini``).
+
+    A server that forks workers after loading it (gunicorn under pserve)
+    forks them with the app frozen (:mod:`pyramidion.startup`).
+    """
+    from .startup import freeze_before_forks
+
     try:
         config = make_config(settings)
         check_services(config.registry)
-        return config.make_wsgi_app()
     except SettingsError as exc:
         # One line naming the problem, not a traceback: this is a setup error.
         print(f"pyramidion: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
+    freeze_before_forks()
+    return config.make_wsgi_app()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import gc
 import os
 import signal
 import subprocess
@@ -20,6 +19,7 @@ from pyramid.paster import get_appsettings
 
 from ..commands import CommandError, load
 from ..settings import as_list, resolve, section
+from ..startup import freeze_start_up
 from .backend import BackendSession
 from .router import (
     CROSSBAR_VERSION,
@@ -108,22 +108,9 @@ def cmd_router_start(args: argparse.Namespace) -> None:
 
 def cmd_realtime(args: argparse.Namespace) -> None:
     session = backend_session(load(args.ini))
-    _freeze_start_up()
+    freeze_start_up()  # its start-up objects stay out of the collector's passes: short pauses on every call
     print(f"realtime backend: joining realm {session.config.realm} at {session.config.websocket_url}", flush=True)
     asyncio.run(_serve(session))
-
-
-def _freeze_start_up() -> None:
-    """Keep what start-up built out of the garbage collector's passes, for the rest of the process.
-
-    The app's configuration, every imported module and the plugins' schemas
-    live as long as the process: nearly two hundred thousand objects that each
-    full collection would walk again. With robots sending frames, such a
-    collection took about 120 ms, and every call the backend serves waited
-    meanwhile; frozen, 2 or 3 ms (bench/README.md, "robots").
-    """
-    gc.collect()  # what start-up left as garbage goes now: frozen, it would stay
-    gc.freeze()
 
 
 async def _serve(session: BackendSession) -> None:
