@@ -21,6 +21,7 @@ from pyramid.config import Configurator  # noqa: E402
 
 from .plugins import core_version, hookimpl, load_plugins  # noqa: E402
 from .settings import SettingsError, resolve  # noqa: E402
+from .startup import freeze_before_forks  # noqa: E402
 
 __all__ = ["hookimpl", "main", "make_app", "make_config"]
 
@@ -86,8 +87,6 @@ def main(global_config: dict[str, Any], **settings: Any) -> Any:
     A server that forks workers after loading it (gunicorn under pserve)
     forks them with the app frozen (:mod:`pyramidion.startup`).
     """
-    from .startup import freeze_before_forks
-
     try:
         config = make_config(settings)
         check_services(config.registry)
