@@ -21,7 +21,7 @@ from pyramid.config import Configurator  # noqa: E402
 
 from .plugins import core_version, hookimpl, load_plugins  # noqa: E402
 from .settings import SettingsError, resolve  # noqa: E402
-from .startup import freeze_before_forks  # noqa: E402
+from .startup import freeze_start_up  # noqa: E402
 
 __all__ = ["hookimpl", "main", "make_app", "make_config"]
 
@@ -84,8 +84,9 @@ def make_app(settings: dict[str, Any], extra_plugins: Iterable[tuple[str, Any]] 
 def main(global_config: dict[str, Any], **settings: Any) -> Any:
     """The PasteDeploy app factory (``pserve development.ini``).
 
-    A server that forks workers after loading it (gunicorn under pserve)
-    forks them with the app frozen (:mod:`pyramidion.startup`).
+    The app it returns is frozen (:mod:`pyramidion.startup`): the garbage
+    collector leaves it alone, in the server's process and in every worker
+    gunicorn forks from it.
     """
     try:
         config = make_config(settings)
@@ -94,5 +95,6 @@ def main(global_config: dict[str, Any], **settings: Any) -> Any:
         # One line naming the problem, not a traceback: this is a setup error.
         print(f"pyramidion: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
-    freeze_before_forks()
-    return config.make_wsgi_app()
+    app = config.make_wsgi_app()
+    freeze_start_up()
+    return app

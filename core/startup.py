@@ -15,26 +15,14 @@ still collects everything made afterwards.
 from __future__ import annotations
 
 import gc
-import os
-
-_freezes_before_forks = False
 
 
 def freeze_start_up() -> None:
-    """Freeze every object alive now: call once start-up is over."""
+    """Freeze every object alive now: call once start-up is over.
+
+    The app factory calls it, so the app is frozen in any server, and
+    gunicorn's workers, forked from the master in which pserve built it,
+    start frozen; ``pyramidion realtime`` calls it once its app is loaded.
+    """
     gc.collect()  # start-up's garbage goes first: frozen, it would stay
     gc.freeze()
-
-
-def freeze_before_forks() -> None:
-    """Freeze what is alive before each fork of this process (a server's master forking its workers).
-
-    pserve builds the app before the server starts, so gunicorn's workers are
-    forked from a master that holds it. Registered once per process, however
-    many apps it builds; a fork that execs at once (``subprocess``) does not
-    run it.
-    """
-    global _freezes_before_forks
-    if not _freezes_before_forks:
-        os.register_at_fork(before=freeze_start_up)
-        _freezes_before_forks = True
