@@ -25,15 +25,16 @@ change in the machine's load weighs on both alike. The acknowledgement latency
 is the round trip of the call that carried the frame, counted once per frame.
 Afterwards every acknowledged frame must be in the database, once (the unique
 index forbids twice). Prints one line per measurement, with the CPU each
-process spent per call (from ``/proc``), and a line of the CPU all of them
+process spent per call (from ``/proc``; for the backend also its event loop's
+thread alone, the rest being the frame writer's), and a line of the CPU all of them
 (router, serving session, clients) spent per call: with two busy cores the
 CPU is the limit, so the ratio of those totals is the share that holds still
 while the measured one swings with the machine's load:
 
     robots: bare procedure 3200 calls/s (50 clients), p99 30 ms, 0 errors; router 0.19, bare 0.06 CPU ms/call
-    robots: 2900 frames/s acknowledged and stored, one frame per call (50 robots, sqlite), p99 ack 35 ms = 91% of the bare procedure (target >= 80%) ok; 0 acknowledged but not stored, 0 errors; router 0.20, backend 0.15 CPU ms/call
+    robots: 2900 frames/s acknowledged and stored, one frame per call (50 robots, sqlite), p99 ack 35 ms = 91% of the bare procedure (target >= 80%) ok; 0 acknowledged but not stored, 0 errors; router 0.20, backend 0.15, its event loop 0.10 CPU ms/call
     robots: CPU ms/call of router, serving session and clients: bare procedure 0.40 (clients 0.15), one frame per call 0.50 (clients 0.15) = 80% of the bare procedure's calls/s when the CPU is the limit
-    robots: 9000 frames/s acknowledged and stored, 20 frames per call (50 robots, sqlite), p99 ack 200 ms (no target); 0 acknowledged but not stored, 0 errors; router 0.31, backend 0.65 CPU ms/call
+    robots: 9000 frames/s acknowledged and stored, 20 frames per call (50 robots, sqlite), p99 ack 200 ms (no target); 0 acknowledged but not stored, 0 errors; router 0.31, backend 0.65, its event loop 0.30 CPU ms/call
 """
 
 from __future__ import annotations
@@ -41,12 +42,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import functools
 import multiprocessing
 import os
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +57,7 @@ from .common import free_port, scratch_database
 
 TARGET = 0.8  # one frame per call: this share of the bare procedure's calls/s
 BARE = "pyramidion.bench.bare"
+LOOP = "its event loop"  # the backend's main thread, as a meter of its own
 BENCH_ROLE = "bench"  # the bench clients' role: may call BARE, nothing else
 BENCH_SECRET = "bench-client-secret-0123456789abcdef"
 ROOT = Path(__file__).resolve().parent.parent
@@ -381,7 +385,10 @@ def main() -> None:
                 worker.start()
             pids = {"router": router.pid, "backend": backend.pid, "bare": bare.pid}
             pids |= {f"clients {n}": worker.pid for n, worker in enumerate(workers) if worker.pid is not None}
-            cpu = _cpu_by_phase(phases, pids)
+            meters = {name: functools.partial(_tree_cpu, pid) for name, pid in pids.items()}
+            # The backend's main thread runs its event loop; the frame writer and the handlers' pool are the others.
+            meters[LOOP] = functools.partial(_thread_cpu, backend.pid, backend.pid)
+            cpu = _cpu_by_phase(phases, meters)
             for spent in cpu:  # the client processes as one
                 spent["clients"] = sum(spent.pop(f"clients {n}", 0.0) for n in range(len(workers)))
             # In the order of the shares, whichever process finishes first.
@@ -435,7 +442,8 @@ def main() -> None:
     print(
         f"robots: {rate:.0f} frames/s acknowledged and stored, one frame per call {where}, p99 ack {p99:.0f} ms "
         f"= {ratio:.0%} of the bare procedure (target >= {TARGET:.0%}) {verdict}; "
-        f"{lost} acknowledged but not stored, {errors} errors; {cpu_per_call('frames', 1, frames, 'router', 'backend')}"
+        f"{lost} acknowledged but not stored, {errors} errors; "
+        f"{cpu_per_call('frames', 1, frames, 'router', 'backend', LOOP)}"
     )
     # With the CPU the limit (2 busy cores), calls/s go as 1 / the CPU all processes spend per call:
     # this share holds still while the measured one swings with the machine's load.
@@ -452,19 +460,28 @@ def main() -> None:
     print(
         f"robots: {rate:.0f} frames/s acknowledged and stored, {args.batch} frames per call {where}, "
         f"p99 ack {p99:.0f} ms (no target); {lost} acknowledged but not stored, {errors} errors; "
-        f"{cpu_per_call('frames', args.batch, calls, 'router', 'backend')}"
+        f"{cpu_per_call('frames', args.batch, calls, 'router', 'backend', LOOP)}"
     )
 
 
-def _cpu_by_phase(phases: list[Phase], pids: dict[str, int]) -> list[dict[str, float]]:
-    """CPU seconds each process (with its children: the router's worker) spent in each phase, read on its timetable."""
+def _cpu_by_phase(phases: list[Phase], meters: dict[str, Callable[[], float]]) -> list[dict[str, float]]:
+    """CPU seconds each meter counted in each phase, read on its timetable."""
     spent = []
     for _, _, start_at, seconds in phases:
         time.sleep(max(0.0, start_at - time.time()))
-        before = {name: _tree_cpu(pid) for name, pid in pids.items()}
+        before = {name: meter() for name, meter in meters.items()}
         time.sleep(max(0.0, start_at + seconds - time.time()))
-        spent.append({name: _tree_cpu(pid) - before[name] for name, pid in pids.items()})
+        spent.append({name: meter() - before[name] for name, meter in meters.items()})
     return spent
+
+
+def _thread_cpu(pid: int, tid: int) -> float:
+    """User and system CPU seconds of one thread of a process so far (Linux /proc)."""
+    try:
+        fields = Path(f"/proc/{pid}/task/{tid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:  # gone meanwhile
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _tree_cpu(pid: int) -> float:
