@@ -177,7 +177,7 @@ def realtime_app(router: Router, make_app: Callable[..., Any]) -> Callable[..., 
     """``realtime_app(extra_plugins=())``: a WebTest app whose events reach the router."""
 
     def build(extra_plugins: tuple = ()) -> Any:
-        return make_app(extra_plugins, **{key.replace(".", "__"): value for key, value in router.overrides.items()})
+        return make_app(extra_plugins, **router.overrides)  # dotted names pass through as they are
 
     return build
 

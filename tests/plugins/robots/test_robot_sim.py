@@ -27,7 +27,7 @@ def platform(start_backend: Callable[..., Any], make_live_server: Callable[..., 
     """The platform's web address: the app (publishing to the router) behind waitress, the backend joined."""
     start_backend()
     # The router's settings, not realtime=True: the simulator is no page, so the router needs no new origin.
-    return make_live_server(**{key.replace(".", "__"): value for key, value in router.overrides.items()}).url
+    return make_live_server(**router.overrides).url
 
 
 @pytest.fixture
