@@ -259,11 +259,12 @@ def _children(pid: int) -> list[int]:
     return [int(p) for p in out.split()]
 
 
-def cpu_seconds(pid: int) -> float:
-    """User and system CPU time of a running process."""
+def cpu_seconds(pid: int, thread: int | None = None) -> float:
+    """User and system CPU time of a running process, or of one of its threads; 0 once it is gone."""
+    path = f"/proc/{pid}/stat" if thread is None else f"/proc/{pid}/task/{thread}/stat"
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
+        stat = Path(path).read_text()
+    except OSError:
         return 0.0
     fields = stat.rpartition(")")[2].split()  # after the command name, which may hold spaces
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

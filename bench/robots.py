@@ -53,7 +53,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .common import free_port, scratch_database
+from .common import cpu_seconds, free_port, scratch_database
 
 TARGET = 0.8  # one frame per call: this share of the bare procedure's calls/s
 BARE = "pyramidion.bench.bare"
@@ -387,7 +387,7 @@ def main() -> None:
             pids |= {f"clients {n}": worker.pid for n, worker in enumerate(workers) if worker.pid is not None}
             meters = {name: functools.partial(_tree_cpu, pid) for name, pid in pids.items()}
             # The backend's main thread runs its event loop; the frame writer and the handlers' pool are the others.
-            meters[LOOP] = functools.partial(_thread_cpu, backend.pid, backend.pid)
+            meters[LOOP] = functools.partial(cpu_seconds, backend.pid, backend.pid)
             cpu = _cpu_by_phase(phases, meters)
             for spent in cpu:  # the client processes as one
                 spent["clients"] = sum(spent.pop(f"clients {n}", 0.0) for n in range(len(workers)))
@@ -475,19 +475,9 @@ def _cpu_by_phase(phases: list[Phase], meters: dict[str, Callable[[], float]]) -
     return spent
 
 
-def _thread_cpu(pid: int, tid: int) -> float:
-    """User and system CPU seconds of one thread of a process so far (Linux /proc)."""
-    try:
-        fields = Path(f"/proc/{pid}/task/{tid}/stat").read_text().rpartition(")")[2].split()
-    except OSError:  # gone meanwhile
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def _tree_cpu(pid: int) -> float:
     """User and system CPU seconds of a process and its descendants so far (Linux /proc)."""
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
         children = [
             int(child)
             for task in Path(f"/proc/{pid}/task").iterdir()
@@ -495,7 +485,7 @@ def _tree_cpu(pid: int) -> float:
         ]
     except OSError:  # gone meanwhile
         return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK") + sum(_tree_cpu(child) for child in children)
+    return cpu_seconds(pid) + sum(_tree_cpu(child) for child in children)
 
 
 def _backend_secret(settings: dict[str, str]) -> str:
