@@ -25,15 +25,19 @@ ALL = ("servers", "http", "auth", "jobs", "robots", "bar")
 # Benchmarks written by their plugins' owners as scripts; each prints its
 # figures as lines starting with its name.
 SCRIPTS = ("jobs", "robots", "bar")
+# The targets hold on SQLite and on PostgreSQL; bar's is defined on PostgreSQL, the script's only database.
+DATABASES = {"jobs": ("sqlite", "postgresql"), "robots": ("sqlite", "postgresql")}
 SCRIPT_TIME_LIMIT = 600  # seconds
 
 
-def run_script(name: str, seconds: int) -> list[str]:
-    """Run ``bench/<name>.py`` as a module (so the bench folder never shadows a library):
-    its figures, and the peak memory of the largest process it ran."""
+def run_script(name: str, seconds: int, database: str | None = None) -> list[str]:
+    """Run ``bench/<name>.py`` as a module (so the bench folder never shadows a library), on ``database``
+    when given: its figures, and the peak memory of the largest process it ran."""
     command = [sys.executable, "-m", f"bench.{name}"]
     if name != "jobs":  # jobs runs a fixed amount of work, the others for a time
         command += ["--seconds", str(seconds)]
+    if database is not None:
+        command += ["--database", database]
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         # A session of its own, so a script that overruns is stopped with every server it started.
@@ -60,7 +64,8 @@ def run_script(name: str, seconds: int) -> list[str]:
     if process.returncode != 0:
         last = stderr.strip().splitlines()[-1:] or [f"exit status {process.returncode}"]
         figures.append(f"{name}: exited with status {process.returncode}: {last[0]}")
-    figures.append(f"memory after {name}: largest process peak {usage.ru_maxrss / 1024:.0f} MiB")
+    where = f" ({database})" if database else ""
+    figures.append(f"memory after {name}{where}: largest process peak {usage.ru_maxrss / 1024:.0f} MiB")
     return figures
 
 
@@ -90,7 +95,11 @@ def main() -> None:
             elif name == "auth":
                 lines = auth.run(args.server, args.seconds)
             else:
-                lines = run_script(name, args.seconds)
+                lines = [
+                    line
+                    for database in DATABASES.get(name, (None,))
+                    for line in run_script(name, args.seconds, database)
+                ]
         except Abort as exc:
             sys.exit(f"{name}: STOPPED: {exc}")
         for line in lines:
