@@ -18,7 +18,12 @@ def text_of(driver, selector):
 def find_buyer(driver, server, text):
     driver.get(server("/console/bar/"))
     driver.find_element(By.ID, "bar-buyer-search").send_keys(text, Keys.ENTER)
-    wait_for(driver, lambda d: d.find_elements(By.ID, "bar-buyer"), message=f"no buyer found for {text}")
+    # Until the till's script has run (on DOMContentLoaded), the buttons have neither colour nor taps.
+    wait_for(
+        driver,
+        lambda d: d.find_elements(By.ID, "bar-buyer") and d.execute_script("return document.readyState") == "complete",
+        message=f"no buyer found for {text}",
+    )
 
 
 def test_a_wallet_sale_on_a_phone_shows_the_balance_after_it_and_a_refusal_plainly(
