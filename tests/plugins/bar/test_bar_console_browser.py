@@ -18,7 +18,7 @@ def text_of(driver, selector):
 def find_buyer(driver, server, text):
     driver.get(server("/console/bar/"))
     driver.find_element(By.ID, "bar-buyer-search").send_keys(text, Keys.ENTER)
-    # Until the till's script has run (on DOMContentLoaded), the buttons have neither colour nor taps.
+    # Until the till's script has run (on DOMContentLoaded), the buttons take no taps.
     wait_for(
         driver,
         lambda d: d.find_elements(By.ID, "bar-buyer") and d.execute_script("return document.readyState") == "complete",
@@ -43,7 +43,12 @@ def test_a_wallet_sale_on_a_phone_shows_the_balance_after_it_and_a_refusal_plain
     find_buyer(phone_browser, live_server, "04:A2:2B:1A")  # what an NFC reader types
     assert "10.00" in text_of(phone_browser, "#bar-buyer")
     button = phone_browser.find_element(By.CSS_SELECTOR, f"[data-target=quantity-{beer}]")
-    assert button.value_of_css_property("background-color") == "rgba(245, 197, 66, 1)"
+    # The product's colour, once the button's background transition to it has ended.
+    wait_for(
+        phone_browser,
+        lambda d: button.value_of_css_property("background-color") == "rgba(245, 197, 66, 1)",
+        message="the button never took the product's colour",
+    )
     button.click()
     button.click()
     assert text_of(phone_browser, "#bar-total") == "4.40"
